@@ -1,0 +1,1 @@
+"""The SQLite corpus: one document per transcript, with every capture as provenance."""

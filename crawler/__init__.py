@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders, settings, middlewares, the WARC extension and the corpus pipeline."""

@@ -1,0 +1,1 @@
+"""HTML -> clean, structured transcript (title, date, place, language, text, speaker turns)."""
