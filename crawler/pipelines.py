@@ -1,0 +1,86 @@
+"""The item pipeline: archived page -> extractor -> corpus, the same path `reprocess` takes."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from archive.capture import Capture
+
+logger = logging.getLogger(__name__)
+
+
+def data_paths(settings) -> tuple[Path, Path]:
+    """(WARC directory, corpus database) from settings, both defaulting under STENOGRAM_DATA."""
+    data = Path(settings.get("STENOGRAM_DATA") or "data")
+    warc_dir = Path(settings.get("WARC_DIR") or data / "warc")
+    db = Path(settings.get("STENOGRAM_DB") or data / "corpus.db")
+    return warc_dir, db
+
+
+class CorpusPipeline:
+    """Extracts each archived transcript page and ingests it into the SQLite corpus.
+
+    The page is read from the item as the WARC stored it (location, fetch time), wrapped in the
+    same :class:`~archive.capture.Capture` that ``stenogram reprocess`` builds from WARC files,
+    so a corpus rebuilt from the archive equals the one built live.
+    """
+
+    def __init__(self, db_path: Path, crawler):
+        self.db_path = db_path
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.corpus = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        _, db = data_paths(crawler.settings)
+        return cls(db, crawler)
+
+    def open_spider(self, spider=None):
+        from corpus import Corpus
+
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.corpus = Corpus(self.db_path)
+
+    def close_spider(self, spider=None):
+        if self.corpus is not None and hasattr(self.corpus, "close"):
+            self.corpus.close()
+
+    def process_item(self, item, spider=None):
+        from extract import extract_page
+
+        if item.get("warc") is None:
+            # Without a WARC record there is no provenance to point at: count, don't ingest.
+            self.stats.inc_value("stenogram/pages_not_archived")
+            logger.warning("not ingesting %s: no WARC record (archiving disabled?)", item["url"])
+            return item
+        capture = Capture(
+            url=item["url"],
+            fetched_at=item["fetched_at"],
+            http_status=item["http_status"],
+            content_type=item.get("content_type"),
+            body=item["body"],
+            location=item["warc"],
+            source=item.get("source"),
+            crawl_id=self.crawler.settings.get("STENOGRAM_CRAWL_ID"),
+            headers=item.get("headers") or {},
+        )
+        transcript = extract_page(capture.body, url=capture.url, content_type=capture.content_type)
+        record = transcript.to_dict()
+        result = self.corpus.ingest(capture, record)
+        self._count(result, record)
+        return item
+
+    def _count(self, result, record) -> None:
+        inc = self.stats.inc_value
+        if not record.get("is_transcript"):
+            inc("stenogram/not_transcript")
+            inc(f"stenogram/not_transcript/{record.get('reason') or 'unknown'}")
+            return
+        inc("stenogram/transcript_pages")
+        if result.new_document:
+            inc("stenogram/documents_new")
+        elif result.new_version:
+            inc("stenogram/versions_new")
+        else:
+            inc("stenogram/captures_merged")

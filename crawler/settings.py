@@ -1,0 +1,64 @@
+"""Scrapy settings for stenogram.
+
+Defaults are for the live sites and are deliberately polite: mid.ru is only crawled reliably at
+one request every ten seconds or slower (public crawlers that keep working do this), robots.txt is
+obeyed with wildcard support (Protego), and every exchange is archived before anything else
+touches it. The demo and the tests override the delays for the loopback sample site only.
+"""
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "stenogram"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- where things go -------------------------------------------------------------------------
+STENOGRAM_DATA = os.environ.get("STENOGRAM_DATA", "data")
+WARC_DIR = None  # default: <STENOGRAM_DATA>/warc
+STENOGRAM_DB = None  # default: <STENOGRAM_DATA>/corpus.db
+STENOGRAM_CRAWL_ID = None  # default: a UTC timestamp chosen when the crawl starts
+STENOGRAM_OPERATOR = os.environ.get("STENOGRAM_OPERATOR", "")
+
+# --- identity and politeness ------------------------------------------------------------------
+STENOGRAM_CONTACT = os.environ.get("STENOGRAM_CONTACT", "https://github.com/stenogram/stenogram")
+USER_AGENT = f"stenogram/0.1 (archiving crawler; +{STENOGRAM_CONTACT})"
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"  # understands `Disallow: /*?PAGEN`
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 3.0  # spiders raise this where a site needs it (mid.ru: 10 s)
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 3.0
+AUTOTHROTTLE_MAX_DELAY = 120.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+COOKIES_ENABLED = True
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en,ru;q=0.8",
+}
+
+# mid.ru resets connections often: retry more than Scrapy's default, and retry 429 too.
+RETRY_ENABLED = True
+RETRY_TIMES = 6
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# A body cut short by the server is still evidence: keep it (flagged) so it reaches the WARC.
+DOWNLOAD_FAIL_ON_DATALOSS = False
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+
+# --- archive -> extract -> corpus -------------------------------------------------------------
+EXTENSIONS = {
+    "crawler.archiving.WarcArchiver": 100,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.CorpusPipeline": 300,
+}
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

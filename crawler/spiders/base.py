@@ -1,0 +1,47 @@
+"""What every stenogram spider shares: a base URL, URL normalisation and the page item."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urljoin
+
+import scrapy
+
+from crawler.items import TranscriptPage
+
+
+class TranscriptSpider(scrapy.Spider):
+    """Base class: the live site by default, any other base URL with ``-a base_url=...``.
+
+    Spiders are the same code for the live site and the bundled sample site; only
+    ``base_url`` differs, so every URL a spider builds is joined onto it.
+    """
+
+    #: live site root; subclasses set it
+    default_base_url: str = ""
+
+    def __init__(self, base_url: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+
+    def url(self, path: str) -> str:
+        """An absolute URL on this spider's site for a root-relative ``path``."""
+        return urljoin(self.base_url + "/", path.lstrip("/"))
+
+    def page_item(self, response: scrapy.http.Response) -> TranscriptPage:
+        """The item for a page the spider takes to be a transcript (the extractor decides)."""
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1")
+            for k, v in response.headers.items()
+            if v is not None
+        }
+        return TranscriptPage(
+            url=response.url,
+            source=self.name,
+            http_status=response.status,
+            content_type=headers.get("content-type"),
+            headers=headers,
+            body=response.body,
+            warc=response.meta.get("warc"),
+            fetched_at=response.meta.get("warc_date")
+            or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )

@@ -1,0 +1,54 @@
+"""archive.mid.ru: the ministry's Liferay site (2016 to August 2021), kept as an archive.
+
+Discovery walks each section's asset-publisher list (paging is allowed there) and takes the
+``/-/asset_publisher/<instance>/content/id/<n>`` article links.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import scrapy
+
+from crawler.spiders.base import TranscriptSpider
+
+ARTICLE_PATH = re.compile(r"/-/asset_publisher/[A-Za-z0-9]+/content/id/\d+")
+PAGING_PARAM = re.compile(r"_cur=\d+")
+
+
+class MidArchiveSpider(TranscriptSpider):
+    """Transcripts from the Liferay-era archive of mid.ru."""
+
+    name = "mid_archive"
+    default_base_url = "https://archive.mid.ru"
+    sections = ("press_service/minister_speeches", "foreign_policy/news")
+    custom_settings = {"DOWNLOAD_DELAY": 10.0, "AUTOTHROTTLE_START_DELAY": 10.0}
+
+    def __init__(self, base_url=None, languages: str = "en,ru", max_pages: str | int = 50, *a, **kw):
+        super().__init__(base_url, *a, **kw)
+        self.languages = [lang.strip() for lang in languages.split(",") if lang.strip()]
+        self.max_pages = int(max_pages)
+
+    async def start(self):
+        for lang in self.languages:
+            for section in self.sections:
+                yield scrapy.Request(
+                    self.url(f"/{lang}/{section}"), callback=self.parse_listing, cb_kwargs={"page": 1}
+                )
+
+    def parse_listing(self, response, page: int):
+        found = 0
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href)
+            if urlsplit(url).netloc != urlsplit(response.url).netloc:
+                continue
+            path = urlsplit(url).path
+            if ARTICLE_PATH.search(path):
+                found += 1
+                yield scrapy.Request(url.split("?")[0].split("#")[0], callback=self.parse_article)
+            elif PAGING_PARAM.search(url) and page < self.max_pages:
+                yield scrapy.Request(url, callback=self.parse_listing, cb_kwargs={"page": page + 1})
+        self.logger.debug("listing %s: %d article links", response.url, found)
+
+    def parse_article(self, response):
+        yield self.page_item(response)

@@ -1,0 +1,122 @@
+"""The one-screen report printed at the end of a crawl or the demo.
+
+Every figure comes from what the crawl did: Scrapy's stats per spider, the WARC files on disk
+and the corpus tables. Nothing here is computed from expectations.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ERROR_KEYS = ("log_count/ERROR", "downloader/exception_count", "retry/max_reached")
+
+
+@dataclass
+class SourceLine:
+    source: str
+    pages_fetched: int
+    transcript_pages: int
+    not_transcript: int
+    errors: int
+    finish_reason: str
+
+
+@dataclass
+class CrawlSummary:
+    sources: list[SourceLine] = field(default_factory=list)
+    warc_files: int = 0
+    warc_bytes: int = 0
+    documents: int = 0
+    captures: int = 0
+    merged_captures: int = 0
+    versions: int = 0
+    new_documents: int = 0
+    new_versions: int = 0
+    errors: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0 and all(s.finish_reason == "finished" for s in self.sources)
+
+
+def corpus_counts(db_path: Path) -> dict[str, int]:
+    """Documents, transcript captures and captures merged into an existing document."""
+    if not Path(db_path).exists():
+        return {"documents": 0, "captures": 0, "merged_captures": 0, "versions": 0}
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        documents = one("select count(*) from documents")
+        attached = one("select count(*) from captures where document_id is not null")
+        return {
+            "documents": documents,
+            "captures": one("select count(*) from captures"),
+            "merged_captures": attached - documents,
+            "versions": one("select count(*) from versions"),
+        }
+    finally:
+        con.close()
+
+
+def warc_totals(warc_dir: Path) -> tuple[int, int]:
+    files = sorted(Path(warc_dir).glob("*.warc.gz")) if Path(warc_dir).exists() else []
+    return len(files), sum(f.stat().st_size for f in files)
+
+
+def summarise(result) -> CrawlSummary:
+    """Build the summary of a :class:`crawler.runner.CrawlResult`."""
+    summary = CrawlSummary()
+    for source, stats in result.stats.items():
+        errors = sum(int(stats.get(k, 0)) for k in ERROR_KEYS)
+        summary.sources.append(
+            SourceLine(
+                source=source,
+                pages_fetched=int(stats.get("downloader/response_count", 0)),
+                transcript_pages=int(stats.get("stenogram/transcript_pages", 0)),
+                not_transcript=int(stats.get("stenogram/not_transcript", 0)),
+                errors=errors,
+                finish_reason=str(stats.get("finish_reason", "unknown")),
+            )
+        )
+        summary.errors += errors
+        summary.new_documents += int(stats.get("stenogram/documents_new", 0))
+        summary.new_versions += int(stats.get("stenogram/versions_new", 0))
+    summary.warc_files, summary.warc_bytes = warc_totals(result.warc_dir)
+    counts = corpus_counts(result.db_path)
+    summary.documents = counts["documents"]
+    summary.captures = counts["captures"]
+    summary.merged_captures = counts["merged_captures"]
+    summary.versions = counts["versions"]
+    return summary
+
+
+def print_summary(summary: CrawlSummary, result, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"stenogram crawl {result.crawl_id}")
+    for col in ("source", "pages fetched", "transcript pages", "not transcripts", "errors", "finish"):
+        table.add_column(col, justify="right" if col != "source" else "left")
+    for line in summary.sources:
+        table.add_row(
+            line.source,
+            str(line.pages_fetched),
+            str(line.transcript_pages),
+            str(line.not_transcript),
+            str(line.errors),
+            line.finish_reason,
+        )
+    console.print(table)
+    console.print(
+        f"WARC files: {summary.warc_files} ({summary.warc_bytes:,} bytes) in {result.warc_dir}\n"
+        f"Corpus: {summary.documents} documents, {summary.versions} versions, "
+        f"{summary.captures} captures, {summary.merged_captures} captures merged as duplicates "
+        f"-> {result.db_path}\n"
+        f"This crawl: {summary.new_documents} new documents, {summary.new_versions} new versions\n"
+        f"Errors: {summary.errors}"
+    )
