@@ -14,7 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 pytestmark = pytest.mark.network
 
-SEED_KEYS = ("000", "001", "002", "003", "004")
+SEED_KEYS = ("seed-000", "seed-001", "seed-002", "seed-003", "seed-004")
 
 
 def rows(db: Path, sql: str, *params):
