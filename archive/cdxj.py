@@ -1,0 +1,129 @@
+"""CDXJ lines in pywb's format, written live beside each WARC.
+
+``SURT TIMESTAMP14 {"url", "mime", "status", "digest", "length", "offset", "filename"}`` —
+the same fields, key order, string values and omissions as ``cdxj-indexer`` 1.5.0 (its
+default record set: response, revisit, resource, and metadata not of type
+application/warc-fields), so a live index equals the indexer's output for the same WARC
+modulo sort order.
+
+The live index of ``NAME.warc.gz.open`` is ``NAME.cdxj.open``; both lose ``.open`` together
+when the WARC is closed. Lines are written and flushed as each record is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import OrderedDict
+from typing import IO, Iterator
+
+import surt
+from warcio.archiveiterator import ArchiveIterator
+from warcio.timeutils import iso_date_to_timestamp
+
+INDEXED_RECORD_TYPES = ("response", "revisit", "resource", "metadata")
+_MIME_SPLIT = re.compile(r"[;\s]")
+
+
+def url_key(url: str) -> str:
+    """SURT form of ``url``, the sort key of CDX lines (the URL itself if SURT fails)."""
+    try:
+        return surt.surt(url)
+    except Exception:
+        return url
+
+
+def cdx_mime(record_type: str, content_type: str | None) -> str | None:
+    """The ``mime`` field: ``warc/revisit`` for revisits, else the bare media type."""
+    if record_type == "revisit":
+        return "warc/revisit"
+    if not content_type:
+        return None
+    return _MIME_SPLIT.split(content_type, 1)[0].strip()
+
+
+def is_indexed(record_type: str, warc_content_type: str | None) -> bool:
+    """Whether cdxj-indexer's default record filter keeps this record."""
+    if record_type not in INDEXED_RECORD_TYPES:
+        return False
+    if record_type in ("resource", "metadata") and warc_content_type == "application/warc-fields":
+        return False
+    return True
+
+
+def format_cdxj_line(
+    *,
+    url: str,
+    warc_date: str,
+    filename: str,
+    offset: int,
+    length: int,
+    record_type: str = "response",
+    content_type: str | None = None,
+    status: int | str | None = None,
+    digest: str | None = None,
+) -> str:
+    """One CDXJ line (with trailing newline) from a record's fields.
+
+    ``content_type`` is the HTTP Content-Type for response/revisit records and the WARC
+    Content-Type for resource/metadata records; ``status`` is given for response/revisit.
+    """
+    fields: OrderedDict[str, str] = OrderedDict()
+    fields["url"] = url
+    mime = cdx_mime(record_type, content_type)
+    if mime is not None:
+        fields["mime"] = mime
+    if status is not None and record_type in ("response", "revisit"):
+        fields["status"] = str(status)
+    if digest:
+        fields["digest"] = digest
+    fields["length"] = str(length)
+    fields["offset"] = str(offset)
+    fields["filename"] = filename
+    return f"{url_key(url)} {iso_date_to_timestamp(warc_date)} {json.dumps(fields)}\n"
+
+
+def iter_cdxj_lines(warc_path: str | os.PathLike, filename: str | None = None) -> Iterator[str]:
+    """Index an existing WARC file the same way (used by salvage to re-index a cut file)."""
+    name = filename or os.path.basename(os.fspath(warc_path))
+    with open(warc_path, "rb") as fh:
+        it = ArchiveIterator(fh)
+        for record in it:
+            rec_type = record.rec_type
+            warc_ct = record.rec_headers.get_header("Content-Type")
+            if not is_indexed(rec_type, warc_ct):
+                continue
+            http = record.http_headers if rec_type in ("response", "revisit") else None
+            content_type = http.get_header("Content-Type") if http else warc_ct
+            status = http.get_statuscode() if http else None
+            digest = record.rec_headers.get_header("WARC-Payload-Digest")
+            offset = it.get_record_offset()
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            date = record.rec_headers.get_header("WARC-Date")
+            it.read_to_end(record)
+            yield format_cdxj_line(
+                url=url, warc_date=date, filename=name, offset=offset,
+                length=it.get_record_length(), record_type=rec_type,
+                content_type=content_type, status=status, digest=digest,
+            )
+
+
+class LiveCdxjIndex:
+    """Appends one line per indexed record to the index file, flushed every time."""
+
+    def __init__(self, path: str | os.PathLike, filename: str):
+        self.path = os.fspath(path)
+        self.filename = filename  # the WARC's final name, written into every line
+        self._fh: IO[str] = open(self.path, "a", encoding="utf-8")
+
+    def add(self, **fields) -> None:
+        self._fh.write(format_cdxj_line(filename=self.filename, **fields))
+        self._fh.flush()
+
+    def close(self, final_path: str | os.PathLike | None = None) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        if final_path is not None:
+            os.replace(self.path, final_path)
+            self.path = os.fspath(final_path)

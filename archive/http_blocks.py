@@ -1,0 +1,162 @@
+"""HTTP message heads as they go into WARC records, byte for byte.
+
+A WARC ``request``/``response`` block is an HTTP message. The crawler hands us what the
+network layer kept (Scrapy: protocol, status, header lists, the body with content-coding
+intact but chunking already removed); this module turns that into header blocks that say
+the truth about the stored bytes:
+
+* every header value is kept, repeated headers stay repeated, in the order received;
+* header bytes are kept as-is (latin-1 round trip), never %-encoded as warcio would;
+* ``Transfer-Encoding`` is renamed ``X-Archive-Orig-Transfer-Encoding`` (the stored body is
+  de-chunked) and ``Content-Length`` is set to the stored body length, keeping a differing
+  original as ``X-Archive-Orig-Content-Length`` (the wget/Heritrix-compatible convention
+  pywb understands).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+
+HeaderPairs = list[tuple[str, str]]
+
+ORIG_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
+ORIG_CONTENT_LENGTH = "X-Archive-Orig-Content-Length"
+
+
+def header_text(value: bytes | str) -> str:
+    """Header bytes as a str that encodes back to the very same bytes (latin-1)."""
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value
+
+
+def header_pairs(headers) -> HeaderPairs:
+    """Flatten a header container into ``(name, value)`` pairs, one per value, order kept.
+
+    Accepts Scrapy/Twisted-style mappings of name -> list of values, plain mappings, or an
+    iterable of pairs.
+    """
+    if headers is None:
+        return []
+    items = headers.items() if hasattr(headers, "items") else headers
+    pairs: HeaderPairs = []
+    for name, values in items:
+        if isinstance(values, (bytes, str)):
+            values = [values]
+        for value in values:
+            pairs.append((header_text(name), header_text(value)))
+    return pairs
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase (Scrapy does not keep the server's; see module docs)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def request_target(url: str) -> str:
+    """The origin-form request target Twisted sends: path plus query, never the fragment."""
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query or url.split("#", 1)[0].endswith("?"):
+        target += "?" + parts.query
+    return target
+
+
+def host_header(url: str) -> str:
+    """The ``Host`` value a client sends for ``url`` (port only when not the default)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    if parts.port and parts.port != default:
+        host = f"{host}:{parts.port}"
+    return host
+
+
+class RawHttpHeaders(StatusAndHeaders):
+    """StatusAndHeaders whose block is the original bytes (latin-1), not %-encoded ASCII."""
+
+    def compute_headers_buffer(self, header_filter=None):
+        self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
+
+
+@dataclass
+class ArchivedRequest:
+    """An HTTP request as it went on the wire."""
+
+    url: str
+    method: str = "GET"
+    headers: HeaderPairs = field(default_factory=list)
+    body: bytes = b""
+    protocol: str = "HTTP/1.1"
+
+
+@dataclass
+class ArchivedResponse:
+    """An HTTP response as it came off the wire (content-coding kept, chunking removed)."""
+
+    url: str
+    status: int
+    headers: HeaderPairs = field(default_factory=list)
+    body: bytes = b""
+    protocol: str = "HTTP/1.1"
+    reason: str | None = None
+    ip_address: str | None = None
+    disconnected: bool = False  # the server cut the body short (Scrapy's "dataloss" flag)
+
+
+def request_head(request: ArchivedRequest) -> RawHttpHeaders:
+    """``METHOD target PROTOCOL`` plus the headers sent, ``Host`` added when missing."""
+    headers = header_pairs(request.headers)
+    names = {name.lower() for name, _ in headers}
+    if "host" not in names:
+        headers.append(("Host", host_header(request.url)))
+    if request.body and "content-length" not in names and "transfer-encoding" not in names:
+        headers.insert(0, ("Content-Length", str(len(request.body))))
+    statusline = f"{request_target(request.url)} {request.protocol}"
+    return RawHttpHeaders(statusline, headers, protocol=request.method.upper())
+
+
+def _body_is_framed(status: int, method: str) -> bool:
+    return not (method.upper() == "HEAD" or 100 <= status < 200 or status in (204, 304))
+
+
+def response_head(
+    response: ArchivedResponse, stored_length: int, method: str = "GET"
+) -> RawHttpHeaders:
+    """Status line and every header, with framing headers describing the stored body."""
+    reason = response.reason if response.reason is not None else reason_phrase(response.status)
+    headers: HeaderPairs = []
+    fix_length = _body_is_framed(response.status, method)
+    had_length = False
+    for name, value in header_pairs(response.headers):
+        lname = name.lower()
+        if lname == "transfer-encoding":
+            headers.append((ORIG_TRANSFER_ENCODING, value))
+            continue
+        if lname == "content-length" and fix_length:
+            if had_length or value.strip() != str(stored_length):
+                headers.append((ORIG_CONTENT_LENGTH, value))
+                continue
+            had_length = True
+        headers.append((name, value))
+    if fix_length and not had_length:
+        headers.append(("Content-Length", str(stored_length)))
+    statusline = f"{response.status} {reason}".rstrip()
+    return RawHttpHeaders(statusline, headers, protocol=_protocol(response.protocol))
+
+
+def _protocol(protocol: str | None) -> str:
+    """Scrapy reports ``HTTP/1.1``; its H2 handler reports ``h2`` — written ``HTTP/2``."""
+    if not protocol:
+        return "HTTP/1.1"
+    if protocol.lower() in ("h2", "http/2", "http/2.0"):
+        return "HTTP/2"
+    return protocol

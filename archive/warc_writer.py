@@ -1,0 +1,380 @@
+"""WARC/1.1 writer with Heritrix-grade fidelity, a live CDXJ index and revisit records.
+
+One gzip member per record. Every file opens with a ``warcinfo`` record and is written as
+``PREFIX-TIMESTAMP17-SERIAL-PID~HOST.warc.gz.open`` (created with O_EXCL, held with an
+exclusive flock so :mod:`archive.salvage` never touches a live file), fsynced and renamed to
+``.warc.gz`` on close. ``NAME.cdxj.open`` grows record by record beside it and becomes
+``NAME.cdxj`` on close. Records of one exchange (request + response/revisit) always land in
+the same file; rotation (by ``max_size`` bytes or ``max_age`` seconds) happens between
+exchanges.
+
+Digests are computed here over the stored bytes (``sha1`` base32 by default, the CDX
+convention; ``sha256`` selectable) and handed to warcio, which then writes them unchanged.
+"""
+from __future__ import annotations
+
+import fcntl
+import io
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Iterable, Mapping
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from archive.capture import WarcLocation
+from archive.cdxj import LiveCdxjIndex, is_indexed
+from archive.digests import DigestIndex, FirstCapture, PayloadDigester, digest_of
+from archive.http_blocks import (
+    ArchivedRequest,
+    ArchivedResponse,
+    RawHttpHeaders,
+    request_head,
+    response_head,
+)
+from archive.salvage import CDXJ_SUFFIX, OPEN_SUFFIX, WARC_SUFFIX, salvage_directory
+
+logger = logging.getLogger(__name__)
+
+WARC_VERSION = "WARC/1.1"
+PROFILE_IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+PROFILE_SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+WARC_1_1_SPEC = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+
+
+def warc_date(moment: datetime | None = None) -> str:
+    """WARC-Date with microseconds (WARC/1.1 allows and Heritrix 3 writes sub-second dates)."""
+    moment = moment or datetime.now(timezone.utc)
+    return datetime_to_iso_date(moment.astimezone(timezone.utc).replace(tzinfo=None),
+                                use_micros=True)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def software_string() -> str:
+    return (f"stenogram/{_version('stenogram')} (warcio/{_version('warcio')};"
+            f" Scrapy/{_version('scrapy')})")
+
+
+def _new_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+class _OpenWarc:
+    """One WARC file being written, with its lock and live index."""
+
+    def __init__(self, directory: str, stem: str, fd: int):
+        self.stem = stem
+        self.final_name = stem + WARC_SUFFIX
+        self.final_path = os.path.join(directory, self.final_name)
+        self.open_path = self.final_path + OPEN_SUFFIX
+        self.fh = os.fdopen(fd, "wb")
+        fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.cdxj_final = os.path.join(directory, stem + CDXJ_SUFFIX)
+        self.index = LiveCdxjIndex(self.cdxj_final + OPEN_SUFFIX, self.final_name)
+        self.opened_at = time.monotonic()
+        self.warcinfo_id: str | None = None
+
+    @property
+    def size(self) -> int:
+        return self.fh.tell()
+
+    def close(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        os.replace(self.open_path, self.final_path)
+        self.index.close(self.cdxj_final)
+        self.fh.close()  # releases the lock after the rename
+        dir_fd = os.open(os.path.dirname(self.final_path) or ".", os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class WarcWriter:
+    """Writes exchanges, revisits and metadata to rotating WARC/1.1 files.
+
+    ``warcinfo`` is a dict of fields for the warcinfo record (operator, robots policy, user
+    agent, throttling, spider, job id...). With ``digest_index``, every complete response is
+    registered there so later identical payloads can be written as revisits.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        prefix: str = "stenogram",
+        *,
+        max_size: int = 1_000_000_000,
+        max_age: float | None = None,
+        max_record_body: int = 20 * 1024 * 1024,
+        digest: str = "sha1",
+        warcinfo: Mapping[str, object] | None = None,
+        digest_index: DigestIndex | None = None,
+        salvage: bool = True,
+        hostname: str | None = None,
+    ):
+        self.directory = os.fspath(directory)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.max_age = max_age
+        self.max_record_body = max_record_body
+        self.digest_algorithm = digest
+        PayloadDigester(digest)  # validates the name early
+        self.warcinfo_fields = dict(warcinfo or {})
+        self.digest_index = digest_index
+        self.hostname = (hostname or socket.gethostname()).replace("-", "_").replace("/", "_")
+        self._serial = 0
+        self._current: _OpenWarc | None = None
+        self._warcio = WARCWriter(io.BytesIO(), gzip=True, warc_version=WARC_VERSION)
+        self.files_written: list[str] = []  # final paths of closed files
+        self.records_written = 0
+        self.bytes_written = 0
+        os.makedirs(self.directory, exist_ok=True)
+        self.salvaged = salvage_directory(self.directory) if salvage else []
+        if self.digest_index is not None:
+            for result in self.salvaged:
+                if result.path:
+                    self.digest_index.forget_beyond(os.path.basename(result.path),
+                                                    result.bytes_kept)
+
+    # ---------------------------------------------------------------- files
+    @property
+    def current_file(self) -> str | None:
+        """Final name of the file being written, if any."""
+        return self._current.final_name if self._current else None
+
+    def _file_stem(self) -> str:
+        now = datetime.now(timezone.utc)
+        ts17 = now.strftime("%Y%m%d%H%M%S") + f"{now.microsecond // 1000:03d}"
+        return f"{self.prefix}-{ts17}-{self._serial:05d}-{os.getpid()}~{self.hostname}"
+
+    def _open_new_file(self) -> _OpenWarc:
+        while True:
+            stem = self._file_stem()
+            path = os.path.join(self.directory, stem + WARC_SUFFIX + OPEN_SUFFIX)
+            if os.path.exists(path[: -len(OPEN_SUFFIX)]):
+                time.sleep(0.002)
+                continue
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                time.sleep(0.002)
+                continue
+            break
+        self._serial += 1
+        current = _OpenWarc(self.directory, stem, fd)
+        self._current = current
+        current.warcinfo_id = self._write_warcinfo(current)
+        logger.info("opened WARC %s", current.open_path)
+        return current
+
+    def _file_for_next_exchange(self) -> _OpenWarc:
+        current = self._current
+        if current is not None:
+            too_big = current.size >= self.max_size
+            too_old = self.max_age is not None and (
+                time.monotonic() - current.opened_at >= self.max_age)
+            if too_big or too_old:
+                self.close()
+                current = None
+        return current or self._open_new_file()
+
+    def close(self) -> None:
+        """Close (fsync, rename) the current file; the next write opens a new one."""
+        if self._current is None:
+            return
+        current, self._current = self._current, None
+        current.close()
+        self.files_written.append(current.final_path)
+        logger.info("closed WARC %s (%d bytes)", current.final_path,
+                    os.path.getsize(current.final_path))
+
+    # -------------------------------------------------------------- records
+    def _write(self, current: _OpenWarc, *, rec_type: str, uri: str | None, date: str,
+               http_headers: StatusAndHeaders | None, payload: bytes,
+               extra: Iterable[tuple[str, str]] = (), warc_content_type: str | None = None,
+               record_id: str | None = None, payload_digest: bool = True) -> WarcLocation:
+        record_id = record_id or _new_record_id()
+        if http_headers is not None:
+            http_headers.compute_headers_buffer()
+            block_head = http_headers.headers_buff
+        else:
+            block_head = b""
+        stored_payload = b"" if rec_type == "revisit" else payload
+        warc_headers = [("WARC-Type", rec_type), ("WARC-Record-ID", record_id),
+                        ("WARC-Date", date)]
+        if uri is not None:
+            warc_headers.append(("WARC-Target-URI", uri))
+        if current.warcinfo_id and rec_type != "warcinfo":
+            warc_headers.append(("WARC-Warcinfo-ID", current.warcinfo_id))
+        warc_headers.extend(extra)
+        names = {name for name, _ in warc_headers}
+        digest = None
+        if payload_digest and rec_type not in ("warcinfo",):
+            if "WARC-Payload-Digest" in names:
+                digest = dict(warc_headers)["WARC-Payload-Digest"]
+            else:
+                digest = digest_of(stored_payload, algorithm=self.digest_algorithm)
+                warc_headers.append(("WARC-Payload-Digest", digest))
+        warc_headers.append(("WARC-Block-Digest",
+                             digest_of(block_head, stored_payload,
+                                       algorithm=self.digest_algorithm)))
+        rec_head = StatusAndHeaders("", warc_headers, protocol=WARC_VERSION)
+        record = self._warcio.create_warc_record(
+            uri or "", rec_type, payload=io.BytesIO(stored_payload),
+            length=len(stored_payload), warc_headers=rec_head,
+            warc_content_type=warc_content_type or "",
+            http_headers=http_headers if http_headers is not None else None,
+        )
+        if http_headers is None:
+            # create_warc_record would try to parse an HTTP head out of a plain payload
+            record.http_headers = None
+        offset = current.fh.tell()
+        self._warcio.out = current.fh
+        self._warcio.write_record(record)
+        length = current.fh.tell() - offset
+        self.records_written += 1
+        self.bytes_written += length
+        if is_indexed(rec_type, record.content_type):
+            current.index.add(
+                url=uri or "", warc_date=date, offset=offset, length=length,
+                record_type=rec_type,
+                content_type=(http_headers.get_header("Content-Type") if http_headers is not None
+                              else record.content_type),
+                status=(http_headers.get_statuscode() if http_headers is not None
+                        and rec_type in ("response", "revisit") else None),
+                digest=digest,
+            )
+        return WarcLocation(current.final_name, offset, length, record_id, digest)
+
+    def _write_warcinfo(self, current: _OpenWarc) -> str:
+        fields: dict[str, object] = {
+            "software": software_string(),
+            "format": "WARC File Format 1.1",
+            "conformsTo": WARC_1_1_SPEC,
+            "hostname": socket.gethostname(),
+        }
+        fields.update(self.warcinfo_fields)
+        body = "".join(f"{name}: {_field_text(value)}\r\n"
+                       for name, value in fields.items() if value not in (None, ""))
+        location = self._write(
+            current, rec_type="warcinfo", uri=None, date=warc_date(), http_headers=None,
+            payload=body.encode("utf-8"), extra=[("WARC-Filename", current.final_name)],
+            warc_content_type="application/warc-fields", payload_digest=False,
+        )
+        return location.warc_record_id
+
+    def payload_digest(self, body: bytes) -> str:
+        """Digest a response body would get in this writer (after any truncation)."""
+        return digest_of(body[: self.max_record_body], algorithm=self.digest_algorithm)
+
+    def _stored_body(self, response: ArchivedResponse) -> tuple[bytes, str | None]:
+        body = response.body
+        if len(body) > self.max_record_body:
+            return body[: self.max_record_body], "length"
+        return body, ("disconnect" if response.disconnected else None)
+
+    def _write_request(self, current: _OpenWarc, request: ArchivedRequest, date: str,
+                       concurrent_to: str) -> WarcLocation:
+        return self._write(
+            current, rec_type="request", uri=request.url, date=date,
+            http_headers=request_head(request), payload=request.body,
+            extra=[("WARC-Concurrent-To", concurrent_to)],
+        )
+
+    def write_exchange(self, request: ArchivedRequest, response: ArchivedResponse, *,
+                       date: str | None = None) -> WarcLocation:
+        """Write ``response`` then its ``request``; returns where the response record is."""
+        current = self._file_for_next_exchange()
+        date = date or warc_date()
+        body, truncated = self._stored_body(response)
+        extra: list[tuple[str, str]] = []
+        if response.ip_address:
+            extra.append(("WARC-IP-Address", str(response.ip_address)))
+        if truncated:
+            extra.append(("WARC-Truncated", truncated))
+        head = response_head(response, len(body), method=request.method)
+        location = self._write(current, rec_type="response", uri=response.url, date=date,
+                               http_headers=head, payload=body, extra=extra)
+        self._write_request(current, request, date, location.warc_record_id)
+        if self.digest_index is not None and not truncated:
+            self.digest_index.add(FirstCapture(
+                uri=response.url, date=date, record_id=location.warc_record_id,
+                warc_file=location.warc_file, offset=location.warc_offset,
+                digest=location.payload_digest if 200 <= response.status < 300 and body
+                else None,
+            ))
+        return location
+
+    def write_revisit(self, request: ArchivedRequest, response: ArchivedResponse,
+                      refers_to: FirstCapture | None = None, *,
+                      date: str | None = None) -> WarcLocation:
+        """Write a revisit (HTTP head only) and its request.
+
+        A 304 is a ``server-not-modified`` revisit (pointing at ``refers_to`` when known);
+        anything else is an ``identical-payload-digest`` revisit of ``refers_to``.
+        """
+        current = self._file_for_next_exchange()
+        date = date or warc_date()
+        not_modified = response.status == 304
+        if not not_modified and refers_to is None:
+            raise ValueError("an identical-payload-digest revisit needs the capture it refers to")
+        extra: list[tuple[str, str]] = [
+            ("WARC-Profile", PROFILE_SERVER_NOT_MODIFIED if not_modified
+             else PROFILE_IDENTICAL_PAYLOAD)]
+        if response.ip_address:
+            extra.append(("WARC-IP-Address", str(response.ip_address)))
+        if refers_to is not None:
+            extra += [("WARC-Refers-To", refers_to.record_id),
+                      ("WARC-Refers-To-Target-URI", refers_to.uri),
+                      ("WARC-Refers-To-Date", refers_to.date)]
+        if not_modified:
+            digest = None
+            head = response_head(response, 0, method=request.method)
+        else:
+            body, _ = self._stored_body(response)
+            digest = digest_of(body, algorithm=self.digest_algorithm)
+            extra.append(("WARC-Payload-Digest", digest))
+            head = response_head(response, len(body), method=request.method)
+        location = self._write(current, rec_type="revisit", uri=response.url, date=date,
+                               http_headers=head, payload=b"", extra=extra,
+                               payload_digest=digest is not None)
+        self._write_request(current, request, date, location.warc_record_id)
+        return location
+
+    def write_metadata(self, concurrent_to: str, url: str,
+                       fields: Mapping[str, object] | Iterable[tuple[str, object]], *,
+                       date: str | None = None) -> WarcLocation:
+        """A ``metadata`` record (application/warc-fields) about the record ``concurrent_to``.
+
+        A list value (outlinks) becomes one line per item.
+        """
+        current = self._current or self._open_new_file()
+        items = fields.items() if isinstance(fields, Mapping) else fields
+        lines = []
+        for name, value in items:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            lines += [f"{name}: {_field_text(v)}\r\n" for v in values if v is not None]
+        return self._write(
+            current, rec_type="metadata", uri=url, date=date or warc_date(), http_headers=None,
+            payload="".join(lines).encode("utf-8"),
+            extra=[("WARC-Concurrent-To", concurrent_to)],
+            warc_content_type="application/warc-fields",
+        )
+
+
+def _field_text(value: object) -> str:
+    """A warc-fields value on one line (CR/LF would start a new field)."""
+    return str(value).replace("\r", " ").replace("\n", " ")
