@@ -1,0 +1,148 @@
+"""SampleSite: the four sources served on 127.0.0.1, one listener thread per source.
+
+Every request goes through `SampleSite.dispatch`, the single hook point where a later issue
+adds faults (500s, resets, interstitials, Retry-After, slow responses); `faults` is accepted
+now and consulted there. Pages are rendered lazily per request from the `Catalog`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from stenogram.sample_site.content import SOURCES, Catalog, build_catalog
+from stenogram.sample_site.messages import Request, Response, encode_body
+from stenogram.sample_site.sites import RENDERERS
+
+log = logging.getLogger(__name__)
+
+
+class SampleHTTPServer(ThreadingHTTPServer):
+    """One listener for one source; knows which source it serves and the site it belongs to."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, address, site: "SampleSite", source: str):
+        self.site = site
+        self.source = source
+        super().__init__(address, SampleRequestHandler)
+
+
+class SampleRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "nginx"
+    sys_version = ""
+    timeout = 30
+
+    def log_message(self, format, *args):  # quiet: tests and the CLI do not want access logs
+        log.debug("%s %s", self.server.source, format % args)
+
+    def _serve(self) -> None:
+        server: SampleHTTPServer = self.server
+        request = Request(server.source, self.command, self.path,
+                          {k.lower(): v for k, v in self.headers.items()})
+        response = server.site.dispatch(request)
+        if response is None:  # a fault hook chose to drop the connection
+            self.close_connection = True
+            return
+        body, headers = encode_body(request, response)
+        self.send_response(response.status)
+        for name, value in headers:
+            self.send_header(name, value)
+        chunked = response.chunked and response.status not in (204, 304) and self.command != "HEAD"
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif response.status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command == "HEAD" or response.status == 304:
+            return
+        if chunked:
+            for i in range(0, len(body), 4096):
+                piece = body[i:i + 4096]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(body)
+
+    do_GET = _serve
+    do_HEAD = _serve
+
+
+class SampleSite:
+    """The bundled local copy of mid.ru, archive.mid.ru, globalsecurity.org and interaffairs.ru."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, size: int = 0, seed: int = 1, faults=None):
+        if host not in ("127.0.0.1", "localhost"):
+            raise ValueError("the sample site only listens on the loopback interface")
+        self.host, self.port, self.size, self.seed = host, port, size, seed
+        self.faults = faults
+        self.catalog: Catalog = build_catalog(size=size, seed=seed)
+        self.renderers = {name: RENDERERS[name](self.catalog) for name in SOURCES}
+        self.requests: list[tuple[str, str, str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self._servers: dict[str, SampleHTTPServer] = {}
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle
+    def start(self) -> "SampleSite":
+        if self._servers:
+            return self
+        for offset, source in enumerate(SOURCES):
+            port = self.port + offset if self.port else 0
+            server = SampleHTTPServer((self.host, port), self, source)
+            self._servers[source] = server
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                      name=f"sample-site-{source}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+        self._threads.clear()
+
+    def __enter__(self) -> "SampleSite":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def base_urls(self) -> dict[str, str]:
+        return {s: f"http://{self.host}:{srv.server_address[1]}" for s, srv in self._servers.items()}
+
+    # -- content
+    def edit(self, key: str, paragraphs: list[str]):
+        """A silent edit: the home page's text changes in place (new ETag), mirrors keep theirs."""
+        with self._lock:
+            return self.catalog.edit(key, paragraphs)
+
+    def urls(self, key: str) -> dict[str, list[str]]:
+        return self.catalog[key].urls(self.base_urls)
+
+    def requested(self, source: str | None = None) -> list[str]:
+        """Request targets seen so far (optionally for one source)."""
+        with self._lock:
+            return [target for s, _m, target, _h in self.requests if source in (None, s)]
+
+    # -- the one dispatcher
+    def dispatch(self, request: Request) -> Response | None:
+        with self._lock:
+            self.requests.append((request.source, request.method, request.target, dict(request.headers)))
+        intercept = getattr(self.faults, "intercept", None)
+        if intercept is not None:
+            faulty = intercept(request)
+            if faulty is not False:
+                return faulty
+        try:
+            return self.renderers[request.source].handle(request)
+        except Exception:  # a renderer bug must show up as a 500, not a hung client
+            log.exception("sample site failed on %s %s", request.source, request.target)
+            return Response(500, b"internal error", [("Content-Type", "text/plain")])
