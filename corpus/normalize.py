@@ -1,0 +1,61 @@
+"""Text normalisation and shingling: the one definition of "the same text" the corpus uses.
+
+Why one module: the exact-duplicate hash, the MinHash signatures and the containment check must
+all see the same text, or a mirror that only differs in typography would hash differently from
+the shingles that were compared. Decisions (documented because they decide what merges):
+
+* ``normalise_text``: Unicode NFKC (folds no-break spaces, ligatures, full-width forms), then the
+  typographic characters mirrors change — curly and angle quotes ’‘‚‛“”„«» to straight ``'``/``"``,
+  dashes ‒–—―− to ``-``, soft hyphen and zero-width characters removed — then every run of
+  whitespace folded to one space and the ends stripped. Case is KEPT: the exact hash should
+  change if the ministry edits the text, even a capital letter.
+* ``shingles``: word 5-grams over the normalised text, case-folded, words = ``\\w+`` runs (so
+  punctuation such as "Mr." vs "Mr" never matters). A text shorter than 5 words is one shingle.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+SHINGLE_SIZE = 5
+
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2019": "'", "\u2018": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2033": '"',
+        "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2010": "-",
+        "\u2011": "-",
+        "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
+    }
+)
+_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+
+
+def normalise_text(text: str) -> str:
+    """Return ``text`` with typography and whitespace folded (see module docstring)."""
+    if not isinstance(text, str):
+        raise TypeError(f"normalise_text expects str, got {type(text).__name__}")
+    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 (hex) of the normalised text: the exact-duplicate key."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def words(text: str) -> list[str]:
+    """Case-folded words of the normalised text."""
+    return _WORD.findall(normalise_text(text).casefold())
+
+
+def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
+    """The set of word ``size``-grams of ``text`` (empty text -> empty set)."""
+    tokens = words(text)
+    if not tokens:
+        return set()
+    if len(tokens) < size:
+        return {" ".join(tokens)}
+    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}

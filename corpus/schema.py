@@ -1,0 +1,71 @@
+"""The corpus tables: created once, idempotently, with sqlite-utils.
+
+Why a module of its own: the column names are a contract with users (Datasette, exports), so
+they live in one place. ``lsh_*`` tables are the persistent near-duplicate index.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create every table, index and the FTS5 index if missing (safe to call on every open)."""
+    if "documents" not in db.table_names():
+        db["documents"].create(
+            {
+                "id": int, "title": str, "date": str, "year": int, "place": str,
+                "language": str, "text": str, "turns": str, "participants": str, "kind": str,
+                "canonical_url": str, "canonical_reason": str, "canonical_version_id": int,
+                "sources": str, "first_seen": str, "last_seen": str, "translation_of": int,
+                "n_captures": int, "n_versions": int,
+            },
+            pk="id",
+        )
+        db["documents"].create_index(["date", "language"])
+        db["documents"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
+    if "versions" not in db.table_names():
+        db["versions"].create(
+            {
+                "id": int, "document_id": int, "text_hash": str, "text": str,
+                "first_seen": str, "last_seen": str, "url": str, "url_key": str,
+                "source": str, "is_official": int, "n_chars": int, "title": str, "date": str,
+                "place": str, "language": str, "turns": str, "participants": str, "kind": str,
+                "extractor_version": str,
+            },
+            pk="id",
+            foreign_keys=[("document_id", "documents", "id")],
+        )
+        db["versions"].create_index(["text_hash"])
+        db["versions"].create_index(["document_id", "text_hash"], unique=True)
+        db["versions"].create_index(["url_key"])
+    if "captures" not in db.table_names():
+        db["captures"].create(
+            {
+                "id": int, "url": str, "url_key": str, "fetched_at": str, "http_status": int,
+                "content_type": str, "warc_file": str, "warc_offset": int, "warc_length": int,
+                "warc_record_id": str, "payload_digest": str, "source": str, "crawl_id": str,
+                "extractor_version": str, "document_id": int, "version_id": int, "match": str,
+                "is_transcript": int, "reason": str,
+            },
+            pk="id",
+            foreign_keys=[("document_id", "documents", "id"), ("version_id", "versions", "id")],
+        )
+        db["captures"].create_index(["warc_record_id"], unique=True)
+        db["captures"].create_index(["url_key"])
+        db["captures"].create_index(["document_id"])
+    if "lsh_signatures" not in db.table_names():
+        db["lsh_signatures"].create({"version_id": int, "signature": bytes}, pk="version_id")
+    if "lsh_bands" not in db.table_names():
+        db.execute(
+            "CREATE TABLE lsh_bands (key INTEGER NOT NULL, version_id INTEGER NOT NULL, "
+            "PRIMARY KEY (key, version_id)) WITHOUT ROWID"
+        )
+    if "translation_links" not in db.table_names():
+        db.execute(
+            "CREATE TABLE translation_links (document_id INTEGER NOT NULL, url_key TEXT NOT NULL, "
+            "PRIMARY KEY (document_id, url_key))"
+        )
+        db["translation_links"].create_index(["url_key"])
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -1,0 +1,342 @@
+"""``Corpus``: one document per transcript, every capture as provenance, every text as a version.
+
+Why this shape: WARC files are the source of truth and are re-read often (new extractor,
+new crawl), so ingesting must be idempotent (``captures.warc_record_id`` is unique) and each
+ingest is one SQLite transaction (a SAVEPOINT, so callers may batch many ingests into one
+outer transaction with ``Corpus.transaction()``). Hot-path writes use plain SQL on the
+connection, because sqlite-utils' insert helpers commit on their own and would split the
+transaction; schema, FTS and reads go through sqlite-utils.
+
+How a transcript capture is attached (the ``match`` column):
+1. ``exact``: its normalised-text hash equals a stored version -> that version.
+2. ``same-url``: its URL key already belongs to a document -> a NEW VERSION of that document
+   (the ministry edited the page).
+3. ``near-duplicate:0.93``: a verified candidate from the LSH index or from the same event date
+   (``corpus.dedup``) -> that document, as a new version (a mirror's text); 0.93 = containment.
+4. ``new``: a new document.
+Non-transcripts (listings, interstitials, errors) get a capture row with NULL document_id.
+
+Canonical text: the latest version from an official source (``mid``/``mid_archive``), else the
+longest version; ``canonical_reason`` says which rule chose it.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+import sqlite3
+
+import sqlite_utils
+
+from corpus import dedup
+from corpus.normalize import normalise_text, shingles, text_hash
+from corpus.schema import ensure_schema
+from corpus.urls import url_key
+
+OFFICIAL_SOURCES = ("mid", "mid_archive")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ``Corpus.ingest`` did (``already_ingested``: the WARC record was known)."""
+
+    document_id: int | None
+    version_id: int | None
+    capture_id: int
+    match: str | None
+    new_document: bool
+    new_version: bool
+    already_ingested: bool = False
+
+
+def _json(value) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+class Corpus:
+    """A corpus database at ``path`` (created if missing). ``Corpus(":memory:")`` works too."""
+
+    def __init__(self, path: str | Path, settings: dedup.DedupSettings | None = None):
+        self.path = str(path)
+        self.settings = settings or dedup.DedupSettings()
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        ensure_schema(self.db)
+        self._depth = 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Corpus":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing block; nests (SAVEPOINTs), so each ingest inside stays atomic too."""
+        name = f"sp{self._depth}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    # -- ingest -------------------------------------------------------------------------
+    def ingest(self, capture, transcript: dict | None) -> IngestResult:
+        """Record ``capture`` and attach ``transcript`` (a ``Transcript.to_dict()``) to a document."""
+        location = capture.location
+        row = self.conn.execute(
+            "SELECT id, document_id, version_id, match FROM captures WHERE warc_record_id = ?",
+            (location.warc_record_id,),
+        ).fetchone()
+        if row:
+            return IngestResult(row[1], row[2], row[0], row[3], False, False, True)
+        with self.transaction():
+            return self._ingest(capture, transcript)
+
+    def _insert_capture(self, capture, transcript, document_id, version_id, match, is_transcript,
+                        reason) -> int:
+        loc = capture.location
+        source = capture.source or (transcript or {}).get("source")
+        cur = self.conn.execute(
+            "INSERT INTO captures (url, url_key, fetched_at, http_status, content_type, warc_file, "
+            "warc_offset, warc_length, warc_record_id, payload_digest, source, crawl_id, "
+            "extractor_version, document_id, version_id, match, is_transcript, reason) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (capture.url, url_key(capture.url), capture.fetched_at, capture.http_status,
+             capture.content_type, loc.warc_file, loc.warc_offset, loc.warc_length,
+             loc.warc_record_id, loc.payload_digest, source, capture.crawl_id,
+             (transcript or {}).get("extractor_version"), document_id, version_id, match,
+             int(is_transcript), reason),
+        )
+        return cur.lastrowid
+
+    def _ingest(self, capture, transcript: dict | None) -> IngestResult:
+        text = (transcript or {}).get("text") or ""
+        if not transcript or not transcript.get("is_transcript") or not text.strip():
+            reason = (transcript or {}).get("reason") or (
+                "no extraction" if not transcript else "empty text")
+            cid = self._insert_capture(capture, transcript, None, None, None, False, reason)
+            return IngestResult(None, None, cid, None, False, False)
+
+        source = capture.source or transcript.get("source")
+        key = url_key(capture.url)
+        thash = text_hash(text)
+        seen = capture.fetched_at
+        language, date = transcript.get("language"), transcript.get("date")
+
+        # 1. exact
+        row = self.conn.execute(
+            "SELECT id, document_id FROM versions WHERE text_hash = ? ORDER BY id LIMIT 1", (thash,)
+        ).fetchone()
+        if row:
+            version_id, document_id = row
+            match, new_document, new_version = "exact", False, False
+            self.conn.execute(
+                "UPDATE versions SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)"
+                " WHERE id = ?", (seen, seen, version_id))
+        else:
+            document_id, match = self._find_document(key, text, language, date)
+            new_document = document_id is None
+            if new_document:
+                document_id = self.conn.execute(
+                    "INSERT INTO documents (first_seen, last_seen) VALUES (?, ?)", (seen, seen)
+                ).lastrowid
+                match = "new"
+            version_id = self._insert_version(document_id, thash, text, capture, transcript,
+                                              key, source)
+            new_version = True
+
+        cid = self._insert_capture(capture, transcript, document_id, version_id, match, True, None)
+        self._link_translations(document_id, key, transcript.get("translation_urls") or [])
+        self._refresh_document(document_id)
+        return IngestResult(document_id, version_id, cid, match, new_document, new_version)
+
+    def _find_document(self, key: str, text: str, language, date) -> tuple[int | None, str | None]:
+        row = self.conn.execute(
+            "SELECT document_id FROM captures WHERE url_key = ? AND document_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1", (key,)).fetchone()
+        if row:
+            return row[0], "same-url"
+        best = self.near_duplicate(text, language, date)
+        if best:
+            document_id, sim = best
+            return document_id, f"near-duplicate:{sim.containment:.2f}"
+        return None, None
+
+    def near_duplicate(self, text: str, language=None, date=None):
+        """Best verified ``(document_id, Similarity)`` for ``text``, or None."""
+        sig = dedup.signature_of_text(text)
+        keys = dedup.band_keys(sig)
+        marks = ",".join("?" * len(keys))
+        rows = self.conn.execute(
+            f"SELECT version_id, count(*) AS hits FROM lsh_bands WHERE key IN ({marks}) "
+            f"GROUP BY version_id ORDER BY hits DESC LIMIT ?",
+            (*keys, self.settings.max_candidates)).fetchall()
+        candidate_ids = {r[0] for r in rows}
+        if date:
+            candidate_ids.update(r[0] for r in self.conn.execute(
+                "SELECT v.id FROM versions v JOIN documents d ON d.id = v.document_id "
+                "WHERE d.date = ? AND (? IS NULL OR d.language IS NULL OR d.language = ?) LIMIT ?",
+                (date, language, language, self.settings.max_candidates)))
+        if not candidate_ids:
+            return None
+        mine = shingles(text)
+        best = None
+        marks = ",".join("?" * len(candidate_ids))
+        for vid, doc_id, vtext, d_lang, d_date in self.conn.execute(
+            f"SELECT v.id, v.document_id, v.text, d.language, d.date FROM versions v "
+            f"JOIN documents d ON d.id = v.document_id WHERE v.id IN ({marks})",
+            tuple(candidate_ids)):
+            if not dedup.compatible(language, date, d_lang, d_date, self.settings):
+                continue
+            sim = dedup.similarity(mine, shingles(vtext))
+            if sim.passes(self.settings) and (
+                best is None or (sim.containment, sim.jaccard) > (best[1].containment, best[1].jaccard)
+            ):
+                best = (doc_id, sim)
+        return best
+
+    def _insert_version(self, document_id, thash, text, capture, t, key, source) -> int:
+        vid = self.conn.execute(
+            "INSERT INTO versions (document_id, text_hash, text, first_seen, last_seen, url, "
+            "url_key, source, is_official, n_chars, title, date, place, language, turns, "
+            "participants, kind, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (document_id, thash, text, capture.fetched_at, capture.fetched_at, capture.url, key,
+             source, int(source in OFFICIAL_SOURCES), len(normalise_text(text)), t.get("title"),
+             t.get("date"), t.get("place"), t.get("language"), _json(t.get("turns") or []),
+             _json(t.get("participants") or []), t.get("kind"), t.get("extractor_version")),
+        ).lastrowid
+        sig = dedup.signature_of_text(text)
+        self.conn.execute("INSERT INTO lsh_signatures (version_id, signature) VALUES (?, ?)",
+                          (vid, dedup.signature_to_blob(sig)))
+        self.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, version_id) VALUES (?, ?)",
+                              [(k, vid) for k in dedup.band_keys(sig)])
+        return vid
+
+    def _link_translations(self, document_id: int, key: str, translation_urls: list[str]) -> None:
+        for url in translation_urls:
+            other_key = url_key(url)
+            self.conn.execute("INSERT OR IGNORE INTO translation_links VALUES (?, ?)",
+                              (document_id, other_key))
+            row = self.conn.execute(
+                "SELECT document_id FROM captures WHERE url_key = ? AND document_id IS NOT NULL "
+                "AND document_id != ? LIMIT 1", (other_key, document_id)).fetchone()
+            if row:
+                self._set_translation(document_id, row[0])
+        row = self.conn.execute(
+            "SELECT document_id FROM translation_links WHERE url_key = ? AND document_id != ? "
+            "LIMIT 1", (key, document_id)).fetchone()
+        if row:
+            self._set_translation(document_id, row[0])
+
+    def _set_translation(self, a: int, b: int) -> None:
+        self.conn.execute("UPDATE documents SET translation_of = ? WHERE id = ?", (b, a))
+        self.conn.execute("UPDATE documents SET translation_of = ? WHERE id = ?", (a, b))
+
+    def _refresh_document(self, document_id: int) -> None:
+        """Re-derive the canonical text and the aggregates of one document."""
+        official = self.conn.execute(
+            "SELECT id, url, source FROM versions WHERE document_id = ? AND is_official = 1 "
+            "ORDER BY first_seen DESC, id DESC LIMIT 1", (document_id,)).fetchone()
+        n_versions = self.conn.execute(
+            "SELECT count(*) FROM versions WHERE document_id = ?", (document_id,)).fetchone()[0]
+        if official:
+            vid, canonical_url = official[0], official[1]
+            reason = f"latest version from the official source ({official[2]})"
+        else:
+            vid = self.conn.execute(
+                "SELECT id FROM versions WHERE document_id = ? ORDER BY n_chars DESC, id "
+                "LIMIT 1", (document_id,)).fetchone()[0]
+            canonical_url = self.conn.execute(
+                "SELECT url FROM captures WHERE document_id = ? ORDER BY fetched_at, id LIMIT 1",
+                (document_id,)).fetchone()[0]
+            reason = (f"no official capture; longest of {n_versions} version(s); "
+                      "url of the earliest capture")
+        agg = self.conn.execute(
+            "SELECT min(fetched_at), max(fetched_at), count(*), "
+            "json_group_array(DISTINCT source) FROM captures WHERE document_id = ?",
+            (document_id,)).fetchone()
+        sources = sorted(s for s in json.loads(agg[3]) if s)
+        self.conn.execute(
+            "UPDATE documents SET (title, date, year, place, language, text, turns, participants, "
+            "kind) = (SELECT title, date, CAST(substr(date, 1, 4) AS INTEGER), place, language, "
+            "text, turns, participants, kind FROM versions WHERE id = ?), canonical_url = ?, "
+            "canonical_reason = ?, canonical_version_id = ?, first_seen = ?, last_seen = ?, "
+            "n_captures = ?, n_versions = ?, sources = ? WHERE id = ?",
+            (vid, canonical_url, reason, vid, agg[0], agg[1], agg[2], n_versions,
+             json.dumps(sources), document_id))
+
+    # -- reading ------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Counts users ask for first."""
+        one = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
+        captures = one("SELECT count(*) FROM captures")
+        return {
+            "documents": one("SELECT count(*) FROM documents"),
+            "captures": captures,
+            "versions": one("SELECT count(*) FROM versions"),
+            "transcript_captures": one("SELECT count(*) FROM captures WHERE is_transcript = 1"),
+            "non_transcript_captures": one("SELECT count(*) FROM captures WHERE is_transcript = 0"),
+            "merged_captures": one(
+                "SELECT count(*) FROM captures WHERE is_transcript = 1 AND match != 'new'"),
+            "near_duplicate_captures": one(
+                "SELECT count(*) FROM captures WHERE match LIKE 'near-duplicate:%'"),
+            "edited_documents": one(
+                "SELECT count(*) FROM (SELECT document_id FROM versions GROUP BY document_id, "
+                "url_key HAVING count(*) > 1)"),
+            "translation_links": one(
+                "SELECT count(*) FROM documents WHERE translation_of IS NOT NULL"),
+        }
+
+    def versions(self, document_id: int) -> list[dict]:
+        """The versions of a document, oldest first."""
+        return list(self.db.query(
+            "SELECT id, document_id, text_hash, text, first_seen, last_seen, url, source, "
+            "is_official, n_chars FROM versions WHERE document_id = ? ORDER BY first_seen, id",
+            [document_id]))
+
+    def diff(self, document_id: int, context: int = 3) -> str:
+        """Unified diff of consecutive versions seen at the same URL (the silent edits).
+
+        Versions from different URLs are mirrors, not edits; when no URL has two versions, the
+        mirrors are diffed against the canonical text instead, so the output is never silent
+        about a difference.
+        """
+        versions = self.versions(document_id)
+        if not versions:
+            raise KeyError(f"no document {document_id}")
+        by_url: dict[str, list[dict]] = {}
+        for v in versions:
+            by_url.setdefault(v["url"], []).append(v)
+        pairs = [(a, b) for vs in by_url.values() for a, b in zip(vs, vs[1:])]
+        if not pairs:
+            canon = self.conn.execute("SELECT canonical_version_id FROM documents WHERE id = ?",
+                                      (document_id,)).fetchone()[0]
+            base = next(v for v in versions if v["id"] == canon)
+            pairs = [(base, v) for v in versions if v["id"] != canon]
+        out = []
+        for a, b in pairs:
+            out.extend(difflib.unified_diff(
+                a["text"].splitlines(keepends=False), b["text"].splitlines(keepends=False),
+                fromfile=f"version {a['id']} {a['url']} first seen {a['first_seen']}",
+                tofile=f"version {b['id']} {b['url']} first seen {b['first_seen']}",
+                n=context, lineterm=""))
+        return "\n".join(out) + ("\n" if out else "")
