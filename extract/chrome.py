@@ -1,0 +1,102 @@
+"""Drop chrome lines that survive node pruning: a language-aware, position-aware line filter.
+
+Signals, combined (never a language guess alone):
+- known chrome lines: the profile's patterns plus ones common to these platforms (counters,
+  "Showing 1 result.", locale-code lists, TOC headings and back-links, print/category lines);
+- the page's own metadata repeated in the body (title, date/time line, document number);
+- script against the body's language, only at the edges of the body (leading/trailing runs), or
+  in the middle when the whole foreign-script run is short label-like lines (no sentences).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from extract.dates import find_date
+from extract.text import cyrillic_share, normalise_for_compare
+
+COMMON_CHROME_LINES = tuple(re.compile(rf"^\s*(?:{p})\s*$", re.I) for p in (
+    r"(?:•\s*)?Views?:\s*[\d\s ,.]+\|?", r"Просмотров:\s*[\d\s ]+", r"Showing \d+ results?\.?",
+    r"Показано \d+ результат\w*\.?", r"Advanced settings", r"Asset Publisher",
+    r"(?:[a-z]{2}[-_][A-Z]{2}\d*\s*){2,}", r"Back to contents", r"Назад к оглавлению",
+    r"Contents", r"Table of contents", r"Содержание", r"Оглавление", r"(?:•\s*)?Print version\s*\|?",
+    r"Версия для печати", r"Please enable JavaScript.*", r"Data processing\.\.\. Please, wait\.",
+    r"Share(?: this)?:?", r"Поделиться:?", r"Tags?:.*", r"Теги:.*",
+))
+DOC_NUMBER = re.compile(r"^\s*(\d{1,5}-\d{2}-\d{2}-\d{4})\s*$")
+_TIME_ONLY = re.compile(r"^\s*(?:[01]?\d|2[0-3]):[0-5]\d\s*$")
+
+
+def is_date_line(line: str) -> bool:
+    """A line that is only a date and/or time ("8 April 202114:32", "6-08-2014, 14:44")."""
+    if _TIME_ONLY.match(line):
+        return True
+    date, end = find_date(line)
+    if not date:
+        return False
+    rest = re.sub(r"(?:[01]?\d|2[0-3]):[0-5]\d", "", line)
+    rest = re.sub(r"\b(?:года|г\.|year)\b", "", rest)
+    letters = [c for c in rest if c.isalpha()]
+    # what remains besides the date itself: at most the month word
+    return len(letters) <= 12 and len(line) <= 40
+
+
+def _is_sentence(line: str) -> bool:
+    return len(line.split()) > 8 or bool(re.search(r"[.!?…»”\"]\s*$", line))
+
+
+def _foreign(line: str, body_is_cyrillic: bool) -> bool:
+    share = cyrillic_share(line)
+    if share == 0.0 and not any(c.isalpha() for c in line):
+        return False
+    return (share > 0.5) != body_is_cyrillic
+
+
+def drop_chrome_lines(
+    paragraphs: Sequence[str],
+    patterns: Sequence[re.Pattern] = (),
+    metadata_lines: Sequence[str] = (),
+) -> list[str]:
+    meta = {normalise_for_compare(m) for m in metadata_lines if m}
+    kept: list[str] = []
+    for line in paragraphs:
+        norm = normalise_for_compare(line)
+        if not norm or norm in meta:
+            continue
+        if any(p.match(norm) for p in patterns) or any(p.match(norm) for p in COMMON_CHROME_LINES):
+            continue
+        if DOC_NUMBER.match(norm) or is_date_line(norm):
+            continue
+        kept.append(line)
+    return drop_foreign_edges(kept)
+
+
+def drop_foreign_edges(paragraphs: Sequence[str]) -> list[str]:
+    """Drop lines in the other script at the body's edges, and short label-like runs inside."""
+    lines = list(paragraphs)
+    if not lines:
+        return lines
+    weights = [(cyrillic_share(p), len(p)) for p in lines]
+    total = sum(w for _, w in weights) or 1
+    body_is_cyrillic = sum(s * w for s, w in weights) / total > 0.5
+    foreign = [_foreign(p, body_is_cyrillic) for p in lines]
+    start, end = 0, len(lines)
+    while start < end and foreign[start]:
+        start += 1
+    while end > start and foreign[end - 1]:
+        end -= 1
+    kept: list[str] = []
+    i = start
+    while i < end:
+        if not foreign[i]:
+            kept.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < end and foreign[j]:
+            j += 1
+        run = lines[i:j]
+        if any(_is_sentence(line) for line in run):
+            kept.extend(run)  # real text in the other language (a quotation): keep it
+        i = j
+    return kept

@@ -1,0 +1,52 @@
+"""Decide early that an input is not a transcript, with a reason the corpus can count.
+
+Anti-bot interstitials come with status 200 (sites.md): pages loading /TSPD/ scripts, "Please
+enable JavaScript", "Data processing... Please, wait.". Junk input (empty, binary, huge) is
+refused before parsing so it can neither crash the parser nor leak into the corpus.
+"""
+from __future__ import annotations
+
+import re
+
+MAX_INPUT_BYTES = 30 * 1024 * 1024
+
+_INTERSTITIAL = re.compile(
+    r"/TSPD/|Please enable JavaScript|Data processing\.\.\.\s*Please,?\s*wait|"
+    r"Checking your browser|Включите JavaScript|Обработка данных\.\.\.", re.I)
+_ERROR_TITLE = re.compile(
+    r"\b(?:404|403|500|502|503)\b|Not Found|Page not found|Forbidden|Service Unavailable|"
+    r"Internal Server Error|Страница не найдена|Ошибка|Доступ запрещ", re.I)
+
+
+def refuse_raw(body: bytes | str) -> str | None:
+    """Reason to refuse raw input, or None."""
+    if body is None or len(body) == 0 or not (body.strip() if isinstance(body, (bytes, str)) else body):
+        return "empty input"
+    if len(body) > MAX_INPUT_BYTES:
+        return "input too large"
+    head = body[:4096]
+    if isinstance(head, bytes):
+        controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+        if b"\x00" in head or controls > len(head) * 0.05:
+            return "binary input"
+    else:
+        controls = sum(1 for c in head if ord(c) < 9 or 13 < ord(c) < 32)
+        if "\x00" in head or controls > len(head) * 0.05:
+            return "binary input"
+    return None
+
+
+def refuse_decoded(text: str) -> str | None:
+    if "<" not in text[:65536]:
+        return "not HTML"
+    return None
+
+
+def is_interstitial(html: str, body_chars: int) -> bool:
+    """An interstitial marker on a page without a real body. Real articles may carry a
+    <noscript> "enable JavaScript" or a TSPD script too, so the marker alone is not enough."""
+    return body_chars < 1000 and bool(_INTERSTITIAL.search(html[:300_000]))
+
+
+def looks_like_error(title: str | None, body_chars: int) -> bool:
+    return bool(title) and bool(_ERROR_TITLE.search(title)) and body_chars < 1500

@@ -1,0 +1,241 @@
+"""extract_page: one archived HTML page -> one Transcript.
+
+Pipeline: refuse junk -> decode (header, meta, detection) -> parse -> choose profile (markup
+fingerprint, then URL) -> metadata from the profile's selectors (before pruning) -> prune chrome
+nodes, the table of contents and back-links -> paragraphs (from the profile's container when it
+has one, else trafilatura on the pruned tree) -> chrome-line filter -> turns, participants.
+
+Date rule: the date in the title's "…, Place, Date" tail is the event date and wins over the
+page's publication date; the page date is used when the title has none. The time is the page's.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from extract import blocks, chrome, gate
+from extract.charset import decode_body
+from extract.dates import parse_date, parse_date_time, parse_time
+from extract.profiles import Profile, ProfileSet, default_profiles
+from extract.text import clean_paragraph, detect_language
+from extract.titles import kind_from_title, participants_from_title, split_place_date, strip_site_suffix
+from extract.transcript import Transcript
+from extract.turns import split_turns
+
+EXTRACTOR_VERSION = "1.0.0"
+# trafilatura options for pages without a known body container (documented options only;
+# never deduplicate=True: it keeps state across calls).
+TRAFILATURA_OPTIONS = dict(
+    output_format="txt", include_comments=False, include_tables=True, include_images=False,
+    include_links=False, include_formatting=False, favor_recall=True, deduplicate=False,
+    with_metadata=False,
+)
+MIN_BODY_CHARS = 200
+_META_DATE_XPATH = etree.XPath(
+    "//meta[@property='article:published_time' or @name='date' or @name='pubdate' or "
+    "@itemprop='datePublished' or @name='DC.date' or @property='og:published_time']/@content")
+_OG_TITLE_XPATH = etree.XPath("//meta[@property='og:title']/@content")
+_DOC_NUMBER_IN_TEXT = re.compile(r"\b\d{1,5}-\d{2}-\d{2}-\d{4}\b")
+
+
+def settings_hash(profiles: ProfileSet | None = None) -> str:
+    profiles = profiles or default_profiles()
+    blob = json.dumps({"version": EXTRACTOR_VERSION, "trafilatura": trafilatura.__version__,
+                       "options": TRAFILATURA_OPTIONS, "profiles": profiles.digest},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _refused(reason: str, profiles: ProfileSet, **fields) -> Transcript:
+    return Transcript(is_transcript=False, reason=reason, extractor_version=EXTRACTOR_VERSION,
+                      settings_hash=settings_hash(profiles), **fields)
+
+
+def _parse(html: str):
+    # lxml refuses str with an XML encoding declaration; strip it, keep the rest as is.
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+    root = lxml.html.document_fromstring(html, parser=parser)
+    return root
+
+
+def _title(root, profile: Profile) -> str | None:
+    el = profile.title.first(root)
+    text = blocks.element_text(el) if el is not None else ""
+    if not text:
+        og = _OG_TITLE_XPATH(root)
+        text = clean_paragraph(og[0]) if og else ""
+    if not text:
+        h1 = root.find(".//h1")
+        text = blocks.element_text(h1) if h1 is not None else ""
+    if not text:
+        t = root.find(".//title")
+        text = blocks.element_text(t) if t is not None else ""
+    return strip_site_suffix(text) or None
+
+
+def _page_date_time(root, profile: Profile) -> tuple[str | None, str | None, list[str]]:
+    """Date and time printed on the page (not the title), and the lines they came from."""
+    lines: list[str] = []
+    date = time = None
+    el = profile.date.first(root)
+    if el is not None:
+        text = blocks.element_text(el, " ")
+        lines.append(text)
+        date, time = parse_date_time(text)
+    tel = profile.time.first(root)
+    if tel is not None:
+        text = blocks.element_text(tel, " ")
+        lines.append(text)
+        time = parse_time(text) or time
+    if date is None:
+        for content in _META_DATE_XPATH(root):
+            date = parse_date(content)
+            if date:
+                break
+    return date, time, lines
+
+
+def _date_lines_outside(root, container) -> tuple[str | None, str | None]:
+    """Fallback for templates without date selectors: the first line outside the body that is
+    only a date/time ("8 April 202114:32")."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "title", "head"):
+            continue
+        if container is not None and (el is container or container in el.iterancestors()):
+            continue
+        for raw in (el.text, el.tail):
+            if raw and raw.strip():
+                line = clean_paragraph(raw)
+                if chrome.is_date_line(line):
+                    return parse_date_time(line)
+        if el.tag in ("div", "p", "td", "span", "font") and len(el) <= 3:
+            line = blocks.element_text(el)
+            if 6 <= len(line) <= 40 and chrome.is_date_line(line):
+                return parse_date_time(line)
+    return None, None
+
+
+def _doc_number(root, profile: Profile, outside_text: str) -> str | None:
+    el = profile.doc_number.first(root)
+    if el is not None:
+        m = _DOC_NUMBER_IN_TEXT.search(blocks.element_text(el))
+        if m:
+            return m.group(0)
+    for line in outside_text.splitlines():
+        m = chrome.DOC_NUMBER.match(line)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _translation_urls(root, profile: Profile, url: str | None) -> list[str]:
+    found: list[str] = []
+    for el in profile.translation_links.all(root):
+        href = (el.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:")):
+            continue
+        absolute = urljoin(url or "", href)
+        path = urlsplit(absolute).path
+        if profile.url_patterns and not any(p.search(path) for p in profile.url_patterns):
+            continue  # a switcher link to a section front page, not to the article
+        if url and absolute.rstrip("/") == url.rstrip("/"):
+            continue
+        if absolute not in found:
+            found.append(absolute)
+    return found
+
+
+def _trafilatura_paragraphs(root, url: str | None) -> list[str]:
+    text = trafilatura.extract(root, url=url, **TRAFILATURA_OPTIONS) or ""
+    return [p for p in (clean_paragraph(line) for line in text.splitlines()) if p]
+
+
+def _outside_text(root, container) -> str:
+    """Text lines of the page outside the body (for doc numbers and date lines)."""
+    lines = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "head", "title"):
+            continue
+        if container is not None and (el is container or container in el.iterancestors()):
+            continue
+        for raw in (el.text, el.tail):
+            if raw and raw.strip():
+                lines.append(clean_paragraph(raw))
+    return "\n".join(lines)
+
+
+def extract_page(body: bytes | str, url: str | None = None, content_type: str | None = None,
+                 profiles: ProfileSet | None = None) -> Transcript:
+    """Extract one page. Never raises on bad input: returns is_transcript=False with a reason."""
+    profiles = profiles or default_profiles()
+    reason = gate.refuse_raw(body)
+    if reason:
+        return _refused(reason, profiles)
+    html, _charset = decode_body(body, content_type)
+    reason = gate.refuse_decoded(html)
+    if reason:
+        return _refused(reason, profiles)
+    try:
+        root = _parse(html)
+    except (etree.ParserError, ValueError) as exc:
+        return _refused(f"unparseable HTML: {exc}", profiles)
+
+    profile = profiles.choose(root, url)
+    title = _title(root, profile)
+    page_date, time, date_lines = _page_date_time(root, profile)
+    translation_urls = _translation_urls(root, profile, url)
+    container = profile.container.first(root)
+    if container is not None and title:
+        # a title repeated inside the container is dropped by the line filter below
+        pass
+
+    blocks.drop_always(root)
+    blocks.drop_nodes(profile.chrome.all(root), keep=container)
+    if profile is profiles.generic or container is None:
+        blocks.drop_nodes(profiles.generic.chrome.all(root), keep=container)
+    outside = _outside_text(root, container)
+    doc_number = _doc_number(root, profile, outside)
+    if page_date is None:
+        page_date, fallback_time = _date_lines_outside(root, container)
+        time = time or fallback_time
+
+    listing_items = profile.listing.all(root) if container is None else []
+    if container is not None:
+        blocks.drop_in_page_navigation(container)
+        raw_paragraphs = blocks.paragraphs_from(container)
+    else:
+        blocks.drop_in_page_navigation(root)
+        raw_paragraphs = _trafilatura_paragraphs(root, url)
+
+    metadata_lines = [title or "", doc_number or "", *date_lines]
+    paragraphs = chrome.drop_chrome_lines(raw_paragraphs, profile.chrome_lines, metadata_lines)
+    text = "\n\n".join(paragraphs)
+
+    place, title_date = split_place_date(title)
+    language = detect_language(text) if text else None
+    fields = dict(
+        title=title, date=title_date or page_date, time=time, place=place, language=language,
+        source=profile.name, doc_number=doc_number, kind=kind_from_title(title),
+        translation_urls=translation_urls,
+    )
+    if len(listing_items) >= 3:
+        return _refused("listing page", profiles, **fields)
+    if gate.is_interstitial(html, len(text)):
+        return _refused("anti-bot interstitial", profiles, **fields)
+    if gate.looks_like_error(title, len(text)):
+        return _refused("error page", profiles, **fields)
+    if len(text) < MIN_BODY_CHARS:
+        return _refused("no body text", profiles, **fields)
+
+    return Transcript(
+        **fields, text=text, paragraphs=paragraphs, turns=split_turns(paragraphs, language),
+        participants=participants_from_title(title), is_transcript=True, reason=None,
+        extractor_version=EXTRACTOR_VERSION, settings_hash=settings_hash(profiles),
+    )

@@ -1,0 +1,142 @@
+"""Load the per-source profiles (profiles.toml) and pick the one a page belongs to.
+
+Profiles are data so a new mirror is a few lines of TOML. Selectors are compiled to XPath once,
+at load time; the loaded profiles are immutable, so the cached default set is safe to share.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from urllib.parse import urlsplit
+
+from cssselect import HTMLTranslator
+from lxml import etree
+
+PROFILES_FILE = "profiles.toml"
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """CSS selectors (or "xpath:..." expressions) compiled to XPath, in order of preference."""
+
+    css: tuple[str, ...]
+    xpaths: tuple[etree.XPath, ...]
+
+    @classmethod
+    def from_css(cls, css: list[str] | str | None) -> "Selectors":
+        if not css:
+            return cls((), ())
+        items = (css,) if isinstance(css, str) else tuple(css)
+        translator = HTMLTranslator()
+        compiled = tuple(
+            etree.XPath(c[len("xpath:"):]) if c.startswith("xpath:") else etree.XPath(translator.css_to_xpath(c))
+            for c in items
+        )
+        return cls(items, compiled)
+
+    def all(self, tree) -> list:
+        found = []
+        for xpath in self.xpaths:
+            for el in xpath(tree):
+                if el not in found:
+                    found.append(el)
+        return found
+
+    def first(self, tree):
+        for xpath in self.xpaths:
+            hits = xpath(tree)
+            if hits:
+                return hits[0]
+        return None
+
+    def all_present(self, tree) -> bool:
+        return bool(self.xpaths) and all(xpath(tree) for xpath in self.xpaths)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    hosts: tuple[str, ...]
+    url_patterns: tuple[re.Pattern, ...]
+    fingerprint: Selectors
+    container: Selectors
+    title: Selectors
+    date: Selectors
+    time: Selectors
+    doc_number: Selectors
+    chrome: Selectors
+    chrome_lines: tuple[re.Pattern, ...]
+    listing: Selectors
+    translation_links: Selectors
+
+    def matches_url(self, url: str | None) -> bool:
+        if not url:
+            return False
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host not in self.hosts:
+            return False
+        return not self.url_patterns or any(p.search(parts.path) for p in self.url_patterns)
+
+    def matches_host(self, url: str | None) -> bool:
+        return bool(url) and (urlsplit(url).hostname or "").lower() in self.hosts
+
+
+@dataclass(frozen=True)
+class ProfileSet:
+    profiles: tuple[Profile, ...]
+    generic: Profile
+    digest: str  # sha256 of profiles.toml: part of the extractor's settings hash
+
+    def choose(self, tree, url: str | None) -> Profile:
+        """Fingerprint first (prefer one whose URL also matches), then URL, then generic."""
+        by_markup = [p for p in self.profiles if p.fingerprint.all_present(tree)]
+        for profile in by_markup:
+            if profile.matches_url(url) or profile.matches_host(url):
+                return profile
+        if by_markup:
+            return by_markup[0]
+        for profile in self.profiles:
+            if profile.matches_url(url) or profile.matches_host(url):
+                return profile
+        return self.generic
+
+
+def _full_line(patterns: list[str]) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(rf"^\s*(?:{p})\s*$", re.I) for p in patterns)
+
+
+def _profile(name: str, data: dict) -> Profile:
+    return Profile(
+        name=name,
+        hosts=tuple(h.lower() for h in data.get("hosts", [])),
+        url_patterns=tuple(re.compile(p) for p in data.get("url_patterns", [])),
+        fingerprint=Selectors.from_css(data.get("fingerprint")),
+        container=Selectors.from_css(data.get("container")),
+        title=Selectors.from_css(data.get("title")),
+        date=Selectors.from_css(data.get("date")),
+        time=Selectors.from_css(data.get("time")),
+        doc_number=Selectors.from_css(data.get("doc_number")),
+        chrome=Selectors.from_css(data.get("chrome")),
+        chrome_lines=_full_line(data.get("chrome_lines", [])),
+        listing=Selectors.from_css(data.get("listing")),
+        translation_links=Selectors.from_css(data.get("translation_links")),
+    )
+
+
+def parse_profiles(toml_text: str) -> ProfileSet:
+    data = tomllib.loads(toml_text)
+    profiles = tuple(_profile(name, body) for name, body in data.get("profiles", {}).items())
+    generic = _profile("generic", data.get("generic", {}))
+    return ProfileSet(profiles, generic, hashlib.sha256(toml_text.encode()).hexdigest())
+
+
+@functools.cache
+def default_profiles() -> ProfileSet:
+    """The bundled profiles.toml, parsed once per process (immutable)."""
+    text = resources.files("extract").joinpath(PROFILES_FILE).read_text(encoding="utf-8")
+    return parse_profiles(text)

@@ -1,0 +1,66 @@
+"""Small text helpers shared by the extractor: whitespace, script shares, language.
+
+Language is decided from the body's letters, not the URL: the share of Cyrillic letters
+separates Russian from English exactly on these sites (measurements.md), and a few stopwords
+tell the Latin-script languages mid.ru also publishes (de, fr, es, pt) from English.
+"""
+from __future__ import annotations
+
+import re
+
+_ASCII_WS = re.compile(r"[ \t\r\n\f\v]+")
+_EDGE_WS = " \t\r\n\f\v\u00a0\u2007\u202f\u200b\ufeff"
+
+
+def clean_paragraph(text: str) -> str:
+    """Collapse source-code whitespace (newlines, tabs, runs of spaces) to one space and trim.
+    No-break spaces inside the text are kept as published; at the edges they are trimmed."""
+    return _ASCII_WS.sub(" ", text).strip(_EDGE_WS)
+
+
+def normalise_for_compare(text: str) -> str:
+    """Whitespace-insensitive form used to compare paragraphs (evaluation, dedup of lines)."""
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def letter_counts(text: str) -> tuple[int, int]:
+    """(Cyrillic letters, all letters) in `text`."""
+    cyr = total = 0
+    for ch in text:
+        if ch.isalpha():
+            total += 1
+            if "\u0400" <= ch <= "\u04ff":
+                cyr += 1
+    return cyr, total
+
+
+def cyrillic_share(text: str) -> float:
+    cyr, total = letter_counts(text)
+    return cyr / total if total else 0.0
+
+
+_STOPWORDS = {
+    "en": {"the", "and", "of", "to", "in", "is", "that", "we", "with", "for", "this", "our"},
+    "de": {"der", "die", "und", "das", "ist", "nicht", "wir", "mit", "den", "zu", "auf", "ein"},
+    "fr": {"le", "la", "les", "et", "des", "est", "que", "nous", "une", "pour", "dans", "du"},
+    "es": {"el", "la", "los", "las", "y", "que", "es", "en", "por", "una", "con", "del"},
+    "pt": {"o", "os", "as", "e", "que", "não", "uma", "com", "para", "do", "da", "em"},
+}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of `text` ("ru", "en", "de", "fr", "es", "pt"), None if no letters."""
+    cyr, total = letter_counts(text)
+    if total == 0:
+        return None
+    if cyr / total > 0.5:
+        return "ru"
+    words = [w.lower() for w in _WORD.findall(text[:20000])]
+    scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    return best if scores[best] > 0 else "en"
+
+
+def is_mostly_cyrillic(line: str) -> bool:
+    return cyrillic_share(line) > 0.5
