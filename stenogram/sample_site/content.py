@@ -92,6 +92,10 @@ class Transcript:
             return list(copy.frozen)
         return apply_variant(copy.variant, self.paragraphs)
 
+    def title_on(self, source: str) -> str:
+        """The title as served on `source` (a straight-quotes mirror straightens it too)."""
+        return straight_quotes(self.title) if "straight_quotes" in self.copies[source].variant else self.title
+
     def urls(self, base_urls: dict[str, str]) -> dict[str, list[str]]:
         return {s: [base_urls[s] + p for p in c.paths] for s, c in self.copies.items()}
 

@@ -21,8 +21,12 @@ def dle_date(t: Transcript) -> str:
     return f"{int(d)}-{m}-{y}, {t.time or '00:00'}"
 
 
-def views(ident: int) -> str:
-    return f"{(ident * 7919) % 9000 + 120:,}".replace(",", " ")
+KNOWN_VIEWS = {"seed-001": 2133}  # as in the stored copy of that page
+
+
+def views(t: Transcript, ident: int) -> str:
+    count = KNOWN_VIEWS.get(t.key, (ident * 7919) % 9000 + 120)
+    return f"{count:,}".replace(",", " ")
 
 
 class DleSite:
@@ -87,7 +91,7 @@ class DleSite:
         stories = []
         for t in chunk:
             paras = t.text_on(self.source)
-            stories.append(f"""<div class="shortstory"><h2><a href="{t.copies[self.source].path}">{escape(t.title)}</a></h2>
+            stories.append(f"""<div class="shortstory"><h2><a href="{t.copies[self.source].path}">{escape(t.title_on(self.source))}</a></h2>
 <div class="date">{dle_date(t)}</div><div class="story">{escape(paras[0])}<br /><br />{escape(paras[1] if len(paras) > 1 else "")}</div>
 <div class="more"><a href="{t.copies[self.source].path}">Read more</a></div></div>""")
         nav = ""
@@ -101,19 +105,19 @@ class DleSite:
         slug = copy.path.rsplit("/", 1)[1]
         items = self._items()
         idx = items.index(t)
-        related = "".join(f'<li><a href="{r.copies[self.source].path}">{escape(r.title)}</a></li>'
+        related = "".join(f'<li><a href="{r.copies[self.source].path}">{escape(r.title_on(self.source))}</a></li>'
                           for r in items[idx + 1: idx + 6])
-        main = f"""<div class="fullstory"><h1 class="title">{escape(t.title)}</h1>
+        main = f"""<div class="fullstory"><h1 class="title">{escape(t.title_on(self.source))}</h1>
 <div class="date">{dle_date(t)}</div>
 <div class="full-story" id="news-id-{copy.id}">{body}</div>
 <ul class="info"><li>Category: <a href="/lavrov/">Minister S.Lavrov</a></li>
-<li>&bull; Views: {views(copy.id)} |</li>
+<li>&bull; Views: {views(t, copy.id)} |</li>
 <li>&bull; <a href="/lavrov/print:page,1,{slug}" rel="nofollow">Print version</a> |</li></ul>
 <div class="related"><ul>{related}</ul></div></div>"""
-        return self._cp1251(self._page(t.title, main))
+        return self._cp1251(self._page(t.title_on(self.source), main))
 
     def _print(self, t: Transcript) -> Response:
         body = "<br /><br />".join(escape(p) for p in t.text_on(self.source))
         return self._cp1251(f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251" />
-<title>{escape(t.title)} &raquo; International Affairs</title></head><body onload="window.print()">
-<h1>{escape(t.title)}</h1><div class="date">{dle_date(t)}</div><div class="full-story">{body}</div></body></html>""")
+<title>{escape(t.title_on(self.source))} &raquo; International Affairs</title></head><body onload="window.print()">
+<h1>{escape(t.title_on(self.source))}</h1><div class="date">{dle_date(t)}</div><div class="full-story">{body}</div></body></html>""")

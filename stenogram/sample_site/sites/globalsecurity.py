@@ -89,7 +89,7 @@ class GlobalSecuritySite:
         day = dt.date.fromisoformat(t.date)
         dateline = f'{en_date(day)}<span class="time">{t.time or ""}</span>'
         body = "\n".join(f"<p>{escape(p)}</p>" for p in t.text_on(self.source))
-        return self._layout(t.title, "The Ministry of Foreign Affairs of the Russian Federation", dateline, body)
+        return self._layout(t.title_on(self.source), "The Ministry of Foreign Affairs of the Russian Federation", dateline, body)
 
     def _other(self, n) -> Response:
         body = "\n".join(f"<p>{escape(p)}</p>" for p in n.paragraphs)
