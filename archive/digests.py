@@ -47,6 +47,12 @@ def digest_of(*chunks: bytes, algorithm: str = "sha1") -> str:
     return str(digester)
 
 
+def is_dedup_candidate(status: int, payload_length: int) -> bool:
+    """Only non-empty 2xx payloads become revisit targets (empty bodies of redirects and
+    errors would all share one digest and make meaningless revisits)."""
+    return 200 <= status < 300 and payload_length > 0
+
+
 @dataclass(frozen=True)
 class FirstCapture:
     """The capture a revisit record refers to."""
@@ -57,6 +63,7 @@ class FirstCapture:
     warc_file: str
     offset: int
     digest: str | None = None
+    length: int = 0  # record length in the WARC (0 when unknown)
 
 
 _SCHEMA = """
@@ -66,7 +73,8 @@ CREATE TABLE IF NOT EXISTS first_capture (
     date TEXT NOT NULL,
     record_id TEXT NOT NULL,
     warc_file TEXT NOT NULL,
-    offset INTEGER NOT NULL
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS latest_capture (
     uri TEXT PRIMARY KEY,
@@ -74,7 +82,8 @@ CREATE TABLE IF NOT EXISTS latest_capture (
     date TEXT NOT NULL,
     record_id TEXT NOT NULL,
     warc_file TEXT NOT NULL,
-    offset INTEGER NOT NULL
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -97,7 +106,7 @@ class DigestIndex:
 
     def lookup(self, digest: str) -> FirstCapture | None:
         row = self._db.execute(
-            "SELECT uri, date, record_id, warc_file, offset, digest FROM first_capture"
+            "SELECT uri, date, record_id, warc_file, offset, digest, length FROM first_capture"
             " WHERE digest = ?",
             (digest,),
         ).fetchone()
@@ -105,7 +114,7 @@ class DigestIndex:
 
     def latest_for_uri(self, uri: str) -> FirstCapture | None:
         row = self._db.execute(
-            "SELECT uri, date, record_id, warc_file, offset, digest FROM latest_capture"
+            "SELECT uri, date, record_id, warc_file, offset, digest, length FROM latest_capture"
             " WHERE uri = ?",
             (uri,),
         ).fetchone()
@@ -116,17 +125,17 @@ class DigestIndex:
         with self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO latest_capture (uri, digest, date, record_id, warc_file,"
-                " offset) VALUES (?, ?, ?, ?, ?, ?)",
+                " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (capture.uri, capture.digest, capture.date, capture.record_id,
-                 capture.warc_file, capture.offset),
+                 capture.warc_file, capture.offset, capture.length),
             )
             if not capture.digest:
                 return False
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO first_capture (digest, uri, date, record_id, warc_file,"
-                " offset) VALUES (?, ?, ?, ?, ?, ?)",
+                " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (capture.digest, capture.uri, capture.date, capture.record_id,
-                 capture.warc_file, capture.offset),
+                 capture.warc_file, capture.offset, capture.length),
             )
             return cur.rowcount == 1
 
@@ -155,18 +164,24 @@ class DigestIndex:
             if name.endswith(".open"):
                 name = name[: -len(".open")]
             with open(path, "rb") as fh:
-                it = ArchiveIterator(fh, no_record_parse=True)
+                it = ArchiveIterator(fh)
                 for record in it:
                     headers = record.rec_headers
                     if record.rec_type != "response" or headers.get_header("WARC-Truncated"):
                         continue
+                    offset = it.get_record_offset()
+                    status = int(record.http_headers.get_statuscode() or 0)
+                    digest = headers.get_header("WARC-Payload-Digest")
+                    it.read_to_end(record)
                     self.add(FirstCapture(
                         uri=headers.get_header("WARC-Target-URI"),
                         date=headers.get_header("WARC-Date"),
                         record_id=headers.get_header("WARC-Record-ID"),
                         warc_file=name,
-                        offset=it.get_record_offset(),
-                        digest=headers.get_header("WARC-Payload-Digest"),
+                        offset=offset,
+                        digest=digest if is_dedup_candidate(status, record.payload_length)
+                        else None,
+                        length=it.get_record_length(),
                     ))
                     count += 1
         logger.info("digest index %s rebuilt from %d response records", self.path, count)

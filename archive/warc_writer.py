@@ -30,7 +30,13 @@ from warcio.warcwriter import WARCWriter
 
 from archive.capture import WarcLocation
 from archive.cdxj import LiveCdxjIndex, is_indexed
-from archive.digests import DigestIndex, FirstCapture, PayloadDigester, digest_of
+from archive.digests import (
+    DigestIndex,
+    FirstCapture,
+    PayloadDigester,
+    digest_of,
+    is_dedup_candidate,
+)
 from archive.http_blocks import (
     ArchivedRequest,
     ArchivedResponse,
@@ -139,6 +145,7 @@ class WarcWriter:
         self._current: _OpenWarc | None = None
         self._warcio = WARCWriter(io.BytesIO(), gzip=True, warc_version=WARC_VERSION)
         self.files_written: list[str] = []  # final paths of closed files
+        self.files_opened = 0
         self.records_written = 0
         self.bytes_written = 0
         os.makedirs(self.directory, exist_ok=True)
@@ -174,6 +181,7 @@ class WarcWriter:
                 continue
             break
         self._serial += 1
+        self.files_opened += 1
         current = _OpenWarc(self.directory, stem, fd)
         self._current = current
         current.warcinfo_id = self._write_warcinfo(current)
@@ -313,8 +321,9 @@ class WarcWriter:
             self.digest_index.add(FirstCapture(
                 uri=response.url, date=date, record_id=location.warc_record_id,
                 warc_file=location.warc_file, offset=location.warc_offset,
-                digest=location.payload_digest if 200 <= response.status < 300 and body
-                else None,
+                length=location.warc_length,
+                digest=(location.payload_digest
+                        if is_dedup_candidate(response.status, len(body)) else None),
             ))
         return location
 

@@ -1,0 +1,196 @@
+"""Scrapy extension that writes every HTTP exchange of a crawl to WARC/1.1.
+
+It listens to ``response_downloaded``, which Scrapy 2.19 sends from
+``Downloader._download`` right after the download handler returns and *before* any
+downloader middleware's ``process_response`` runs. So the response it sees still has the
+body as it came off the wire (HttpCompressionMiddleware has not decoded it yet; Twisted
+has only removed chunked framing), and every hop of a redirect chain, every retry, every
+error status and robots.txt pass through it as separate exchanges.
+
+What Scrapy does not keep, and how the records say so:
+
+* the reason phrase: Twisted reads it but Scrapy drops it, so the standard phrase of
+  :class:`http.HTTPStatus` is written (empty for unknown codes);
+* header name case and the interleaving of different header names: Twisted canonicalises
+  names and Scrapy groups values per name; repeated values of one name stay in order;
+* request headers: ``request.headers`` as left by the downloader middlewares, plus ``Host``
+  (and ``Content-Length`` for a body) as Twisted adds them; the request line is always
+  ``HTTP/1.1`` with Scrapy's HTTP/1.1 handler.
+
+Responses flagged ``cached`` or ``replayed`` (served from HTTP cache or from a WARC) and
+requests with ``meta["warc_skip"]`` are not archived again.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from archive.capture import WarcLocation
+from archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
+from archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
+from archive.warc_writer import WarcWriter
+
+logger = logging.getLogger(__name__)
+
+NOT_ARCHIVED_FLAGS = {"cached", "replayed"}
+
+
+class WarcArchiver:
+    """Wires Scrapy's signals to one :class:`archive.warc_writer.WarcWriter` per spider."""
+
+    def __init__(self, crawler, warc_dir: str, *, prefix: str, max_size: int,
+                 max_age: float | None, max_record_body: int, digest: str,
+                 crawl_id: str | None, operator: str | None):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.warc_dir = warc_dir
+        self.prefix = prefix
+        self.max_size = max_size
+        self.max_age = max_age
+        self.max_record_body = max_record_body
+        self.digest = digest
+        self.crawl_id = crawl_id
+        self.operator = operator
+        self.writer: WarcWriter | None = None
+        self.digest_index: DigestIndex | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("WARC_ENABLED", True):
+            raise NotConfigured("WARC_ENABLED is off")
+        warc_dir = settings.get("WARC_DIR") or os.path.join(
+            settings.get("STENOGRAM_DATA") or "data", "warc")
+        digest = settings.get("WARC_DIGEST", "sha1")
+        if digest not in ("sha1", "sha256"):
+            raise ValueError(f"WARC_DIGEST must be sha1 or sha256, not {digest!r}")
+        max_age = settings.getfloat("WARC_MAX_AGE", 0) or None
+        ext = cls(
+            crawler, warc_dir,
+            prefix=settings.get("WARC_PREFIX") or "stenogram",
+            max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),
+            max_age=max_age,
+            max_record_body=settings.getint("WARC_MAX_RECORD_BODY", 20 * 1024 * 1024),
+            digest=digest,
+            crawl_id=settings.get("STENOGRAM_CRAWL_ID"),
+            operator=settings.get("STENOGRAM_OPERATOR"),
+        )
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    # ------------------------------------------------------------ lifecycle
+    def _warcinfo_fields(self, spider) -> dict:
+        s = self.crawler.settings
+        return {
+            "operator": self.operator,
+            "isPartOf": self.crawl_id,
+            "jobId": self.crawl_id,
+            "spider": spider.name,
+            "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": s.get("USER_AGENT"),
+            "download-delay": s.getfloat("DOWNLOAD_DELAY"),
+            "autothrottle": s.getbool("AUTOTHROTTLE_ENABLED"),
+            "concurrent-requests-per-domain": s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            "warc-max-record-body": self.max_record_body,
+            "payload-digest": self.digest,
+        }
+
+    def spider_opened(self, spider):
+        os.makedirs(self.warc_dir, exist_ok=True)
+        self.digest_index = DigestIndex.in_directory(self.warc_dir)
+        self.writer = WarcWriter(
+            self.warc_dir, self.prefix, max_size=self.max_size, max_age=self.max_age,
+            max_record_body=self.max_record_body, digest=self.digest,
+            warcinfo=self._warcinfo_fields(spider), digest_index=self.digest_index,
+        )
+        if self.writer.salvaged:
+            self.stats.inc_value("warc/salvaged_files", len(self.writer.salvaged))
+        logger.info("archiving to %s", self.warc_dir)
+
+    def spider_closed(self, spider, reason=None):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.digest_index is not None:
+            self.digest_index.close()
+            self.digest_index = None
+
+    # ------------------------------------------------------------ exchanges
+    @staticmethod
+    def archived_request(request, response=None) -> ArchivedRequest:
+        headers = header_pairs(request.headers)
+        if request.method.upper() == "POST" and not request.body and not any(
+                name.lower() == "content-length" for name, _ in headers):
+            headers.insert(0, ("Content-Length", "0"))
+        return ArchivedRequest(url=request.url, method=request.method, headers=headers,
+                               body=request.body or b"", protocol="HTTP/1.1")
+
+    @staticmethod
+    def archived_response(response) -> ArchivedResponse:
+        return ArchivedResponse(
+            url=response.url, status=response.status,
+            headers=header_pairs(response.headers), body=response.body,
+            protocol=getattr(response, "protocol", None) or "HTTP/1.1",
+            ip_address=str(response.ip_address) if response.ip_address else None,
+            disconnected="dataloss" in (response.flags or ()),
+        )
+
+    def response_downloaded(self, response, request, spider):
+        if self.writer is None or request.meta.get("warc_skip"):
+            return
+        if NOT_ARCHIVED_FLAGS.intersection(response.flags or ()):
+            return
+        try:
+            self._archive(request, response)
+        except Exception:
+            self.stats.inc_value("warc/errors")
+            logger.exception("could not archive %s", response.url)
+
+    def _archive(self, request, response):
+        writer = self.writer
+        before = (writer.records_written, writer.bytes_written, writer.files_opened)
+        arequest = self.archived_request(request, response)
+        aresponse = self.archived_response(response)
+        refers_to: FirstCapture | None = None
+        if response.status == 304:
+            refers_to = self.digest_index.latest_for_uri(response.url)
+            location = writer.write_revisit(arequest, aresponse, refers_to)
+            self.stats.inc_value("warc/revisits")
+        else:
+            if (is_dedup_candidate(response.status, len(response.body))
+                    and len(response.body) <= writer.max_record_body
+                    and not aresponse.disconnected):
+                refers_to = self.digest_index.lookup(writer.payload_digest(response.body))
+            if refers_to is not None:
+                location = writer.write_revisit(arequest, aresponse, refers_to)
+                self.stats.inc_value("warc/revisits")
+            else:
+                location = writer.write_exchange(arequest, aresponse)
+        request.meta["warc"] = location
+        if refers_to is not None:
+            request.meta["warc_revisit_of"] = WarcLocation(
+                refers_to.warc_file, refers_to.offset, refers_to.length,
+                refers_to.record_id, refers_to.digest)
+        self.stats.inc_value("warc/records", writer.records_written - before[0])
+        self.stats.inc_value("warc/bytes", writer.bytes_written - before[1])
+        if writer.files_opened > before[2]:
+            self.stats.inc_value("warc/files", writer.files_opened - before[2])
+
+    def write_metadata(self, response, fields) -> WarcLocation | None:
+        """A metadata record about ``response``'s archived record (for the corpus pipeline)."""
+        location = response.meta.get("warc")
+        if self.writer is None or location is None:
+            return None
+        before = (self.writer.records_written, self.writer.bytes_written,
+                  self.writer.files_opened)
+        meta = self.writer.write_metadata(location.warc_record_id, response.url, fields)
+        self.stats.inc_value("warc/records", self.writer.records_written - before[0])
+        self.stats.inc_value("warc/bytes", self.writer.bytes_written - before[1])
+        if self.writer.files_opened > before[2]:
+            self.stats.inc_value("warc/files", self.writer.files_opened - before[2])
+        return meta

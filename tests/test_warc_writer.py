@@ -1,0 +1,302 @@
+"""WarcWriter, live CDXJ, salvage and digest index, checked by reading the files back."""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.digests import DigestIndex, digest_of
+from archive.http_blocks import ArchivedRequest, ArchivedResponse, request_target
+from archive.salvage import complete_prefix_length, salvage_open_warc
+from archive.warc_writer import PROFILE_IDENTICAL_PAYLOAD, PROFILE_SERVER_NOT_MODIFIED, WarcWriter
+
+BIN = Path(sys.executable).parent
+URL = "http://127.0.0.1:8000/en/press_service/minister_speeches/1927070/?lang=en&x=1"
+HTML = ("<html><body><h1>Foreign Minister Sergey Lavrov’s answers to media questions</h1>"
+        "<p>Question: ...</p><p>Sergey Lavrov: ...</p></body></html>").encode("utf-8")
+
+
+def exchange(url=URL, body=HTML, status=200, headers=None, **kw):
+    request = ArchivedRequest(url, headers=[(b"User-Agent", b"stenogram-test"),
+                                            (b"Accept-Encoding", b"gzip, deflate, br")])
+    if headers is None:
+        headers = [(b"Content-Type", b"text/html; charset=UTF-8")]
+    return request, ArchivedResponse(url, status, headers=headers, body=body,
+                                     ip_address="127.0.0.1", **kw)
+
+
+def records(path):
+    """(rec_headers, http_headers, raw block bytes after the HTTP head) for each record."""
+    out = []
+    with open(path, "rb") as fh:
+        for record in ArchiveIterator(fh):
+            out.append((record.rec_headers, record.http_headers, record.content_stream().read()
+                        if record.rec_type in ("warcinfo", "metadata") else
+                        record.raw_stream.read()))
+    return out
+
+
+def warcio_check(path):
+    return subprocess.run([str(BIN / "warcio"), "check", str(path)], capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def writer(tmp_path):
+    w = WarcWriter(tmp_path, "test", warcinfo={"operator": "tests", "robots": "obey"},
+                   digest_index=DigestIndex.in_directory(tmp_path), hostname="box")
+    yield w
+    w.close()
+
+
+def test_gzip_body_stored_encoded_with_verifiable_digests(writer, tmp_path):
+    body = gzip.compress(HTML)
+    req, resp = exchange(body=body, headers=[
+        (b"Content-Type", b"text/html; charset=UTF-8"), (b"Content-Encoding", b"gzip"),
+        (b"Set-Cookie", b"BITRIX_SM_GUEST_ID=1; path=/"), (b"Set-Cookie", b"PHPSESSID=abc"),
+        (b"Transfer-Encoding", b"chunked")])
+    loc = writer.write_exchange(req, resp)
+    writer.close()
+    path = tmp_path / loc.warc_file
+    assert path.exists() and not (tmp_path / (loc.warc_file + ".open")).exists()
+    recs = records(path)
+    types = [r[0].get_header("WARC-Type") for r in recs]
+    assert types == ["warcinfo", "response", "request"]
+    rec, http, payload = recs[1]
+    assert payload == body  # still gzip-encoded
+    assert gzip.decompress(payload) == HTML
+    assert http.get_header("Content-Encoding") == "gzip"
+    assert [v for k, v in http.headers if k == "Set-Cookie"] == [
+        "BITRIX_SM_GUEST_ID=1; path=/", "PHPSESSID=abc"]
+    assert http.get_header("Transfer-Encoding") is None
+    assert http.get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
+    assert http.get_header("Content-Length") == str(len(body))
+    assert http.protocol == "HTTP/1.1" and http.statusline == "200 OK"
+    assert rec.get_header("WARC-Payload-Digest") == digest_of(body) == loc.payload_digest
+    head = http.to_str().encode("latin-1") + b"\r\n"
+    assert rec.get_header("WARC-Block-Digest") == digest_of(head, body)
+    assert rec.get_header("WARC-IP-Address") == "127.0.0.1"
+    # request record: linked, full target with query, Host added
+    req_rec, req_http, _ = recs[2]
+    assert req_rec.get_header("WARC-Concurrent-To") == loc.warc_record_id
+    assert req_http.protocol == "GET"
+    assert req_http.statusline == request_target(URL) + " HTTP/1.1"
+    assert "?lang=en&x=1" in req_http.statusline
+    assert req_http.get_header("Host") == "127.0.0.1:8000"
+    assert warcio_check(path).returncode == 0
+    # location points at the response record
+    with open(path, "rb") as fh:
+        fh.seek(loc.warc_offset)
+        chunk = fh.read(loc.warc_length)
+    rec = next(iter(ArchiveIterator(io.BytesIO(chunk))))
+    assert rec.rec_headers.get_header("WARC-Record-ID") == loc.warc_record_id
+
+
+def test_content_length_rewritten_and_original_kept(writer, tmp_path):
+    req, resp = exchange(headers=[(b"Content-Type", b"text/html"), (b"Content-Length", b"99999")])
+    loc = writer.write_exchange(req, resp)
+    writer.close()
+    http = records(tmp_path / loc.warc_file)[1][1]
+    assert http.get_header("Content-Length") == str(len(HTML))
+    assert http.get_header("X-Archive-Orig-Content-Length") == "99999"
+
+
+def test_non_ascii_header_bytes_kept_verbatim(writer, tmp_path):
+    raw = "attachment; filename=\"Лавров.pdf\"".encode("utf-8")
+    req, resp = exchange(headers=[(b"Content-Disposition", raw)])
+    loc = writer.write_exchange(req, resp)
+    writer.close()
+    data = gzip.open(tmp_path / loc.warc_file).read()
+    assert b"Content-Disposition: " + raw + b"\r\n" in data
+    assert warcio_check(tmp_path / loc.warc_file).returncode == 0
+
+
+def test_truncation_markers(tmp_path):
+    w = WarcWriter(tmp_path, "t", max_record_body=1000, hostname="box")
+    big = os.urandom(5000)
+    cut = w.write_exchange(*exchange(url="http://127.0.0.1:8000/big", body=big))
+    short = w.write_exchange(*exchange(url="http://127.0.0.1:8000/short", disconnected=True))
+    w.close()
+    recs = {r[0].get_header("WARC-Record-ID"): r for r in records(tmp_path / cut.warc_file)}
+    rec, http, payload = recs[cut.warc_record_id]
+    assert rec.get_header("WARC-Truncated") == "length"
+    assert payload == big[:1000] and http.get_header("Content-Length") == "1000"
+    assert recs[short.warc_record_id][0].get_header("WARC-Truncated") == "disconnect"
+    assert warcio_check(tmp_path / cut.warc_file).returncode == 0
+
+
+def test_revisits_and_sha256(tmp_path):
+    index = DigestIndex.in_directory(tmp_path)
+    w = WarcWriter(tmp_path, "t", digest="sha256", digest_index=index, hostname="box")
+    first = w.write_exchange(*exchange())
+    assert first.payload_digest.startswith("sha256:")
+    prior = index.lookup(w.payload_digest(HTML))
+    assert prior.record_id == first.warc_record_id and prior.length == first.warc_length
+    rev = w.write_revisit(*exchange(url=URL + "&again=1"), prior)
+    nm = w.write_revisit(*exchange(status=304, body=b""), index.latest_for_uri(URL))
+    w.close()
+    recs = {r[0].get_header("WARC-Record-ID"): r for r in records(tmp_path / first.warc_file)}
+    rrec, rhttp, rpayload = recs[rev.warc_record_id]
+    assert rrec.get_header("WARC-Type") == "revisit" and rpayload == b""
+    assert rrec.get_header("WARC-Profile") == PROFILE_IDENTICAL_PAYLOAD
+    assert rrec.get_header("WARC-Refers-To") == first.warc_record_id
+    assert rrec.get_header("WARC-Refers-To-Target-URI") == URL
+    assert rrec.get_header("WARC-Payload-Digest") == first.payload_digest
+    assert rhttp.get_statuscode() == "200"
+    nrec, nhttp, _ = recs[nm.warc_record_id]
+    assert nrec.get_header("WARC-Profile") == PROFILE_SERVER_NOT_MODIFIED
+    assert nrec.get_header("WARC-Refers-To") == first.warc_record_id
+    assert nhttp.statusline == "304 Not Modified"
+    for rec, http, payload in recs.values():
+        block = (http.to_str().encode("latin-1") + b"\r\n" if http else b"") + payload
+        assert rec.get_header("WARC-Block-Digest") == digest_of(block, algorithm="sha256")
+    assert warcio_check(tmp_path / first.warc_file).returncode == 0
+
+
+def test_metadata_record(writer, tmp_path):
+    loc = writer.write_exchange(*exchange())
+    meta = writer.write_metadata(loc.warc_record_id, URL, {
+        "outlink": ["http://127.0.0.1:8000/a", "http://127.0.0.1:8000/b"],
+        "interstitial": "no"})
+    writer.close()
+    rec, _, payload = [r for r in records(tmp_path / loc.warc_file)
+                       if r[0].get_header("WARC-Record-ID") == meta.warc_record_id][0]
+    assert rec.get_header("WARC-Concurrent-To") == loc.warc_record_id
+    assert rec.get_header("Content-Type") == "application/warc-fields"
+    assert payload.count(b"outlink: ") == 2 and b"interstitial: no\r\n" in payload
+
+
+def test_warcinfo_and_names(writer, tmp_path):
+    loc = writer.write_exchange(*exchange())
+    open_name = writer.current_file + ".open"
+    assert (tmp_path / open_name).exists()
+    assert (tmp_path / (open_name[: -len(".warc.gz.open")] + ".cdxj.open")).exists()
+    writer.close()
+    name = loc.warc_file
+    prefix, ts, serial, rest = name.split("-", 3)
+    assert prefix == "test" and len(ts) == 17 and ts.isdigit() and serial == "00000"
+    assert rest == f"{os.getpid()}~box.warc.gz"
+    info, _, payload = records(tmp_path / name)[0]
+    assert info.get_header("WARC-Type") == "warcinfo"
+    assert info.get_header("WARC-Filename") == name
+    assert b"operator: tests\r\n" in payload and b"software: stenogram/" in payload
+    assert (tmp_path / (name[: -len(".warc.gz")] + ".cdxj")).exists()
+
+
+def test_rotation_by_size_keeps_pairs_together(tmp_path):
+    w = WarcWriter(tmp_path, "rot", max_size=3000, hostname="box")
+    locs = [w.write_exchange(*exchange(url=f"http://127.0.0.1:8000/p{i}", body=os.urandom(1200)))
+            for i in range(8)]
+    w.close()
+    files = sorted(p.name for p in tmp_path.glob("*.warc.gz"))
+    assert len(files) >= 3 and files == sorted(set(l.warc_file for l in locs))
+    assert [f.split("-")[2] for f in files] == [f"{i:05d}" for i in range(len(files))]
+    for f in files:
+        recs = records(tmp_path / f)
+        assert recs[0][0].get_header("WARC-Type") == "warcinfo"
+        ids = {r[0].get_header("WARC-Record-ID") for r in recs}
+        for rec, _, _ in recs:
+            if rec.get_header("WARC-Type") == "request":
+                assert rec.get_header("WARC-Concurrent-To") in ids
+        assert os.path.getsize(tmp_path / f) < 3000 + 2000
+
+
+def test_live_cdxj_equals_cdxj_indexer(tmp_path):
+    index = DigestIndex.in_directory(tmp_path)
+    w = WarcWriter(tmp_path, "cdx", digest_index=index, hostname="box")
+    loc = w.write_exchange(*exchange())
+    w.write_exchange(*exchange(url="http://127.0.0.1:8000/missing", status=404, body=b"nope",
+                               headers=[(b"Content-Type", b"text/plain")]))
+    w.write_exchange(*exchange(url="http://127.0.0.1:8000/r", status=301, body=b"",
+                               headers=[(b"Location", b"/en/")]))
+    w.write_revisit(*exchange(url=URL + "#2"), index.lookup(loc.payload_digest))
+    w.write_metadata(loc.warc_record_id, URL, {"outlink": "http://127.0.0.1:8000/"})
+    w.close()
+    warc = tmp_path / loc.warc_file
+    live = (tmp_path / (loc.warc_file[: -len(".warc.gz")] + ".cdxj")).read_text()
+    out = subprocess.run([str(BIN / "cdxj-indexer"), str(warc)], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    assert sorted(live.splitlines()) == sorted(out.splitlines())
+    assert len(live.splitlines()) == 4
+
+
+@pytest.fixture(scope="module")
+def sample_open_warc(tmp_path_factory):
+    """A closed WARC with a varied record mix, and the byte offsets where records end."""
+    d = tmp_path_factory.mktemp("salvage-src")
+    w = WarcWriter(d, "cut", max_record_body=4000, hostname="box")
+    w.write_exchange(*exchange(body=gzip.compress(HTML, mtime=0)))
+    w.write_exchange(*exchange(url="http://127.0.0.1:8000/big", body=os.urandom(6000)))
+    loc = w.write_exchange(*exchange(url="http://127.0.0.1:8000/x?q=1", status=404, body=b"no"))
+    w.write_metadata(loc.warc_record_id, loc.warc_file, {"k": "v"})
+    w.close()
+    path = Path(w.files_written[0])
+    ends = []
+    with open(path, "rb") as fh:
+        it = ArchiveIterator(fh)
+        for record in it:
+            it.read_to_end(record)
+            ends.append(it.get_record_offset() + it.get_record_length())
+    return path.read_bytes(), ends
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_salvage_any_cut_point(sample_open_warc, tmp_path_factory, data):
+    blob, ends = sample_open_warc
+    cut = data.draw(st.integers(min_value=0, max_value=len(blob)), label="cut")
+    junk = data.draw(st.sampled_from([b"", b"\x00" * 17, b"\x1f\x8b\x08garbage"]), label="junk")
+    d = tmp_path_factory.mktemp("salvage")
+    open_path = d / "cut-20240101000000000-00000-1~box.warc.gz.open"
+    open_path.write_bytes(blob[:cut] + junk)
+    (d / "cut-20240101000000000-00000-1~box.cdxj.open").write_text("stale line\n")
+    expected_end = max([e for e in ends if e <= cut], default=0)
+    expected_records = sum(1 for e in ends if e <= cut)
+    assert complete_prefix_length(open_path) == (expected_end, expected_records)
+    result = salvage_open_warc(open_path)
+    assert not open_path.exists()
+    if expected_records == 0:
+        assert result.path is None
+        return
+    final = Path(result.path)
+    assert final.read_bytes() == blob[:expected_end]
+    assert result.records_kept == expected_records
+    assert warcio_check(final).returncode == 0
+    indexed = subprocess.run([str(BIN / "cdxj-indexer"), str(final)], capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+    cdxj = d / "cut-20240101000000000-00000-1~box.cdxj"
+    assert sorted(cdxj.read_text().splitlines()) == sorted(indexed.splitlines())
+    assert not (d / "cut-20240101000000000-00000-1~box.cdxj.open").exists()
+
+
+def test_writer_start_salvages_leftovers_and_digest_index(sample_open_warc, tmp_path):
+    blob, ends = sample_open_warc
+    name = "cut-20240101000000000-00000-1~box.warc.gz"
+    (tmp_path / (name + ".open")).write_bytes(blob[: ends[5] + 10])
+    index = DigestIndex.in_directory(tmp_path)
+    index.rebuild([])
+    w = WarcWriter(tmp_path, "next", digest_index=index, hostname="box")
+    assert [Path(r.path).name for r in w.salvaged] == [name] and w.salvaged[0].records_kept == 6
+    w.close()
+    assert index.rebuild(tmp_path.glob("*.warc.gz")) == 2  # the two untruncated responses
+    first = index.lookup(digest_of(gzip.compress(HTML, mtime=0)))
+    assert first.warc_file == name and first.uri == URL
+    found = [index.latest_for_uri(u) for u in (URL, "http://127.0.0.1:8000/x?q=1")]
+    assert all(f is not None and f.warc_file == name for f in found)
+    assert index.lookup(found[0].digest).offset == found[0].offset
+
+
+def test_live_file_is_not_salvaged(writer, tmp_path):
+    writer.write_exchange(*exchange())
+    open_path = tmp_path / (writer.current_file + ".open")
+    assert salvage_open_warc(open_path) is None
+    assert open_path.exists()
