@@ -25,6 +25,7 @@ from protego import Protego
 from stenogram.sample_site.cli import commands
 from stenogram.sample_site.content import (CONTENT_DIR, VARIANTS, apply_variant, build_catalog, slugify,
                                            straight_quotes)
+from stenogram.sample_site.messages import Response
 from stenogram.sample_site.server import SampleSite
 
 pytestmark = pytest.mark.network
@@ -504,3 +505,26 @@ def test_cli_command_is_exported():
     result = CliRunner().invoke(group, ["sample-site", "--help"])
     assert result.exit_code == 0
     assert "--port" in result.output and "--size" in result.output and "--seed" in result.output
+
+
+# ------------------------------------------------------------------ the fault hook
+class _Hook:
+    """A minimal fault object: answers one path with 503, resets another, serves the rest."""
+
+    def intercept(self, request):
+        if request.path == "/busy":
+            return Response(503, b"busy", [("Retry-After", "7"), ("Content-Type", "text/plain")])
+        if request.path == "/reset":
+            return None
+        return False
+
+
+def test_dispatcher_consults_the_fault_hook():
+    with SampleSite(size=0, faults=_Hook()) as s:
+        base = s.base_urls["mid"]
+        busy = fetch(base + "/busy")
+        assert busy.status == 503 and busy.header("Retry-After") == "7"
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            fetch(base + "/reset")
+        assert fetch(base + "/robots.txt").status == 200
+        assert [t for _s, _m, t, _h in s.requests] == ["/busy", "/reset", "/robots.txt"]

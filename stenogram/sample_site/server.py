@@ -7,6 +7,8 @@ now and consulted there. Pages are rendered lazily per request from the `Catalog
 from __future__ import annotations
 
 import logging
+import socket
+import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -43,9 +45,11 @@ class SampleRequestHandler(BaseHTTPRequestHandler):
         request = Request(server.source, self.command, self.path,
                           {k.lower(): v for k, v in self.headers.items()})
         response = server.site.dispatch(request)
-        if response is None:  # a fault hook chose to drop the connection
+        if response is None:  # a fault hook chose to reset the connection: RST, no answer
             self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
+        declared = getattr(response, "declared_length", None)  # a truncated body: promise more, then close
         body, headers = encode_body(request, response)
         self.send_response(response.status)
         for name, value in headers:
@@ -53,6 +57,9 @@ class SampleRequestHandler(BaseHTTPRequestHandler):
         chunked = response.chunked and response.status not in (204, 304) and self.command != "HEAD"
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
+        elif declared is not None:
+            self.send_header("Content-Length", str(declared))
+            self.close_connection = True
         elif response.status != 304:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
