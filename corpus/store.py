@@ -152,6 +152,19 @@ class Corpus:
             self.conn.execute(
                 "UPDATE versions SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)"
                 " WHERE id = ?", (seen, seen, version_id))
+            if source in OFFICIAL_SOURCES:
+                # A mirror's text, now seen on the official site: same normalised text, but keep
+                # the ministry's own typography and metadata as the version's text (the current
+                # site's copy beats the archive's).
+                self.conn.execute(
+                    "UPDATE versions SET is_official = 1, text = ?, url = ?, url_key = ?, "
+                    "source = ?, title = ?, date = ?, place = ?, language = ?, turns = ?, "
+                    "participants = ?, kind = ? WHERE id = ? AND (is_official = 0 OR "
+                    "(source != 'mid' AND ? = 'mid'))",
+                    (text, capture.url, key, source, transcript.get("title"), date,
+                     transcript.get("place"), language, _json(transcript.get("turns") or []),
+                     _json(transcript.get("participants") or []), transcript.get("kind"),
+                     version_id, source))
         else:
             document_id, match = self._find_document(key, text, language, date)
             new_document = document_id is None
@@ -259,8 +272,13 @@ class Corpus:
         n_versions = self.conn.execute(
             "SELECT count(*) FROM versions WHERE document_id = ?", (document_id,)).fetchone()[0]
         if official:
-            vid, canonical_url = official[0], official[1]
-            reason = f"latest version from the official source ({official[2]})"
+            vid = official[0]
+            canonical_url, official_source = self.conn.execute(
+                f"SELECT url, source FROM captures WHERE version_id = ? AND source IN "
+                f"({','.join('?' * len(OFFICIAL_SOURCES))}) ORDER BY source = 'mid' DESC, fetched_at, id "
+                "LIMIT 1",
+                (vid, *OFFICIAL_SOURCES)).fetchone()
+            reason = f"latest version from the official source ({official_source})"
         else:
             vid = self.conn.execute(
                 "SELECT id FROM versions WHERE document_id = ? ORDER BY n_chars DESC, id "
@@ -309,7 +327,7 @@ class Corpus:
     def versions(self, document_id: int) -> list[dict]:
         """The versions of a document, oldest first."""
         return list(self.db.query(
-            "SELECT id, document_id, text_hash, text, first_seen, last_seen, url, source, "
+            "SELECT id, document_id, text_hash, text, first_seen, last_seen, url, url_key, source, "
             "is_official, n_chars FROM versions WHERE document_id = ? ORDER BY first_seen, id",
             [document_id]))
 
@@ -325,7 +343,7 @@ class Corpus:
             raise KeyError(f"no document {document_id}")
         by_url: dict[str, list[dict]] = {}
         for v in versions:
-            by_url.setdefault(v["url"], []).append(v)
+            by_url.setdefault(v["url_key"], []).append(v)
         pairs = [(a, b) for vs in by_url.values() for a, b in zip(vs, vs[1:])]
         if not pairs:
             canon = self.conn.execute("SELECT canonical_version_id FROM documents WHERE id = ?",
