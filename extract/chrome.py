@@ -21,7 +21,8 @@ COMMON_CHROME_LINES = tuple(re.compile(rf"^\s*(?:{p})\s*$", re.I) for p in (
     r"(?:[a-z]{2}[-_][A-Z]{2}\d*\s*){2,}", r"Back to contents", r"Назад к оглавлению",
     r"Contents", r"Table of contents", r"Содержание", r"Оглавление", r"(?:•\s*)?Print version\s*\|?",
     r"Версия для печати", r"Please enable JavaScript.*", r"Data processing\.\.\. Please, wait\.",
-    r"Share(?: this)?:?", r"Поделиться:?", r"Tags?:.*", r"Теги:.*",
+    r"Share(?: this)?:?", r"Поделиться:?", r"(?:©|\(c\)|Copyright\b).{0,200}",
+    r".{0,200}\bAll rights reserved\.?", r".{0,100}\bВсе права защищены\.?", r"Tags?:.*", r"Теги:.*",
 ))
 DOC_NUMBER = re.compile(r"^\s*(\d{1,5}-\d{2}-\d{2}-\d{4})\s*$")
 _TIME_ONLY = re.compile(r"^\s*(?:[01]?\d|2[0-3]):[0-5]\d\s*$")

@@ -206,7 +206,12 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
         page_date, fallback_time = _date_lines_outside(root, container)
         time = time or fallback_time
 
-    listing_items = profile.listing.all(root) if container is None else []
+    listing_items = []
+    if container is None:  # a listing on any known platform, even when served elsewhere
+        for candidate in (profile, *profiles.profiles):
+            listing_items = candidate.listing.all(root)
+            if len(listing_items) >= 3:
+                break
     if container is not None:
         blocks.drop_in_page_navigation(container)
         raw_paragraphs = blocks.paragraphs_from(container)
