@@ -29,11 +29,8 @@ class TranscriptSpider(scrapy.Spider):
 
     def page_item(self, response: scrapy.http.Response) -> TranscriptPage:
         """The item for a page the spider takes to be a transcript (the extractor decides)."""
-        headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1")
-            for k, v in response.headers.items()
-            if v is not None
-        }
+        # repeated headers are joined with ","; the WARC keeps each value on its own line
+        headers = {k.lower(): v for k, v in response.headers.to_unicode_dict().items()}
         return TranscriptPage(
             url=response.url,
             source=self.name,
