@@ -18,13 +18,18 @@ _ERROR_TITLE = re.compile(
     r"Internal Server Error|Страница не найдена|Ошибка|Доступ запрещ", re.I)
 
 
-def refuse_raw(body: bytes | str) -> str | None:
-    """Reason to refuse raw input, or None."""
+def refuse_raw(body: bytes | str, content_type: str | None = None) -> str | None:
+    """Reason to refuse raw input, or None. UTF-16/32 (BOM or declared) is text, not binary."""
     if body is None or len(body) == 0 or not (body.strip() if isinstance(body, (bytes, str)) else body):
         return "empty input"
     if len(body) > MAX_INPUT_BYTES:
         return "input too large"
     head = body[:4096]
+    wide = isinstance(head, bytes) and (
+        head.startswith((b"\xff\xfe", b"\xfe\xff")) or "utf-16" in (content_type or "").lower()
+        or "utf-32" in (content_type or "").lower())
+    if wide:
+        return None
     if isinstance(head, bytes):
         controls = sum(1 for b in head if b < 9 or 13 < b < 32)
         if b"\x00" in head or controls > len(head) * 0.05:

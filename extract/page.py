@@ -175,7 +175,7 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
                  profiles: ProfileSet | None = None) -> Transcript:
     """Extract one page. Never raises on bad input: returns is_transcript=False with a reason."""
     profiles = profiles or default_profiles()
-    reason = gate.refuse_raw(body)
+    reason = gate.refuse_raw(body, content_type)
     if reason:
         return _refused(reason, profiles)
     html, _charset = decode_body(body, content_type)

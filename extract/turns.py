@@ -49,12 +49,11 @@ def speaker_id(label: str) -> str:
 def split_turns(paragraphs: list[str], language: str | None = "en") -> list[Turn]:
     turns: list[Turn] = []
     current: Turn | None = None
-    seen_label = False
     for paragraph in paragraphs:
         label, rest = split_label(paragraph)
         if label is not None:
-            seen_label = True
-            current = Turn(speaker=label, speaker_id=speaker_id(label), text=rest)
+            speaker = " ".join(label.replace("\u00a0", " ").split())  # label, spacing normalised
+            current = Turn(speaker=speaker, speaker_id=speaker_id(label), text=rest)
             turns.append(current)
         elif current is None:
             minister = MINISTER.get(language or "en", MINISTER["en"])
