@@ -1,0 +1,137 @@
+"""Click commands for the corpus (``commands`` is added to the ``stenogram`` group).
+
+Each command is a thin shell over the library (``Corpus``, ``corpus.reprocess``,
+``corpus.export``, ``corpus.serve``), the way sqlite-utils' CLI mirrors its Python API.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from corpus import export as export_module
+from corpus.store import Corpus
+
+DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", show_default=True,
+                         type=click.Path(dir_okay=False), help="Corpus SQLite database")
+
+
+@click.command()
+@DB_OPTION
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--workers", "-j", type=int, default=None,
+              help="Extraction processes (default: number of cores; 1 = no pool)")
+@click.option("--chunk-size", type=int, default=16, show_default=True)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty)")
+def reprocess(db_path, paths, workers, chunk_size, progress):
+    """Build or update the corpus from WARC files or directories (idempotent)."""
+    from archive.reader import iter_captures  # lazily: written concurrently by the archive owner
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+    from rich.progress import TimeElapsedColumn
+
+    from corpus.reprocess import count_reader_stats, new_reader_stats
+    from corpus.reprocess import reprocess as run, warc_paths
+
+    files = warc_paths(paths)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    console = Console(stderr=True)
+    show = console.is_terminal if progress is None else progress
+    reader_stats = new_reader_stats()
+    started = time.monotonic()
+    with Corpus(db_path) as corpus, Progress(
+        SpinnerColumn(), TextColumn("captures"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, disable=not show,
+    ) as bar:
+        task = bar.add_task("reprocess", total=None)
+        summary = run(corpus, iter_captures([str(f) for f in files], stats=reader_stats),
+                      workers=workers, chunk_size=chunk_size,
+                      progress=lambda n: bar.advance(task, n))
+        count_reader_stats(reader_stats, summary)
+        stats = corpus.stats()
+    elapsed = time.monotonic() - started
+    click.echo(
+        f"{len(files)} WARC file(s): {summary.captures_read} captures read, "
+        f"{summary.skipped_corrupt} skipped corrupt, {summary.already_ingested} already in the "
+        f"corpus, {summary.not_extracted} not extracted (non-HTML or non-200), "
+        f"{summary.extraction_errors} extraction errors, {summary.non_transcripts} "
+        f"non-transcripts; {summary.new_documents} new documents, {summary.new_versions} new "
+        f"versions; corpus: {stats['documents']} documents, {stats['captures']} captures, "
+        f"{stats['versions']} versions ({elapsed:.1f} s)")
+
+
+@click.command()
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(export_module.FORMATS), default="jsonl",
+              show_default=True)
+@click.option("--where", help="SQL condition on the documents table, e.g. \"language = 'en'\"")
+@click.option("-p", "--param", "params", multiple=True, type=(str, str),
+              help="Named parameter for --where: -p name value")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout)")
+def export(db_path, fmt, where, params, output):
+    """Export one record per document with its provenance (captures)."""
+    if not Path(db_path).exists():
+        raise click.ClickException(f"no corpus at {db_path}")
+    with Corpus(db_path) as corpus:
+        try:
+            records = export_module.iter_documents(corpus.db, where, dict(params))
+            if fmt == "parquet":
+                if not output:
+                    raise click.ClickException("parquet needs -o FILE")
+                n = export_module.write_parquet(records, output)
+            else:
+                writer = export_module.write_jsonl if fmt == "jsonl" else export_module.write_csv
+                if output:
+                    with open(output, "w", encoding="utf-8", newline="") as f:
+                        n = writer(records, f)
+                else:
+                    n = writer(records, sys.stdout)
+        except Exception as exc:  # bad --where SQL, missing pyarrow: a clear message
+            if isinstance(exc, click.ClickException):
+                raise
+            raise click.ClickException(str(exc)) from exc
+    if output:
+        click.echo(f"{n} documents written to {output}", err=True)
+
+
+@click.command()
+@DB_OPTION
+@click.argument("doc_id", type=int)
+@click.option("--context", "-U", type=int, default=3, show_default=True)
+def diff(db_path, doc_id, context):
+    """Show a document's versions as a unified diff."""
+    with Corpus(db_path) as corpus:
+        try:
+            out = corpus.diff(doc_id, context=context)
+        except KeyError:
+            raise click.ClickException(f"no document {doc_id}")
+    click.echo(out or f"document {doc_id} has a single version", nl=not out)
+
+
+@click.command()
+@DB_OPTION
+@click.option("--port", type=int, default=8001, show_default=True)
+def serve(db_path, port):
+    """Browse and search the corpus with Datasette on 127.0.0.1."""
+    from corpus import serve as serve_module
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"no corpus at {db_path}")
+    with tempfile.TemporaryDirectory() as tmp:
+        meta = serve_module.write_metadata(db_path, Path(tmp) / "metadata.json")
+        cmd = serve_module.datasette_command(db_path, port, meta)
+        click.echo(f"serving {db_path} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
+        import subprocess
+
+        try:
+            raise SystemExit(subprocess.call(cmd))
+        except KeyboardInterrupt:
+            pass
+
+
+commands = [reprocess, export, diff, serve]

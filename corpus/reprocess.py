@@ -1,0 +1,172 @@
+"""Rebuild or update a corpus from WARC files with the current extractor.
+
+Why this shape: extraction is the CPU cost (trafilatura, ~35 pages/s per core), ingest is a
+short SQLite transaction; so captures are read in the main process, sent in chunks to a
+``ProcessPoolExecutor`` for extraction, and ingested back in the main process in order (one
+writer, no locking). Records already in the corpus (same WARC-Record-ID) are skipped before
+extraction, so a second run over the same WARCs changes nothing and costs only the reading.
+Non-HTML and non-200 responses are not extracted but still recorded as captures.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from corpus.store import Corpus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReprocessSummary:
+    captures_read: int = 0
+    already_ingested: int = 0
+    skipped_corrupt: int = 0
+    not_extracted: int = 0
+    extraction_errors: int = 0
+    new_documents: int = 0
+    new_versions: int = 0
+    non_transcripts: int = 0
+    reader_stats: dict = field(default_factory=dict)
+
+
+def warc_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories to the WARC files inside them (sorted, so runs are reproducible)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(x for x in p.rglob("*") if x.name.endswith((".warc", ".warc.gz"))))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"no such WARC file or directory: {p}")
+    return out
+
+
+def not_extractable_reason(capture) -> str | None:
+    """Why a capture is recorded without extraction, or None if it should be extracted."""
+    if capture.http_status != 200:
+        return f"http status {capture.http_status}"
+    ctype = (capture.content_type or "").split(";")[0].strip().lower()
+    if ctype and ctype not in ("text/html", "application/xhtml+xml"):
+        return f"not html: {ctype}"
+    return None
+
+
+def extract_chunk(captures: list) -> list[tuple[dict | None, str | None]]:
+    """Worker: ``(transcript_dict, error)`` for each capture (top-level so it pickles)."""
+    from extract import extract_page
+
+    out = []
+    for cap in captures:
+        try:
+            out.append((extract_page(cap.body, cap.url, cap.content_type).to_dict(), None))
+        except Exception as exc:  # one bad page must not stop the run; counted and logged
+            out.append((None, f"extraction failed: {type(exc).__name__}: {exc}"))
+    return out
+
+
+def _chunks(it: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_size: int = 16,
+              extractor: Callable[[list], list] = extract_chunk,
+              progress: Callable[[int], None] | None = None) -> ReprocessSummary:
+    """Ingest ``captures`` (an iterable of ``Capture``) into ``corpus``; see module docstring."""
+    summary = ReprocessSummary()
+    known = lambda cap: corpus.conn.execute(  # noqa: E731
+        "SELECT 1 FROM captures WHERE warc_record_id = ?",
+        (cap.location.warc_record_id,)).fetchone() is not None
+
+    def pending_chunks():
+        for chunk in _chunks(iter(captures), chunk_size):
+            summary.captures_read += len(chunk)
+            todo = []
+            for cap in chunk:
+                if known(cap):
+                    summary.already_ingested += 1
+                else:
+                    todo.append(cap)
+            if progress:
+                progress(len(chunk) - len(todo))
+            if todo:
+                yield todo
+
+    def ingest(chunk, results):
+        with corpus.transaction():
+            for cap, (transcript, error) in zip(chunk, results):
+                if error:
+                    summary.extraction_errors += 1
+                    log.warning("%s: %s", cap.url, error)
+                    transcript = {"is_transcript": False, "reason": error, "text": ""}
+                r = corpus.ingest(cap, transcript)
+                summary.new_documents += r.new_document
+                summary.new_versions += r.new_version
+                summary.non_transcripts += r.document_id is None
+        if progress:
+            progress(len(chunk))
+
+    def split(chunk):
+        """Captures that need extraction, and pre-made results for the rest."""
+        results: list = [None] * len(chunk)
+        todo = []
+        for i, cap in enumerate(chunk):
+            reason = not_extractable_reason(cap)
+            if reason:
+                summary.not_extracted += 1
+                results[i] = ({"is_transcript": False, "reason": reason, "text": ""}, None)
+            else:
+                todo.append(i)
+        return results, todo
+
+    def merged(chunk, results, todo, extracted):
+        for i, res in zip(todo, extracted):
+            results[i] = res
+        return results
+
+    if workers <= 1:
+        for chunk in pending_chunks():
+            results, todo = split(chunk)
+            extracted = extractor([chunk[i] for i in todo]) if todo else []
+            ingest(chunk, merged(chunk, results, todo, extracted))
+        return summary
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        in_flight: list = []
+        for chunk in pending_chunks():
+            results, todo = split(chunk)
+            in_flight.append((chunk, results, todo, pool.submit(extractor, [chunk[i] for i in todo])))
+            while len(in_flight) > workers * 2:  # bounded memory: a few chunks ahead
+                c, r, t, fut = in_flight.pop(0)
+                ingest(c, merged(c, r, t, fut.result()))
+        for c, r, t, fut in in_flight:
+            ingest(c, merged(c, r, t, fut.result()))
+    return summary
+
+
+def count_reader_stats(stats, summary: ReprocessSummary) -> None:
+    """Copy the reader's counters (whatever shape: Counter, dict or object) into the summary."""
+    if hasattr(stats, "to_dict"):  # archive.reader.ReadStats
+        summary.reader_stats = stats.to_dict()
+        summary.skipped_corrupt = int(getattr(stats, "skipped_total", 0))
+        return
+    items = stats.items() if hasattr(stats, "items") else vars(stats).items()
+    summary.reader_stats = {k: v for k, v in items if isinstance(v, int)}
+    summary.skipped_corrupt = sum(v for k, v in summary.reader_stats.items()
+                                  if "corrupt" in k or "skip" in k or "error" in k)
+
+
+def new_reader_stats():
+    """The reader's own stats object when available (``archive.reader.ReadStats``)."""
+    try:
+        from archive.reader import ReadStats
+    except ImportError:
+        return Counter()
+    return ReadStats()
