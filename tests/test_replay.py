@@ -1,0 +1,141 @@
+"""archive.replay: a real Scrapy crawl served from a WARC (and a WACZ) instead of the network."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from archive.replay import ReplayIndex, replay_settings
+from archive.wacz import build_wacz
+from test_reader import EN_TEXT, RU_TEXT, chunk, html_page, write_exchange
+
+ROOT = Path(__file__).resolve().parents[1]
+START = "https://mid.ru/en/foreign_policy/news/"  # recorded as a 302 to LISTING
+LISTING = "https://mid.ru/en/foreign_policy/news/?lang=en"
+EN = "https://mid.ru/en/foreign_policy/news/1975643/"
+RU = "http://en.interaffairs.ru/lavrov/1234-lavrov.html"
+OLD = "https://mid.ru/en/foreign_policy/news/1975643"
+MISSING = "https://mid.ru/en/foreign_policy/news/9999999/"
+
+
+def make_crawl_warc(path: Path) -> None:
+    listing = (f'<html><body><ul><li><a href="{OLD}">Remarks</a></li>'
+               f'<li><a href="{RU}">Лавров</a></li><li><a href="{MISSING}">gone</a></li></ul></body></html>')
+    with open(path, "wb") as fh:
+        w = WARCWriter(fh, gzip=True, warc_version="1.1")
+        write_exchange(w, START, "302 Found", [("Location", LISTING), ("Content-Length", "0")], b"",
+                       "2024-04-12T15:37:00Z")
+        write_exchange(w, LISTING, "200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                              ("Transfer-Encoding", "chunked")],
+                       chunk(listing.encode()), "2024-04-12T15:37:30Z")
+        write_exchange(w, OLD, "301 Moved Permanently", [("Location", EN), ("Content-Length", "0")],
+                       b"", "2024-04-12T15:37:59Z")
+        # an older capture with other text: the latest one must be served
+        write_exchange(w, EN, "200 OK", [("Content-Type", "text/html; charset=UTF-8"), ("Content-Encoding", "gzip")],
+                       gzip.compress(html_page("Remarks", "an older version").encode()), "2024-01-01T00:00:00Z")
+        en = write_exchange(w, EN, "200 OK", [("Content-Type", "text/html; charset=UTF-8"),
+                                              ("Content-Encoding", "gzip")],
+                            gzip.compress(html_page("Remarks", EN_TEXT).encode()), "2024-04-12T15:38:00Z")
+        write_exchange(w, RU, "200 OK", [("Content-Type", "text/html; charset=windows-1251")],
+                       html_page("Лавров", RU_TEXT, "windows-1251").encode("cp1251"), "2024-04-12T15:39:00Z")
+        w.write_record(w.create_revisit_record(
+            "https://www.mid.ru/en/foreign_policy/news/1975643/?b=2&a=1",
+            digest=en.rec_headers.get_header("WARC-Payload-Digest"), refers_to_uri=EN,
+            refers_to_date="2024-04-12T15:38:00Z",
+            http_headers=StatusAndHeaders("304 Not Modified", [], protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": "2024-05-01T00:00:00Z",
+                               "WARC-Refers-To": en.rec_headers.get_header("WARC-Record-ID")}))
+
+
+SPIDER = textwrap.dedent('''
+    import json, os
+    import scrapy
+
+    class ReplaySpider(scrapy.Spider):
+        name = "replay"
+        custom_settings = dict(json.loads(os.environ["REPLAY_SETTINGS"]),
+                               ROBOTSTXT_OBEY=True, TELNETCONSOLE_ENABLED=False,
+                               HTTPERROR_ALLOWED_CODES=[404], LOG_LEVEL="INFO",
+                               CLOSESPIDER_TIMEOUT=60)
+        start_urls = [os.environ["START"]]
+
+        def parse(self, response):
+            yield {"url": response.url, "status": response.status, "flags": response.flags,
+                   "redirects": response.meta.get("redirect_urls", []),
+                   "title": response.css("title::text").get(),
+                   "text": " ".join(response.css("p::text").getall()) if response.status == 200 else ""}
+            if response.status == 200:
+                for href in response.css("li a::attr(href)").getall():
+                    yield response.follow(href, self.parse)
+''')
+
+
+def run_replay_crawl(tmp_path: Path, sources: list[Path]) -> dict:
+    (tmp_path / "spider.py").write_text(SPIDER)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), START=START,
+               REPLAY_SETTINGS=json.dumps(replay_settings(sources)))
+    out = tmp_path / "items.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "runspider", "spider.py", "-O", str(out)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    items = [json.loads(l) for l in out.read_text().splitlines()]
+    return {"items": {i["url"]: i for i in items}, "log": proc.stderr}
+
+
+def test_scrapy_crawl_replays_from_warc(tmp_path):
+    warc = tmp_path / "crawl.warc.gz"
+    make_crawl_warc(warc)
+    got = run_replay_crawl(tmp_path, [warc])
+    items, log = got["items"], got["log"]
+    # redirect replayed as recorded, chunked listing decoded
+    assert items[LISTING]["redirects"] == [START]
+    # gzip page decoded by HttpCompressionMiddleware; latest capture served
+    assert EN_TEXT in items[EN]["text"] and items[EN]["redirects"] == [OLD]
+    assert "replayed" in items[EN]["flags"]
+    # windows-1251 page decoded by the response's declared charset
+    assert RU_TEXT in items[RU]["text"] and items[RU]["title"] == "Лавров"
+    # a URL never archived is a 404 miss
+    assert items[MISSING]["status"] == 404 and "replay-miss" in items[MISSING]["flags"]
+    assert "'replay/hit':" in log and "'replay/miss':" in log
+    assert "downloader/request_count" in log
+
+
+def test_scrapy_crawl_replays_from_wacz(tmp_path):
+    warc_dir = tmp_path / "w"
+    warc_dir.mkdir()
+    make_crawl_warc(warc_dir / "crawl.warc.gz")
+    wacz = tmp_path / "crawl.wacz"
+    build_wacz([warc_dir], wacz)
+    got = run_replay_crawl(tmp_path, [wacz])
+    assert EN_TEXT in got["items"][EN]["text"]
+    assert RU_TEXT in got["items"][RU]["text"]
+
+
+def test_index_lookup_surt_revisit_and_time(tmp_path):
+    warc = tmp_path / "crawl.warc.gz"
+    make_crawl_warc(warc)
+    index = ReplayIndex([tmp_path])
+    assert index.errors == 0
+    latest = index.lookup("http://www.MID.ru/en/foreign_policy/news/1975643/?a=1&b=2")
+    assert latest.rec_type == "revisit" and latest.timestamp == "20240501000000"
+    http, payload = index.read(index.original_of(latest))
+    assert EN_TEXT.encode() in gzip.decompress(payload)
+    assert index.lookup(EN, at="20240102").timestamp == "20240101000000"
+    assert index.lookup(EN, at="20240412153801").timestamp == "20240412153800"
+    assert index.lookup(MISSING) is None
+
+
+def test_replay_from_must_exist(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ReplayIndex([tmp_path / "nope.warc.gz"])
