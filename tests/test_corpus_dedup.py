@@ -1,0 +1,116 @@
+"""Normalisation, shingling, MinHash/LSH and the labelled near-duplicate set."""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from corpus import Corpus
+from corpus.dedup import (BANDS, band_keys, estimated_jaccard, signature_of_text, similarity)
+from corpus.normalize import normalise_text, shingles, text_hash
+from corpus.urls import url_key
+from test_corpus import make_capture, transcript
+
+LABELLED = Path(__file__).parent / "dedup" / "labelled.jsonl"
+TYPO = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2013": "-", "\u2014": "-"}
+text_st = st.text(alphabet=st.sampled_from(list("abc xyzАБВ.,\n\t") + list(TYPO)), max_size=200)
+
+
+@given(text_st)
+def test_normalise_is_idempotent_and_folds_typography(text):
+    once = normalise_text(text)
+    assert normalise_text(once) == once
+    assert not any(ch in once for ch in TYPO)
+    assert "  " not in once and "\n" not in once and once == once.strip()
+
+
+@given(text_st)
+def test_typographic_variant_has_same_hash_and_shingles(text):
+    straight = "".join(TYPO.get(ch, ch) for ch in text)
+    assert text_hash(straight) == text_hash(text)
+    assert shingles(straight) == shingles(text)
+
+
+@given(st.lists(st.sampled_from(["lavrov", "minister", "talks", "moscow", "cis", "the", "of"]),
+                min_size=0, max_size=40))
+def test_shingles_are_word_5grams(tokens):
+    text = " ".join(tokens)
+    sh = shingles(text)
+    if not tokens:
+        assert sh == set()
+    elif len(tokens) < 5:
+        assert sh == {text}
+    else:
+        assert all(len(s.split()) == 5 for s in sh)
+        assert sh == {" ".join(tokens[i:i + 5]) for i in range(len(tokens) - 4)}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=4), st.floats(min_value=0.2, max_value=1.0))
+def test_minhash_estimates_jaccard(seed_no, keep):
+    rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
+    text = next(r["text"] for r in rows if r["id"] == f"seed-00{seed_no}/original")
+    part = text[: int(len(text) * keep)]
+    exact = similarity(shingles(text), shingles(part)).jaccard
+    est = estimated_jaccard(signature_of_text(text), signature_of_text(part))
+    assert abs(est - exact) < 0.2  # 128 permutations: standard error <= 0.045
+
+
+def test_band_keys_are_stable_and_distinct_per_band():
+    sig = signature_of_text("Foreign Minister Sergey Lavrov answers media questions in Minsk")
+    keys = band_keys(sig)
+    assert len(keys) == BANDS == len(set(keys))
+    assert keys == band_keys(np.array(sig))
+    assert all(-(2**63) <= k < 2**63 for k in keys)
+
+
+def test_url_key_folds_mid_variants():
+    a = url_key("https://mid.ru/en/foreign_policy/news/1975643/")
+    assert a == url_key("http://www.mid.ru/en/foreign_policy/news/1975643")
+    assert a == url_key("https://mid.ru/en/foreign_policy/news/1975643/?lang=ru")
+    assert a != url_key("https://mid.ru/en/foreign_policy/news/1975644/")
+    assert url_key("http://127.0.0.1:8001/a/") == "127.0.0.1:8001/a"
+
+
+def test_labelled_set_pairwise_precision_recall(tmp_path, capsys):
+    rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
+    corpus = Corpus(tmp_path / "labelled.db")
+    doc_of = {}
+    for i, r in enumerate(rows):
+        res = corpus.ingest(make_capture(r["url"], source=r["source"],
+                                         fetched_at=f"2024-05-01T00:{i // 60:02d}:{i % 60:02d}Z"),
+                            transcript(r))
+        doc_of[r["id"]] = res.document_id
+    tp = fp = fn = 0
+    for a, b in itertools.combinations(rows, 2):
+        same_truth = a["group"] == b["group"]
+        same_pred = doc_of[a["id"]] == doc_of[b["id"]]
+        tp += same_truth and same_pred
+        fp += same_pred and not same_truth
+        fn += same_truth and not same_pred
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    with capsys.disabled():
+        print(f"\nlabelled near-duplicate set: {len(rows)} texts, pairwise precision "
+              f"{precision:.3f}, recall {recall:.3f} (tp={tp} fp={fp} fn={fn})")
+    assert precision == 1.0 and recall == 1.0
+    corpus.close()
+
+
+def test_lsh_alone_finds_mirrors_when_dates_are_unknown(tmp_path):
+    """Without dates the event blocking is off: only the persisted LSH bands give candidates."""
+    rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
+    wanted = [r for r in rows if r["group"] in ("seed-001", "seed-004")]
+    with Corpus(tmp_path / "lsh.db") as corpus:
+        docs = {}
+        for r in wanted:
+            res = corpus.ingest(make_capture(r["url"], source=r["source"]),
+                                transcript(r, date=None))
+            docs.setdefault(r["group"], set()).add(res.document_id)
+        assert all(len(ids) == 1 for ids in docs.values())
+        assert len(set.union(*docs.values())) == 2
+        assert corpus.stats()["near_duplicate_captures"] >= 6
