@@ -23,15 +23,13 @@ def normalise_for_compare(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").split())
 
 
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def letter_counts(text: str) -> tuple[int, int]:
-    """(Cyrillic letters, all letters) in `text`."""
-    cyr = total = 0
-    for ch in text:
-        if ch.isalpha():
-            total += 1
-            if "\u0400" <= ch <= "\u04ff":
-                cyr += 1
-    return cyr, total
+    """(Cyrillic letters, all letters) in `text` (regex counts: C speed, ~µs per line)."""
+    return len(_CYRILLIC.findall(text)), len(_LETTER.findall(text))
 
 
 def cyrillic_share(text: str) -> float:
