@@ -102,9 +102,15 @@ def test_labelled_set_pairwise_precision_recall(tmp_path, capsys):
 
 
 def test_lsh_alone_finds_mirrors_when_dates_are_unknown(tmp_path):
-    """Without dates the event blocking is off: only the persisted LSH bands give candidates."""
+    """Without dates the event blocking is off: only the persisted LSH bands give candidates.
+
+    The truncated mirror (Jaccard ~0.45 to the original) is left out: 32x4 bands make it a
+    candidate with probability 1-(1-0.45**4)**32 ~ 0.74 only; with a date it is found by the
+    event blocking (see test_labelled_set_pairwise_precision_recall).
+    """
     rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
-    wanted = [r for r in rows if r["group"] in ("seed-001", "seed-004")]
+    wanted = [r for r in rows if r["group"] in ("seed-001", "seed-004")
+              and r["variant"] != "truncated-end"]
     with Corpus(tmp_path / "lsh.db") as corpus:
         docs = {}
         for r in wanted:
@@ -113,4 +119,4 @@ def test_lsh_alone_finds_mirrors_when_dates_are_unknown(tmp_path):
             docs.setdefault(r["group"], set()).add(res.document_id)
         assert all(len(ids) == 1 for ids in docs.values())
         assert len(set.union(*docs.values())) == 2
-        assert corpus.stats()["near_duplicate_captures"] >= 6
+        assert corpus.stats()["near_duplicate_captures"] >= 4
