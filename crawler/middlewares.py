@@ -1,0 +1,292 @@
+"""Downloader middlewares for polite crawling of sites that push back.
+
+mid.ru resets connections, rate-limits with 429/503 + ``Retry-After`` and answers bots with
+status-200 interstitial pages. Each behaviour has one small middleware here:
+
+* :class:`RetryAfterMiddleware`: honour ``Retry-After`` (seconds or HTTP-date), bounded;
+* :class:`InterstitialMiddleware`: a 200 anti-bot page is never a page: retry it later with
+  growing pauses, then give up, counted and logged (the WARC keeps it as evidence: the
+  archiving extension wrote it before any middleware saw it);
+* :class:`BackoffRetryMiddleware`: Scrapy's retries, with exponential pauses between them.
+
+Waits never block the reactor: they are Twisted timers awaited inside ``process_response``.
+A waiting request keeps its place among ``CONCURRENT_REQUESTS``, which is what politeness
+wants: nothing else is sent to a host on that request's behalf while it waits.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+
+logger = logging.getLogger(__name__)
+
+# -- interstitial detection (one function; the extractor should import it rather than copy it)
+
+#: Bodies larger than this are real pages even if an anti-bot script is embedded in them.
+INTERSTITIAL_MAX_BYTES = 64 * 1024
+_TSPD = re.compile(rb"/TSPD/", re.I)
+_ENABLE_JS = re.compile(rb"please\s+enable\s+javascript", re.I)
+_DATA_PROCESSING = re.compile(rb"data\s+processing\.{3}\s*please,?\s+wait", re.I)
+
+
+def interstitial_reason(body: bytes | str, content_type: str | None = None) -> str | None:
+    """Why ``body`` is an anti-bot interstitial rather than a page, or None when it is a page.
+
+    F5's bot defence (TSPD) on mid.ru answers 200 with a tiny page loading ``/TSPD/...`` that
+    says "Please enable JavaScript", or with "Data processing... Please, wait.". Real articles
+    may embed a ``/TSPD/`` script too, so the script alone is not enough, and a large page is
+    never an interstitial.
+    """
+    if content_type and not any(t in content_type.lower() for t in ("html", "text/plain")):
+        return None
+    if isinstance(body, str):
+        body = body.encode("utf-8", "replace")
+    if len(body) > INTERSTITIAL_MAX_BYTES:
+        return None
+    if _DATA_PROCESSING.search(body):
+        return "data_processing"
+    if _TSPD.search(body) and _ENABLE_JS.search(body):
+        return "tspd_enable_javascript"
+    return None
+
+
+# -- waiting without blocking the reactor
+
+
+async def pause(seconds: float) -> None:
+    """Sleep ``seconds`` on the reactor's clock (works with the asyncio and default reactors)."""
+    if seconds <= 0:
+        return
+    from twisted.internet import reactor, task
+
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
+
+
+def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); None if invalid."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def backoff_delay(attempt: int, base: float, maximum: float, jitter: float = 0.0, rng=random) -> float:
+    """``base * 2**(attempt-1)``, capped at ``maximum``, stretched by up to ``jitter`` (a share)."""
+    delay = min(base * (2 ** max(attempt - 1, 0)), maximum)
+    if jitter:
+        delay *= 1 + rng.uniform(0, jitter)
+    return delay
+
+
+class RetryAfterMiddleware:
+    """On 429/503 with ``Retry-After``, wait that long and retry the request.
+
+    A wait longer than ``RETRY_AFTER_MAX`` (default 600 s) is not worth holding the crawl for:
+    the request is given up, logged and counted (``stenogram/retry_after/gave_up``); the next
+    scheduled crawl fetches it. Responses without a usable ``Retry-After`` are left to
+    :class:`BackoffRetryMiddleware`. Order it after the retry middleware (e.g. 560 > 550) so
+    its ``process_response`` sees the answer first.
+    """
+
+    def __init__(self, crawler):
+        settings = crawler.settings
+        if not settings.getbool("RETRY_ENABLED") or not settings.getbool("RETRY_AFTER_ENABLED", True):
+            raise NotConfigured
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.codes = {int(c) for c in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])}
+        self.max_wait = settings.getfloat("RETRY_AFTER_MAX", 600.0)
+        self.max_times = settings.getint("RETRY_AFTER_TIMES", settings.getint("RETRY_TIMES"))
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_response(self, request, response):
+        if response.status not in self.codes or request.meta.get("dont_retry"):
+            return response
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        if wait is None:
+            return response
+        if wait > self.max_wait:
+            self.stats.inc_value("stenogram/retry_after/gave_up")
+            self.stats.inc_value("stenogram/retry_after/gave_up/too_long")
+            logger.warning("giving up %s: %d with Retry-After %.0f s > RETRY_AFTER_MAX %.0f s",
+                           request.url, response.status, wait, self.max_wait)
+            request.meta["dont_retry"] = True  # and not BackoffRetry either: the server said when
+            return response
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"retry_after_{response.status}",
+                                  max_retry_times=self.max_times)
+        if retry is None:
+            self.stats.inc_value("stenogram/retry_after/gave_up")
+            self.stats.inc_value("stenogram/retry_after/gave_up/max_retries")
+            request.meta["dont_retry"] = True
+            return response
+        self.stats.inc_value("stenogram/retry_after")
+        self.stats.inc_value("stenogram/retry_after/waited_seconds", int(round(wait)))
+        logger.info("%d from %s: waiting %.1f s (Retry-After) before retry %d",
+                    response.status, request.url, wait, retry.meta["retry_times"])
+        await pause(wait)
+        return retry
+
+
+class InterstitialMiddleware:
+    """Anti-bot pages served with 200 never reach the spider; the request is retried later.
+
+    Detection reads the decoded body (order it below HttpCompressionMiddleware's 590, e.g. 580).
+    Retry ``n`` waits ``INTERSTITIAL_BACKOFF_BASE * 2**(n-1)`` seconds (capped by
+    ``INTERSTITIAL_BACKOFF_MAX``); after ``INTERSTITIAL_RETRY_TIMES`` the request is given up
+    with :class:`IgnoreRequest`, logged and counted (``stenogram/interstitial/gave_up``).
+    """
+
+    def __init__(self, crawler):
+        settings = crawler.settings
+        if not settings.getbool("INTERSTITIAL_ENABLED", True):
+            raise NotConfigured
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.max_times = settings.getint("INTERSTITIAL_RETRY_TIMES", 5)
+        self.base = settings.getfloat("INTERSTITIAL_BACKOFF_BASE", 30.0)
+        self.maximum = settings.getfloat("INTERSTITIAL_BACKOFF_MAX", 900.0)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_response(self, request, response):
+        if response.status != 200:
+            return response
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        reason = interstitial_reason(response.body, content_type)
+        if reason is None:
+            return response
+        self.stats.inc_value("stenogram/interstitial/seen")
+        self.stats.inc_value(f"stenogram/interstitial/seen/{reason}")
+        attempt = request.meta.get("interstitial_times", 0) + 1
+        if attempt > self.max_times:
+            self.stats.inc_value("stenogram/interstitial/gave_up")
+            logger.warning("giving up %s: anti-bot interstitial (%s) %d times; kept in the WARC",
+                           request.url, reason, attempt)
+            raise IgnoreRequest(f"interstitial {reason}: gave up after {attempt} answers")
+        delay = backoff_delay(attempt, self.base, self.maximum)
+        self.stats.inc_value("stenogram/interstitial/retried")
+        logger.info("anti-bot interstitial (%s) for %s: retry %d/%d in %.1f s",
+                    reason, request.url, attempt, self.max_times, delay)
+        retry = request.copy()
+        retry.meta["interstitial_times"] = attempt
+        retry.dont_filter = True
+        await pause(delay)
+        return retry
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's RetryMiddleware with exponential pauses between retries of the same request.
+
+    Responses flagged ``dataloss`` (a body shorter than its Content-Length) are retried too.
+    Retry ``n`` waits ``RETRY_BACKOFF_BASE * 2**(n-1)`` seconds (capped by
+    ``RETRY_BACKOFF_MAX``, stretched by up to ``RETRY_BACKOFF_JITTER``): connection resets on
+    mid.ru come in bursts, and public crawlers that keep working retry up to 10 times with
+    growing pauses. Replaces ``scrapy.downloadermiddlewares.retry.RetryMiddleware`` at 550.
+    """
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 2.0)
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 300.0)
+        self.backoff_jitter = settings.getfloat("RETRY_BACKOFF_JITTER", 0.2)
+        self.rng = random.Random()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        mw = super().from_crawler(crawler)
+        crawler.signals.connect(mw._log_totals, signal=signals.spider_closed)
+        return mw
+
+    async def process_response(self, request, response):
+        if "dataloss" in (response.flags or ()) and not request.meta.get("dont_retry"):
+            # a body cut short (DOWNLOAD_FAIL_ON_DATALOSS=False keeps it for the WARC) is not the page
+            self.crawler.stats.inc_value("stenogram/retry/dataloss")
+            result = self._retry(request, "dataloss") or response
+        else:
+            result = super().process_response(request, response)
+        return await self._after(result)
+
+    async def process_exception(self, request, exception):
+        result = super().process_exception(request, exception)
+        return await self._after(result)
+
+    async def _after(self, result):
+        if result is not None and hasattr(result, "meta") and not hasattr(result, "status"):
+            delay = backoff_delay(result.meta.get("retry_times", 1), self.backoff_base, self.backoff_max,
+                                  self.backoff_jitter, self.rng)
+            self.crawler.stats.inc_value("stenogram/retry/backoff_seconds", round(delay, 3))
+            await pause(delay)
+        return result
+
+    def _log_totals(self, spider, reason):
+        waited = self.crawler.stats.get_value("stenogram/retry/backoff_seconds", 0)
+        if waited:
+            logger.info("retries waited %d s in total", waited)
+
+
+class ArchiveGuardMiddleware:
+    """Stops the crawl when a response arrives that the WARC extension could not write.
+
+    The WARC files are the source of truth: a page fetched but not archived is a page lost. The
+    archiving extension runs in a signal handler, where Scrapy catches and logs exceptions, so
+    a full disk or an unwritable folder would otherwise let the crawl run on, archiving nothing.
+    This middleware sees every response right after the extension (order it above every other
+    downloader middleware, e.g. 950, so its ``process_response`` runs first); a response
+    without ``meta["warc"]`` closes the spider with reason ``warc_write_failed`` (logged once,
+    counted ``stenogram/warc_write_failed``), which makes ``stenogram crawl`` exit non-zero.
+    """
+
+    CLOSE_REASON = "warc_write_failed"
+
+    def __init__(self, crawler):
+        extensions = crawler.settings.getwithbase("EXTENSIONS")
+        archiver = crawler.settings.get("ARCHIVE_GUARD_EXTENSION", "crawler.archiving.WarcArchiver")
+        if not crawler.settings.getbool("ARCHIVE_GUARD_ENABLED", True) or not extensions.get(archiver):
+            raise NotConfigured
+        self.crawler = crawler
+        self.closing = False
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request, response):
+        if request.meta.get("warc") is not None or request.meta.get("warc_skip"):
+            return response
+        if {"cached", "replayed"}.intersection(response.flags or ()):
+            return response
+        self.crawler.stats.inc_value("stenogram/warc_write_failed")
+        if not self.closing:
+            self.closing = True
+            logger.error("stopping the crawl: %s was fetched but could not be written to the WARC "
+                         "(disk full or output folder not writable? see the archiving error above)",
+                         response.url)
+            from scrapy.utils.defer import _schedule_coro
+
+            _schedule_coro(self.crawler.engine.close_spider_async(reason=self.CLOSE_REASON))
+        raise IgnoreRequest("not archived: WARC write failed")

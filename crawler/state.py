@@ -1,0 +1,176 @@
+"""Durable per-URL crawl state in SQLite (WAL): what was fetched, when, and what it looked like.
+
+A daily crawl from cron must resume after ``kill -9`` and must not refetch years of archive every
+night. Scrapy's JOBDIR saves its queue only on a clean shutdown, so it cannot do either. This
+table is written as each final response is archived, one commit per response: a killed crawl
+loses at most the exchange in flight, and the rerun rediscovers from the start (RSS, listing
+page 1, directory indexes) and skips what this table says is already archived and not yet due.
+
+The file is ``<STENOGRAM_DATA>/state.db`` unless ``STENOGRAM_STATE_DB`` says otherwise.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = """
+create table if not exists urls (
+    url text primary key,
+    source text,
+    first_fetched text not null,
+    last_fetched text not null,
+    last_status integer,
+    etag text,
+    last_modified text,
+    payload_digest text,
+    item_date text,
+    next_due text,
+    fetch_count integer not null default 1,
+    not_modified_count integer not null default 0,
+    complete integer not null default 1
+);
+create index if not exists urls_next_due on urls(next_due);
+"""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        if len(text) == 10:  # an item date, YYYY-MM-DD
+            return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def state_path(settings) -> Path:
+    """``STENOGRAM_STATE_DB``, default ``<STENOGRAM_DATA>/state.db``."""
+    explicit = settings.get("STENOGRAM_STATE_DB")
+    return Path(explicit) if explicit else Path(settings.get("STENOGRAM_DATA") or "data") / "state.db"
+
+
+@dataclass(frozen=True)
+class UrlState:
+    """One row of the state table."""
+
+    url: str
+    source: str | None
+    first_fetched: str
+    last_fetched: str
+    last_status: int | None
+    etag: str | None
+    last_modified: str | None
+    payload_digest: str | None
+    item_date: str | None
+    next_due: str | None
+    fetch_count: int
+    not_modified_count: int
+    complete: int = 1
+
+
+class CrawlState:
+    """The state table; one instance per crawl process, one connection per instance.
+
+    Writes commit immediately (WAL, ``synchronous=NORMAL``: a committed row survives a process
+    crash; only a power loss can drop the last transactions, which the next crawl refetches).
+    """
+
+    def __init__(self, path: Path | str, readonly: bool = False):
+        self.path = Path(path)
+        if readonly:
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
+                                      check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.execute("pragma journal_mode=wal")
+            self.db.execute("pragma synchronous=normal")
+            self.db.executescript(SCHEMA)
+        self.db.row_factory = sqlite3.Row
+
+    @classmethod
+    def from_settings(cls, settings, readonly: bool = False) -> "CrawlState":
+        return cls(state_path(settings), readonly=readonly)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading
+    def get(self, url: str) -> UrlState | None:
+        row = self.db.execute("select * from urls where url = ?", (url,)).fetchone()
+        return UrlState(**dict(row)) if row else None
+
+    def known(self, url: str) -> bool:
+        """True when ``url`` has been fetched, archived and processed before (any final status).
+
+        Spiders use it to stop walking a listing once they reach items already archived.
+        """
+        return self.db.execute("select 1 from urls where url = ? and complete = 1", (url,)).fetchone() is not None
+
+    def count(self) -> int:
+        return self.db.execute("select count(*) from urls").fetchone()[0]
+
+    # -- writing (one commit per call)
+    def record_fetch(self, url: str, *, source: str | None, status: int, fetched_at: datetime,
+                     etag: str | None = None, last_modified: str | None = None,
+                     payload_digest: str | None = None, item_date: str | None = None,
+                     next_due: datetime | None = None, complete: bool = True) -> None:
+        """A response with a body was archived for ``url``.
+
+        ``complete=False`` when the page still has to reach the corpus: :meth:`mark_complete`
+        follows once it has, and until then the URL counts as not fetched (a crash in between
+        makes the next crawl fetch it again rather than lose the document).
+        """
+        now = iso(fetched_at)
+        self.db.execute(
+            """insert into urls (url, source, first_fetched, last_fetched, last_status, etag,
+                                 last_modified, payload_digest, item_date, next_due, complete)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               on conflict(url) do update set
+                 source = coalesce(excluded.source, source),
+                 last_fetched = excluded.last_fetched,
+                 last_status = excluded.last_status,
+                 etag = excluded.etag,
+                 last_modified = excluded.last_modified,
+                 payload_digest = coalesce(excluded.payload_digest, payload_digest),
+                 item_date = coalesce(excluded.item_date, item_date),
+                 next_due = excluded.next_due,
+                 complete = excluded.complete,
+                 fetch_count = fetch_count + 1""",
+            (url, source, now, now, status, etag, last_modified, payload_digest, item_date,
+             iso(next_due) if next_due else None, int(complete)),
+        )
+
+    def mark_complete(self, url: str) -> None:
+        """The page fetched for ``url`` has been processed (ingested or deliberately dropped)."""
+        self.db.execute("update urls set complete = 1 where url = ?", (url,))
+
+    def record_not_modified(self, url: str, *, fetched_at: datetime, next_due: datetime | None,
+                            etag: str | None = None, last_modified: str | None = None) -> None:
+        """A 304 for ``url``: the stored validators still hold; only times move on."""
+        self.db.execute(
+            """update urls set last_fetched = ?, last_status = 304, next_due = ?,
+                 etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),
+                 fetch_count = fetch_count + 1, not_modified_count = not_modified_count + 1
+               where url = ?""",
+            (iso(fetched_at), iso(next_due) if next_due else None, etag, last_modified, url),
+        )
+
+    def set_item_date(self, url: str, item_date: str, next_due: datetime | None = None) -> None:
+        """The extracted publication date of ``url`` (it sets how often the page is rechecked)."""
+        if next_due is None:
+            self.db.execute("update urls set item_date = ? where url = ?", (item_date, url))
+        else:
+            self.db.execute("update urls set item_date = ?, next_due = ? where url = ?",
+                            (item_date, iso(next_due), url))
