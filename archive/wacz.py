@@ -42,6 +42,7 @@ PAGES_FORMAT = "json-pages-1.0"
 INDEX_BLOCK_LINES = 300
 _COPY_BLOCK = 1 << 20
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml")
+_RESOURCE_NAME_BAD = re.compile(r"[^-a-z0-9._]")
 _TITLE_RE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 
 
@@ -97,6 +98,17 @@ class _WaczZip:
         self.zip = zipfile.ZipFile(path, "w", allowZip64=True)
         self.resources: list[dict] = []
 
+    def resource_name(self, path: str) -> str:
+        """Frictionless resource names allow only ``[-a-z0-9._/]`` and must be unique; WARC
+        names like Heritrix's ``…~host.warc.gz`` need cleaning."""
+        base = _RESOURCE_NAME_BAD.sub("-", os.path.basename(path).lower())
+        taken = {r["name"] for r in self.resources}
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
     def member(self, name: str, *, stored: bool, size_hint: int | None = None):
         info = zipfile.ZipInfo(name, date_time=datetime.now(timezone.utc).timetuple()[:6])
         info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
@@ -131,7 +143,7 @@ class _Member(_HashingWriter):
         self.out.close()
         if exc_type is None:
             self.wacz.resources.append({
-                "name": os.path.basename(self.name).lower(),
+                "name": self.wacz.resource_name(self.name),
                 "path": self.name,
                 "hash": self.digest,
                 "bytes": self.size,

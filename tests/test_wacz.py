@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -28,7 +29,7 @@ def cli_group() -> click.Group:
 def warc_dir(tmp_path):
     d = tmp_path / "warc"
     d.mkdir()
-    make_sample_warc(d / "crawl-00000.warc.gz")
+    make_sample_warc(d / "crawl-00000-1234~host.warc.gz")
     make_sample_warc(d / "crawl-00001.warc", gzip_records=False)
     return d
 
@@ -46,11 +47,12 @@ def check_package(path: Path) -> dict:
         digest = json.loads(z.read("datapackage-digest.json"))
         assert digest == {"path": "datapackage.json", "hash": sha256(z.read("datapackage.json"))}
         listed = {r["path"]: r for r in package["resources"]}
+        assert len({r["name"] for r in package["resources"]}) == len(listed)
         assert set(listed) == set(infos) - {"datapackage.json", "datapackage-digest.json"}
         for name, res in listed.items():
             data = z.read(name)
             assert res["hash"] == sha256(data) and res["bytes"] == len(data)
-            assert res["name"] == Path(name).name.lower()
+            assert re.fullmatch(r"[-a-z0-9._]+", res["name"])  # frictionless' name rule
         for name, info in infos.items():
             if name.startswith("archive/") or name == "indexes/index.cdx.gz":
                 assert info.compress_type == zipfile.ZIP_STORED, name
@@ -76,7 +78,7 @@ def test_wacz_from_warcs_without_db(warc_dir, tmp_path):
     summary = build_wacz([warc_dir], out, title="Lavrov transcripts")
     package = check_package(out)
     assert package["title"] == "Lavrov transcripts"
-    assert summary.warcs == ["crawl-00000.warc.gz", "crawl-00001.warc"]
+    assert summary.warcs == ["crawl-00000-1234~host.warc.gz", "crawl-00001.warc"]
     header, *pages = package["_pages"]
     assert header["format"] == "json-pages-1.0" and header["id"] == "pages"
     # every HTML 200 response and revisit; the 301 is not a page; the second file holds the
@@ -89,7 +91,8 @@ def test_wacz_from_warcs_without_db(warc_dir, tmp_path):
     assert not out.with_name("c.wacz.part").exists()
     # each WARC's bytes are in the zip unchanged
     with zipfile.ZipFile(out) as z:
-        assert z.read("archive/crawl-00000.warc.gz") == (warc_dir / "crawl-00000.warc.gz").read_bytes()
+        assert (z.read("archive/crawl-00000-1234~host.warc.gz")
+                == (warc_dir / "crawl-00000-1234~host.warc.gz").read_bytes())
 
 
 def test_pages_with_text_and_dropped_pages(warc_dir, tmp_path):
@@ -97,7 +100,7 @@ def test_pages_with_text_and_dropped_pages(warc_dir, tmp_path):
         {"url": RU_URL, "ts": "20240412153900", "title": "Лавров", "text": RU_TEXT},
         {"url": "https://mid.ru/not/archived/", "ts": "2024-04-12T00:00:00Z", "title": "x", "text": "y"},
     ]
-    summary = build_wacz([warc_dir / "crawl-00000.warc.gz"], tmp_path / "p.wacz", pages=pages)
+    summary = build_wacz([warc_dir / "crawl-00000-1234~host.warc.gz"], tmp_path / "p.wacz", pages=pages)
     assert (summary.pages, summary.pages_dropped) == (1, 1)
     header, page = check_package(tmp_path / "p.wacz")["_pages"]
     assert header["hasText"] is True
@@ -157,7 +160,7 @@ def test_wacz_command_errors_clearly(tmp_path):
 def test_index_command_writes_sorted_cdxj_beside_each_warc(warc_dir):
     result = CliRunner().invoke(cli_group(), ["index", str(warc_dir)])
     assert result.exit_code == 0, result.output
-    for name in ("crawl-00000", "crawl-00001"):
+    for name in ("crawl-00000-1234~host", "crawl-00001"):
         lines = (warc_dir / f"{name}.cdxj").read_text().splitlines()
         assert lines == sorted(lines)
         # request, warcinfo and warc-fields metadata records are not indexed
@@ -165,12 +168,12 @@ def test_index_command_writes_sorted_cdxj_beside_each_warc(warc_dir):
         for line in lines:
             key, ts, js = line.split(" ", 2)
             fields = json.loads(js)
-            assert fields["filename"] == name + (".warc.gz" if name.endswith("0") else ".warc")
+            assert fields["filename"] == name + (".warc" if name.endswith("1") else ".warc.gz")
             assert len(ts) == 14 and key.startswith(("com,", "org,", "ru,"))
     # idempotent
-    before = (warc_dir / "crawl-00000.cdxj").read_bytes()
-    rebuild_cdxj(warc_dir / "crawl-00000.warc.gz")
-    assert (warc_dir / "crawl-00000.cdxj").read_bytes() == before
+    before = (warc_dir / "crawl-00001.cdxj").read_bytes()
+    rebuild_cdxj(warc_dir / "crawl-00001.warc")
+    assert (warc_dir / "crawl-00001.cdxj").read_bytes() == before
 
 
 def test_cdxj_name_matches_the_live_index_name():
