@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -31,7 +32,7 @@ from scrapy.exceptions import NotConfigured
 from archive.capture import WarcLocation
 from archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
 from archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
-from archive.warc_writer import WarcWriter
+from archive.warc_writer import WarcWriter, warc_date
 
 logger = logging.getLogger(__name__)
 
@@ -151,46 +152,47 @@ class WarcArchiver:
             self.stats.inc_value("warc/errors")
             logger.exception("could not archive %s", response.url)
 
-    def _archive(self, request, response):
+    @contextmanager
+    def _counting(self):
+        """Add whatever the writer wrote inside the block to the crawl's stats."""
         writer = self.writer
         before = (writer.records_written, writer.bytes_written, writer.files_opened)
-        arequest = self.archived_request(request, response)
-        aresponse = self.archived_response(response)
-        refers_to: FirstCapture | None = None
-        if response.status == 304:
-            refers_to = self.digest_index.latest_for_uri(response.url)
-            location = writer.write_revisit(arequest, aresponse, refers_to)
-            self.stats.inc_value("warc/revisits")
-        else:
-            if (is_dedup_candidate(response.status, len(response.body))
-                    and len(response.body) <= writer.max_record_body
-                    and not aresponse.disconnected):
-                refers_to = self.digest_index.lookup(writer.payload_digest(response.body))
-            if refers_to is not None:
-                location = writer.write_revisit(arequest, aresponse, refers_to)
-                self.stats.inc_value("warc/revisits")
-            else:
-                location = writer.write_exchange(arequest, aresponse)
-        request.meta["warc"] = location
-        if refers_to is not None:
-            request.meta["warc_revisit_of"] = WarcLocation(
-                refers_to.warc_file, refers_to.offset, refers_to.length,
-                refers_to.record_id, refers_to.digest)
+        yield writer
         self.stats.inc_value("warc/records", writer.records_written - before[0])
         self.stats.inc_value("warc/bytes", writer.bytes_written - before[1])
         if writer.files_opened > before[2]:
             self.stats.inc_value("warc/files", writer.files_opened - before[2])
 
-    def write_metadata(self, response, fields) -> WarcLocation | None:
-        """A metadata record about ``response``'s archived record (for the corpus pipeline)."""
-        location = response.meta.get("warc")
+    def _archive(self, request, response):
+        arequest = self.archived_request(request, response)
+        aresponse = self.archived_response(response)
+        date = warc_date()
+        refers_to: FirstCapture | None = None
+        with self._counting() as writer:
+            if response.status == 304:
+                refers_to = self.digest_index.latest_for_uri(response.url)
+                location = writer.write_revisit(arequest, aresponse, refers_to, date=date)
+                self.stats.inc_value("warc/revisits")
+            else:
+                if (is_dedup_candidate(response.status, len(response.body))
+                        and len(response.body) <= writer.max_record_body
+                        and not aresponse.disconnected):
+                    refers_to = self.digest_index.lookup(writer.payload_digest(response.body))
+                if refers_to is not None:
+                    location = writer.write_revisit(arequest, aresponse, refers_to, date=date)
+                    self.stats.inc_value("warc/revisits")
+                else:
+                    location = writer.write_exchange(arequest, aresponse, date=date)
+        request.meta["warc"] = location
+        request.meta["warc_date"] = date
+        if refers_to is not None:
+            request.meta["warc_revisit_of"] = WarcLocation(
+                refers_to.warc_file, refers_to.offset, refers_to.length,
+                refers_to.record_id, refers_to.digest)
+
+    def write_metadata(self, location: WarcLocation, url: str, fields) -> WarcLocation | None:
+        """A metadata record about the record at ``location`` (for the corpus pipeline)."""
         if self.writer is None or location is None:
             return None
-        before = (self.writer.records_written, self.writer.bytes_written,
-                  self.writer.files_opened)
-        meta = self.writer.write_metadata(location.warc_record_id, response.url, fields)
-        self.stats.inc_value("warc/records", self.writer.records_written - before[0])
-        self.stats.inc_value("warc/bytes", self.writer.bytes_written - before[1])
-        if self.writer.files_opened > before[2]:
-            self.stats.inc_value("warc/files", self.writer.files_opened - before[2])
-        return meta
+        with self._counting() as writer:
+            return writer.write_metadata(location.warc_record_id, url, fields)

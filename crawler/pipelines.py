@@ -1,6 +1,7 @@
 """The item pipeline: archived page -> extractor -> corpus, the same path `reprocess` takes."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class CorpusPipeline:
         record = transcript.to_dict()
         result = self.corpus.ingest(capture, record)
         self._count(result, record)
+        self._annotate_warc(item, record)
         return item
 
     def _count(self, result, record) -> None:
@@ -84,3 +86,24 @@ class CorpusPipeline:
             inc("stenogram/versions_new")
         else:
             inc("stenogram/captures_merged")
+
+    def _annotate_warc(self, item, record) -> None:
+        """A metadata record beside the response: the extractor's verdict and the text's digest.
+
+        An archivist reading the WARC alone can then tell which captures became corpus text,
+        with which extractor, and why the others did not.
+        """
+        from crawler.archiving import WarcArchiver
+
+        archiver = self.crawler.get_extension(WarcArchiver)
+        if archiver is None:
+            return
+        text = record.get("text") or ""
+        fields = {
+            "x-stenogram-is-transcript": "true" if record.get("is_transcript") else "false",
+            "x-stenogram-extractor": f"{record.get('extractor_version')} {record.get('settings_hash')}",
+            "x-stenogram-text-digest": "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest(),
+        }
+        if record.get("reason"):
+            fields["x-stenogram-reason"] = record["reason"]
+        archiver.write_metadata(item["warc"], item["url"], fields)

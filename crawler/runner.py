@@ -21,7 +21,7 @@ SOURCES = ("mid", "mid_archive", "globalsecurity", "interaffairs")
 LOOPBACK_SETTINGS = {
     "DOWNLOAD_DELAY": 0,
     "AUTOTHROTTLE_ENABLED": False,
-    "RANDOMIZE_DOWNLOAD_DELAY": False,
+    "DOWNLOAD_DELAY_JITTER": 0,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
     "RETRY_TIMES": 3,
     "DOWNLOAD_TIMEOUT": 20,
@@ -104,7 +104,7 @@ def run_crawl(
     from crawler.pipelines import data_paths
 
     warc_dir, db_path = data_paths(conf)
-    process = CrawlerProcess(conf, install_root_handler=True)
+    process = CrawlerProcess(conf)
     crawlers = {}
     for source in sources:
         crawler = process.create_crawler(source)

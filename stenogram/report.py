@@ -100,8 +100,9 @@ def summarise(result) -> CrawlSummary:
 def print_summary(summary: CrawlSummary, result, console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title=f"stenogram crawl {result.crawl_id}")
-    for col in ("source", "pages fetched", "transcript pages", "not transcripts", "errors", "finish"):
-        table.add_column(col, justify="right" if col != "source" else "left")
+    table.add_column("source", no_wrap=True, min_width=len("globalsecurity"))
+    for col in ("pages fetched", "transcript pages", "not transcripts", "errors", "finish"):
+        table.add_column(col, justify="right")
     for line in summary.sources:
         table.add_row(
             line.source,

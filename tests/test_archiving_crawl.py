@@ -94,7 +94,7 @@ SPIDER_SCRIPT = textwrap.dedent("""
         def parse(self, response):
             loc = response.meta.get("warc")
             ext = self.crawler.get_extension(WarcArchiver)
-            meta = ext.write_metadata(response, {"outlink": [base + "/x", base + "/y"]})
+            meta = ext.write_metadata(response.meta["warc"], response.url, {"outlink": [base + "/x", base + "/y"]})
             seen.append({"url": response.url, "status": response.status,
                          "warc": loc.to_dict() if loc else None,
                          "revisit_of": (response.meta["warc_revisit_of"].to_dict()
