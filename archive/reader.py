@@ -449,6 +449,34 @@ def _revisit_capture(rec: _Scanned, original: _Original, stats: ReadStats) -> Ca
     )
 
 
+class _CrawlOfRecords:
+    """Which spider and crawl wrote a record, from the warcinfo record it names.
+
+    stenogram's writer puts ``spider`` and ``jobId`` in each file's warcinfo, and every record
+    carries ``WARC-Warcinfo-ID``; so a corpus rebuilt from WARCs knows each capture's source and
+    crawl exactly as the live crawl did.
+    """
+
+    def __init__(self):
+        self.by_warcinfo: dict[str, tuple[str | None, str | None]] = {}
+
+    def add(self, rec: _Scanned) -> None:
+        fields = {}
+        for line in (rec.payload or b"").decode("utf-8", "replace").splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                fields[key.strip()] = value.strip()
+        record_id = rec.rec_headers.get_header("WARC-Record-ID")
+        if record_id:
+            self.by_warcinfo[record_id] = (fields.get("spider"), fields.get("jobId"))
+
+    def attribute(self, capture: Capture, rec: _Scanned) -> Capture:
+        spider, job = self.by_warcinfo.get(rec.rec_headers.get_header("WARC-Warcinfo-ID") or "", (None, None))
+        capture.source = capture.source or spider
+        capture.crawl_id = capture.crawl_id or job
+        return capture
+
+
 def iter_captures(
     paths: Iterable[str | Path] | str | Path, stats: ReadStats | None = None
 ) -> Iterator[Capture]:
@@ -462,9 +490,13 @@ def iter_captures(
         paths = [paths]
     stats = stats if stats is not None else ReadStats()
     index = _RevisitIndex()
+    crawls = _CrawlOfRecords()
     deferred: list[_Scanned] = []
     for path in expand_warc_paths(paths):
         for rec in _scan_records(path, stats):
+            if rec.rec_type == "warcinfo":
+                crawls.add(rec)
+                continue
             if rec.rec_type == "response":
                 index.add(rec)
                 capture = _response_capture(rec, stats)
@@ -479,7 +511,7 @@ def iter_captures(
                 continue
             if capture is not None:
                 stats.captures += 1
-                yield capture
+                yield crawls.attribute(capture, rec)
     for rec in deferred:
         original = index.find(rec)
         if original is None:
@@ -489,4 +521,4 @@ def iter_captures(
         capture = _revisit_capture(rec, original, stats)
         if capture is not None:
             stats.captures += 1
-            yield capture
+            yield crawls.attribute(capture, rec)

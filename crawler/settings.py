@@ -38,6 +38,9 @@ COOKIES_ENABLED = True
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en,ru;q=0.8",
+    # No "br": warcio 1.8 cannot decode brotli bodies with the current brotli package, so a
+    # br-coded record would fail `warcio check` and break indexers. gzip/deflate read everywhere.
+    "Accept-Encoding": "gzip, deflate",
 }
 
 # mid.ru resets connections often: retry more than Scrapy's default, and retry 429 too.

@@ -208,9 +208,11 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
 
     listing_items = []
     if container is None:  # a listing on any known platform, even when served elsewhere
+        # No article container and a known platform's listing markup: a listing, however short
+        # (the last page of a section, or a new section, may list one or two items).
         for candidate in (profile, *profiles.profiles):
             listing_items = candidate.listing.all(root)
-            if len(listing_items) >= 3:
+            if listing_items:
                 break
     if container is not None:
         blocks.drop_in_page_navigation(container)
@@ -230,7 +232,7 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
         source=profile.name, doc_number=doc_number, kind=kind_from_title(title),
         translation_urls=translation_urls,
     )
-    if len(listing_items) >= 3:
+    if listing_items:
         return _refused("listing page", profiles, **fields)
     if gate.is_interstitial(html, len(text)):
         return _refused("anti-bot interstitial", profiles, **fields)
