@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,26 @@ from corpus import Corpus
 from corpus.dedup import (BANDS, band_keys, estimated_jaccard, signature_of_text, similarity)
 from corpus.normalize import normalise_text, shingles, text_hash
 from corpus.urls import url_key
-from test_corpus import make_capture, transcript
+from archive.capture import Capture, WarcLocation
 
 LABELLED = Path(__file__).parent / "dedup" / "labelled.jsonl"
 TYPO = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00ab": '"', "\u00bb": '"',
         "\u2013": "-", "\u2014": "-"}
+
+
+def make_capture(url, source="mid", fetched_at="2024-05-01T00:00:00Z") -> Capture:
+    loc = WarcLocation("dedup.warc.gz", 0, 1000, f"<urn:uuid:{uuid.uuid4()}>", None)
+    return Capture(url, fetched_at, 200, "text/html", b"", loc, source, "crawl-1")
+
+
+def transcript(row: dict, **over) -> dict:
+    d = {"title": row["title"], "date": row["date"], "language": row["language"],
+         "source": row["source"], "kind": "transcript", "text": row["text"], "turns": [],
+         "participants": [], "is_transcript": True, "reason": None, "extractor_version": "t"}
+    d.update(over)
+    return d
+
+
 text_st = st.text(alphabet=st.sampled_from(list("abc xyzАБВ.,\n\t") + list(TYPO)), max_size=200)
 
 
