@@ -82,8 +82,11 @@ class CorpusPipeline:
         inc("stenogram/transcript_pages")
         if result.new_document:
             inc("stenogram/documents_new")
-        elif result.new_version:
+        elif result.new_version and result.match == "same-url":
+            # the text at a URL we knew has changed: a silent edit by the publisher
             inc("stenogram/versions_new")
+        elif result.new_version:
+            inc("stenogram/mirror_variants")  # a mirror's own wording of a known text
         else:
             inc("stenogram/captures_merged")
 
