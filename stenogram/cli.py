@@ -44,13 +44,19 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
               help="Crawl another copy of a source (e.g. the sample site) instead of the live site.")
 @click.option("--set", "-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting, as `scrapy crawl -s`.")
 @click.option("--loopback", is_flag=True, help="No politeness delays: only for the local sample site.")
-def crawl(sources, out_dir, base_urls, settings, loopback):
+@click.option("--replay", "replay_from", multiple=True, type=click.Path(exists=True),
+              help="Answer requests from these WARC/WACZ files or folders instead of the network.")
+def crawl(sources, out_dir, base_urls, settings, loopback, replay_from):
     """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked."""
     from crawler.runner import LOOPBACK_SETTINGS, SOURCES, CrawlLocked, crawl_lock, run_crawl
     from stenogram.report import print_summary, summarise
 
     console = Console()
     overrides = dict(LOOPBACK_SETTINGS) if loopback else {}
+    if replay_from:
+        from archive.replay import replay_settings
+
+        overrides.update(replay_settings(replay_from))
     overrides.update(_pairs(settings, "--set"))
     try:
         with crawl_lock(out_dir):

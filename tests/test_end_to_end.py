@@ -116,3 +116,22 @@ def test_corpus_rebuilt_from_warcs_equals_the_live_corpus(crawled, tmp_path):
 
     assert documents(rebuilt) == documents(crawled.db)
     assert captures(rebuilt) == captures(crawled.db)
+
+
+def test_spiders_rerun_on_the_archive_without_the_network(crawled, tmp_path):
+    """`stenogram crawl --replay` answers every request from the WARCs: same pages, no fetches."""
+    import re
+
+    from tests.conftest import crawl_args, stenogram_cmd
+
+    before = len(crawled.site.requests)
+    proc = stenogram_cmd(*crawl_args(crawled.site, tmp_path / "replayed"), "--replay", str(crawled.warc_dir))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert len(crawled.site.requests) == before, "replay reached the live (sample) site"
+
+    def fetched(stdout):
+        return {m[0]: int(m[1]) for m in re.findall(r"│ (\w+)\s+│\s+(\d+) │", stdout)}
+
+    original, replayed = fetched(crawled.proc.stdout), fetched(proc.stdout)
+    assert set(original) == {"mid", "mid_archive", "globalsecurity", "interaffairs"}
+    assert replayed == original
