@@ -1,0 +1,178 @@
+"""Scrapy's HTTP/1.1 download handler, keeping what Twisted reads off the wire but Scrapy drops.
+
+Twisted's response parser (:class:`twisted.web._newclient.HTTPClientParser`) sorts every
+header line as it arrives: the connection-control ones (``Content-Length``, ``Connection``,
+``Keep-Alive``, ``Transfer-Encoding``, ``TE``, ``Trailers``, ``Upgrade``,
+``Proxy-Connection``) go to ``parser.connHeaders`` and never reach ``txresponse.headers``; the
+rest are lower-cased and grouped per name. The status line's reason phrase is kept on
+``txresponse.phrase``. Scrapy's ``_ScrapyAgent`` then builds the :class:`~scrapy.http.Response`
+from ``txresponse.headers`` (plus a ``Content-Length`` rebuilt from the parsed length) and
+drops the phrase. So without this handler an archived chunked response carries no trace of its
+chunking, and every reason phrase is the standard one.
+
+This module records the head as it was received, while Twisted parses it, and hands it to
+whoever archives the exchange in ``request.meta["wire"]`` (a :class:`~scrapy.http.Response`
+has ``__slots__``, so it cannot carry an extra attribute, and ``response.meta`` *is*
+``request.meta``)::
+
+    {"status": 200,
+     "reason": "Fine",                                # txresponse.phrase, latin-1
+     "headers": [("Content-Type", "text/html"),       # every header line: wire order,
+                 ("Transfer-Encoding", "chunked")],   #   original name case
+     "connection_headers": [("Transfer-Encoding", "chunked")]}  # the ones Scrapy never sees
+
+``connection_headers`` is classified with the parser's own
+``isConnectionControlHeader`` (so ``Content-Length`` of a HEAD response is an entity header,
+exactly as Twisted treats it). Names and values are ``str`` that encode back to the received
+bytes with latin-1, the convention of :mod:`archive.http_blocks`.
+
+Wire it with::
+
+    DOWNLOAD_HANDLERS = {"http": "crawler.download_handler.WireHTTP11DownloadHandler",
+                         "https": "crawler.download_handler.WireHTTP11DownloadHandler"}
+
+``meta["wire"]`` is set for every response this handler returns and removed when a download
+starts, so a request copied by a retry or redirect never carries the previous hop's head.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import Request
+from scrapy.core.downloader.handlers.http11 import (
+    HTTP11DownloadHandler,
+    _LenientHTTP11ClientFactory,
+    _LenientHTTP11ClientProtocol,
+    _LenientHTTPClientParser,
+    _ScrapyAgent,
+)
+from scrapy.exceptions import ResponseDataLossError
+from scrapy.http import Response
+from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
+
+logger = logging.getLogger(__name__)
+
+WIRE_META_KEY = "wire"
+#: where the parser leaves the recorded head on Twisted's response object
+_TX_ATTR = "_stenogram_wire"
+
+
+def _text(value: bytes) -> str:
+    return value.decode("latin-1")
+
+
+class WireRecordingParser(_LenientHTTPClientParser):
+    """Scrapy's lenient response parser, also noting each header line in arrival order.
+
+    Installed by swapping the class of the parser object (as Scrapy itself does), so it
+    defines no ``__init__``; :meth:`start_recording` sets its state.
+    """
+
+    _wire_headers: list[tuple[bytes, bytes]]
+
+    def start_recording(self) -> None:
+        self._wire_headers = []
+
+    def connectionMade(self) -> None:
+        # Twisted calls this again to reset the parser after an unexpected 1xx response:
+        # the 1xx's headers are not the final response's.
+        super().connectionMade()
+        self.start_recording()
+
+    def headerReceived(self, name: bytes, value: bytes) -> None:
+        # ``name`` is still in its received case here; HTTPParser lower-cases it.
+        self._wire_headers.append((name, value))
+        super().headerReceived(name, value)
+
+    def allHeadersReceived(self) -> None:
+        # Must run before the parent: it fires the response Deferred (and, for a 1xx,
+        # resets the parser and forgets the response).
+        response = getattr(self, "response", None)
+        if response is not None:
+            setattr(response, _TX_ATTR, self.wire_head(response))
+        super().allHeadersReceived()
+
+    def wire_head(self, response) -> dict[str, Any]:
+        headers = [(_text(n), _text(v)) for n, v in self._wire_headers]
+        return {
+            "status": int(response.code),
+            "reason": _text(response.phrase or b""),
+            "headers": headers,
+            "connection_headers": [
+                (n, v) for (n, v), (raw, _) in zip(headers, self._wire_headers)
+                if self.isConnectionControlHeader(raw.lower())
+            ],
+        }
+
+
+class WireHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
+    """Builds each request's parser as a :class:`WireRecordingParser`."""
+
+    def request(self, request):
+        d = super().request(request)
+        # The parent has just created the parser and swapped its class to Scrapy's lenient
+        # one; no response byte can have arrived yet (that needs the reactor), so swapping
+        # again to the recording subclass loses nothing.
+        self._parser.__class__ = WireRecordingParser
+        self._parser.start_recording()
+        return d
+
+
+class WireHTTP11ClientFactory(_LenientHTTP11ClientFactory):
+    """Connection-pool factory building :class:`WireHTTP11ClientProtocol`."""
+
+    def buildProtocol(self, addr):
+        return WireHTTP11ClientProtocol(self._quiescentCallback)
+
+
+class WireAgent(_ScrapyAgent):
+    """Copies the recorded head into ``request.meta["wire"]`` once the headers are in.
+
+    ``_cb_bodyready`` is the first point where both the Twisted response and the Scrapy
+    request are at hand, and it runs for every response, with or without a body.
+    """
+
+    def _cb_bodyready(self, txresponse, request: Request):
+        wire = getattr(txresponse, _TX_ATTR, None)
+        if wire is not None:
+            request.meta[WIRE_META_KEY] = wire
+        return super()._cb_bodyready(txresponse, request)
+
+
+class WireHTTP11DownloadHandler(HTTP11DownloadHandler):
+    """``HTTP11DownloadHandler`` whose responses come with their wire head in ``meta["wire"]``."""
+
+    agent_class = WireAgent
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self._pool._factory = WireHTTP11ClientFactory
+
+    async def download_request(self, request: Request) -> Response:
+        # Same as the parent's (Scrapy 2.19), which hard-codes ``_ScrapyAgent``.
+        request.meta.pop(WIRE_META_KEY, None)
+        if hasattr(self._crawler.spider, "download_maxsize"):  # pragma: no cover
+            warn_on_deprecated_spider_attribute("download_maxsize", "DOWNLOAD_MAXSIZE")
+        if hasattr(self._crawler.spider, "download_warnsize"):  # pragma: no cover
+            warn_on_deprecated_spider_attribute("download_warnsize", "DOWNLOAD_WARNSIZE")
+        agent = self.agent_class(
+            contextFactory=self._contextFactory,
+            bindAddress=self._bind_address,
+            pool=self._pool,
+            maxsize=getattr(self._crawler.spider, "download_maxsize", self._default_maxsize),
+            warnsize=getattr(self._crawler.spider, "download_warnsize", self._default_warnsize),
+            fail_on_dataloss=self._fail_on_dataloss,
+            crawler=self._crawler,
+            tls_verbose_logging=self._tls_verbose_logging,
+        )
+        try:
+            with wrap_twisted_exceptions():
+                return await maybe_deferred_to_future(agent.download_request(request))
+        except ResponseDataLossError:
+            if not self._fail_on_dataloss_warned:
+                logger.warning(get_dataloss_msg(request.url))
+                self._fail_on_dataloss_warned = True
+            raise
