@@ -9,9 +9,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import crawl_args, stenogram_cmd
-from test_operations_support import (
-    OPERATIONS_MIDDLEWARES, FAST_WAITS, run_crawl_subprocess, total, transcript_targets, warc_responses,
+try:  # tests/ is a package in some checkouts, a plain folder in others
+    from tests.test_operations_support import (
+    OPERATIONS_MIDDLEWARES, FAST_WAITS, run_crawl_subprocess, total, transcript_targets, warc_responses, crawl_args, stenogram_cmd,
+)
+except ImportError:
+    from test_operations_support import (
+    OPERATIONS_MIDDLEWARES, FAST_WAITS, run_crawl_subprocess, total, transcript_targets, warc_responses, crawl_args, stenogram_cmd,
 )
 
 pytestmark = pytest.mark.network
@@ -45,10 +49,7 @@ def three_crawls(tmp_path_factory):
         # a silent edit at home, then a crawl where everything is due (as on its recheck day)
         edited = next(t for t in site.catalog if t.home == "mid" and t.language == "en")
         site.edit(edited.key, edited.paragraphs + ["Sergey Lavrov: One more answer, added after publication."])
-        settings = {**FAST_WAITS, "DOWNLOADER_MIDDLEWARES": json.dumps(OPERATIONS_MIDDLEWARES), "RECRAWL_FORCE": "True"}
-        args = crawl_args(site, out)
-        for name, value in settings.items():
-            args += ["-s", f"{name}={value}"]
+        args = crawl_args(site, out, settings={"RECRAWL_FORCE": "True"})
         proc = stenogram_cmd(*args, timeout=90)
         marks.append(len(site.requests))
         after3 = counts(out / "corpus.db")

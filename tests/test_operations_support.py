@@ -50,8 +50,12 @@ _RUNNER = textwrap.dedent(
 )
 
 
+OPERATIONS_SPIDER_MIDDLEWARES = {"crawler.recrawl.RecrawlFilterMiddleware": 950}
+
+
 def operations_settings(**extra) -> dict:
-    settings = {"DOWNLOADER_MIDDLEWARES": OPERATIONS_MIDDLEWARES, "LOG_LEVEL": "INFO", **FAST_WAITS}
+    settings = {"DOWNLOADER_MIDDLEWARES": OPERATIONS_MIDDLEWARES,
+                "SPIDER_MIDDLEWARES": OPERATIONS_SPIDER_MIDDLEWARES, "LOG_LEVEL": "INFO", **FAST_WAITS}
     settings.update(extra)
     return settings
 
@@ -109,3 +113,21 @@ def transcript_targets(site, source: str) -> set[str]:
         if copy is not None:
             paths.update(copy.paths)
     return paths
+
+
+def crawl_args(site, out: Path, *sources: str, settings: dict | None = None) -> list[str]:
+    """`stenogram crawl` arguments for the sample site, with the operations middlewares wired."""
+    args = ["crawl", *sources, "--loopback", "--out", str(out)]
+    for source, url in site.base_urls.items():
+        args += ["--base-url", f"{source}={url}"]
+    wired = {"DOWNLOADER_MIDDLEWARES": json.dumps(OPERATIONS_MIDDLEWARES),
+             "SPIDER_MIDDLEWARES": json.dumps(OPERATIONS_SPIDER_MIDDLEWARES), **FAST_WAITS, **(settings or {})}
+    for name, value in wired.items():
+        args += ["-s", f"{name}={value}"]
+    return args
+
+
+def stenogram_cmd(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run the installed `stenogram` console script; bounded in time."""
+    return subprocess.run([str(Path(sys.executable).parent / "stenogram"), *args], capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
