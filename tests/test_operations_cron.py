@@ -1,0 +1,164 @@
+"""Unattended operation: the README's cron line and systemd units run as written, a second crawl
+on the same folder exits 75 while one runs, and an unwritable archive stops the crawl loudly.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+try:  # tests/ is a package in some checkouts, a plain folder in others
+    from tests.test_operations_support import crawl_args, stenogram_cmd
+except ImportError:
+    from test_operations_support import crawl_args, stenogram_cmd
+
+pytestmark = pytest.mark.network
+
+VENV = Path(sys.executable).parent.parent
+
+#: The README's crontab line (keep identical to README.md, "Running it every day").
+CRON_LINE = (
+    "17 3 * * *  cd /srv/stenogram && STENOGRAM_CONTACT=mailto:ops@example.org "
+    ".venv/bin/stenogram crawl --out /srv/stenogram/data >> /srv/stenogram/data/crawl.log 2>&1"
+)
+
+#: The README's systemd service (ExecStart is what the test runs).
+SYSTEMD_SERVICE = """\
+[Unit]
+Description=stenogram daily crawl (WARC + corpus)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+User=stenogram
+WorkingDirectory=/srv/stenogram
+Environment=STENOGRAM_CONTACT=mailto:ops@example.org
+ExecStart=/srv/stenogram/.venv/bin/stenogram crawl --out /srv/stenogram/data
+# 75: another crawl still holds data/crawl.lock; not a failure
+SuccessExitStatus=75
+# Scrapy shuts down cleanly on SIGINT (WARCs closed, state committed)
+KillSignal=SIGINT
+TimeoutStopSec=120
+TimeoutStartSec=20h
+Nice=10
+IOSchedulingClass=idle
+"""
+
+
+def deploy(tmp_path: Path) -> Path:
+    """A /srv/stenogram look-alike: the project's venv under a temporary root."""
+    root = tmp_path / "srv" / "stenogram"
+    (root / "data").mkdir(parents=True)
+    (root / ".venv").symlink_to(VENV)
+    return root
+
+
+def loopback_args(site, out: Path) -> list[str]:
+    """What the test adds to the documented command: --loopback and the sample site's base URLs,
+    plus the operations middlewares for as long as crawler/settings.py does not wire them."""
+    from crawler.runner import project_settings
+
+    args = crawl_args(site, out)
+    assert args[:4] == ["crawl", "--loopback", "--out", str(out)]
+    args = ["--loopback", *args[4:]]
+    if project_settings().getwithbase("DOWNLOADER_MIDDLEWARES").get("crawler.recrawl.RecrawlMiddleware"):
+        pairs = list(zip(args[1::2], args[2::2]))
+        args = ["--loopback"] + [x for flag, value in pairs if "MIDDLEWARES=" not in value for x in (flag, value)]
+    return args
+
+
+def test_cron_line_runs_as_written_and_the_second_day_is_incremental(tmp_path):
+    from stenogram.sample_site.server import SampleSite
+
+    root = deploy(tmp_path)
+    schedule, command = re.match(r"^(\S+ \S+ \S+ \S+ \S+)\s+(.*)$", CRON_LINE).groups()
+    assert len(schedule.split()) == 5
+    with SampleSite(port=0, size=10, seed=3) as site:
+        extra = " ".join(shlex.quote(a) for a in loopback_args(site, root / "data"))
+        command = command.replace("/srv/stenogram", str(root))
+        command = command.replace(" >> ", f" {extra} >> ", 1)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh"}  # cron's bare env
+        days = [subprocess.run(["/bin/sh", "-c", command], env=env, timeout=120) for _ in range(2)]
+    log = (root / "data" / "crawl.log").read_text()
+    assert [d.returncode for d in days] == [0, 0], log[-3000:]
+    assert log.count("stenogram crawl ") >= 2  # two reports
+    reports = log.split("This crawl:")
+    assert re.search(r"^\s*[1-9]\d* new documents", reports[1])
+    assert re.search(r"^\s*0 new documents, 0 new versions", reports[2])
+    assert sorted((root / "data" / "warc").glob("*.warc.gz"))
+
+
+def test_systemd_execstart_runs_as_written(tmp_path):
+    from stenogram.sample_site.server import SampleSite
+
+    root = deploy(tmp_path)
+    unit = SYSTEMD_SERVICE.replace("/srv/stenogram", str(root))
+    exec_start = re.search(r"^ExecStart=(.*)$", unit, re.M).group(1)
+    workdir = re.search(r"^WorkingDirectory=(.*)$", unit, re.M).group(1)
+    env = dict(kv.split("=", 1) for kv in re.findall(r"^Environment=(.*)$", unit, re.M))
+    env["PATH"] = "/usr/bin:/bin"
+    with SampleSite(port=0, size=6, seed=4) as site:
+        argv = shlex.split(exec_start) + loopback_args(site, root / "data")
+        proc = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (root / "data" / "corpus.db").exists() and (root / "data" / "state.db").exists()
+    success = re.search(r"^SuccessExitStatus=(.*)$", unit, re.M).group(1).split()
+    assert "75" in success
+
+
+def test_a_second_crawl_on_the_same_folder_exits_75(tmp_path):
+    from stenogram.sample_site.faults import Faults
+    from stenogram.sample_site.server import SampleSite
+
+    out = tmp_path / "data"
+    faults = Faults().add("slow", r"\.html?$|/content/id/|/\d{6,}/$", delay=1.0, times=None)
+    with SampleSite(port=0, size=10, seed=3, faults=faults) as site:
+        args = [str(VENV / "bin" / "stenogram"), *crawl_args(site, out)]
+        first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 start_new_session=True)
+        try:
+            lock = out / "crawl.lock"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (lock.exists() and "pid" in lock.read_text()):
+                time.sleep(0.05)
+            assert first.poll() is None, "the first crawl ended before the test could overlap it"
+            second = stenogram_cmd(*crawl_args(site, out), timeout=60)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.communicate(timeout=30)
+    assert second.returncode == 75, second.stdout + second.stderr
+    assert "not crawling" in second.stdout and f"pid {first.pid}" in second.stdout
+
+
+def test_unwritable_archive_folder_stops_the_crawl(tmp_path):
+    """Root-proof: the WARC folder's parent is a regular file, so no process can create it."""
+    from stenogram.sample_site.server import SampleSite
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the archive folder should be\n")
+    out = tmp_path / "data"
+    with SampleSite(port=0, size=6, seed=4) as site:
+        args = crawl_args(site, out, "mid", settings={"WARC_DIR": str(blocker / "warc")})
+        proc = stenogram_cmd(*args, timeout=60)
+        asked = len(site.requests)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "warc_writ" in proc.stdout  # the finish reason warc_write_failed (the table may cut it)
+    assert text.count("stopping the crawl") == 1
+    assert "could not be written to the WARC" in text
+    # the crawl stopped early and nothing unarchived reached the corpus
+    assert asked <= 20
+    con = sqlite3.connect(out / "corpus.db") if (out / "corpus.db").exists() else None
+    if con is not None:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+        if "documents" in tables:
+            assert con.execute("select count(*) from documents").fetchone()[0] == 0
