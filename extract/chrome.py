@@ -32,6 +32,8 @@ def is_date_line(line: str) -> bool:
     """A line that is only a date and/or time ("8 April 202114:32", "6-08-2014, 14:44")."""
     if _TIME_ONLY.match(line):
         return True
+    if len(line) > 40:  # the answer below needs len(line) <= 40: skip the date search
+        return False
     date, end = find_date(line)
     if not date:
         return False
@@ -46,8 +48,9 @@ def _is_sentence(line: str) -> bool:
     return len(line.split()) > 8 or bool(re.search(r"[.!?…»”\"]\s*$", line))
 
 
-def _foreign(line: str, body_is_cyrillic: bool) -> bool:
-    share = cyrillic_share(line)
+def _foreign(line: str, body_is_cyrillic: bool, share: float | None = None) -> bool:
+    if share is None:
+        share = cyrillic_share(line)
     if share == 0.0 and not any(c.isalpha() for c in line):
         return False
     return (share > 0.5) != body_is_cyrillic
@@ -77,10 +80,11 @@ def drop_foreign_edges(paragraphs: Sequence[str]) -> list[str]:
     lines = list(paragraphs)
     if not lines:
         return lines
-    weights = [(cyrillic_share(p), len(p)) for p in lines]
+    shares = [cyrillic_share(p) for p in lines]  # once per line, shared by both uses below
+    weights = [(share, len(p)) for share, p in zip(shares, lines)]
     total = sum(w for _, w in weights) or 1
     body_is_cyrillic = sum(s * w for s, w in weights) / total > 0.5
-    foreign = [_foreign(p, body_is_cyrillic) for p in lines]
+    foreign = [_foreign(p, body_is_cyrillic, share) for p, share in zip(lines, shares)]
     start, end = 0, len(lines)
     while start < end and foreign[start]:
         start += 1

@@ -40,9 +40,11 @@ class Selectors:
 
     def all(self, tree) -> list:
         found = []
+        seen = set()  # elements hash by identity; `found` keeps each proxy (so its id) alive
         for xpath in self.xpaths:
             for el in xpath(tree):
-                if el not in found:
+                if el not in seen:
+                    seen.add(el)
                     found.append(el)
         return found
 

@@ -7,6 +7,7 @@ tell the Latin-script languages mid.ru also publishes (de, fr, es, pt) from Engl
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 _ASCII_WS = re.compile(r"[ \t\r\n\f\v]+")
 _EDGE_WS = " \t\r\n\f\v\u00a0\u2007\u202f\u200b\ufeff"
@@ -23,13 +24,19 @@ def normalise_for_compare(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").split())
 
 
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LETTER = re.compile(r"[^\W\d_]")
+# Letters are counted by deleting everything else (one C-level pass, no per-letter match
+# objects): letters = [^\W\d_], so non-letters = [\W\d_]; Cyrillic = any U+0400..U+04FF
+# character (combining marks included, as before).
+_NOT_CYRILLIC = re.compile(r"[^\u0400-\u04ff]+")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
 
 
 def letter_counts(text: str) -> tuple[int, int]:
-    """(Cyrillic letters, all letters) in `text` (regex counts: C speed, ~µs per line)."""
-    return len(_CYRILLIC.findall(text)), len(_LETTER.findall(text))
+    """(Cyrillic letters, all letters) in `text` (regex deletions: C speed, ~µs per line)."""
+    letters = len(_NOT_LETTER.sub("", text))
+    if text.isascii():
+        return 0, letters
+    return len(_NOT_CYRILLIC.sub("", text)), letters
 
 
 def cyrillic_share(text: str) -> float:
@@ -54,8 +61,8 @@ def detect_language(text: str) -> str | None:
         return None
     if cyr / total > 0.5:
         return "ru"
-    words = [w.lower() for w in _WORD.findall(text[:20000])]
-    scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
+    counts = Counter(w.lower() for w in _WORD.findall(text[:20000]))
+    scores = {lang: sum(counts[w] for w in stop) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
     return best if scores[best] > 0 else "en"
 
