@@ -10,10 +10,10 @@ Signals, combined (never a language guess alone):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from extract.dates import find_date
-from extract.text import cyrillic_share, normalise_for_compare
+from extract.text import cyrillic_share, letter_counts, normalise_for_compare
 
 COMMON_CHROME_LINES = tuple(re.compile(rf"^\s*(?:{p})\s*$", re.I) for p in (
     r"(?:•\s*)?Views?:\s*[\d\s ,.]+\|?", r"Просмотров:\s*[\d\s ]+", r"Showing \d+ results?\.?",
@@ -56,31 +56,72 @@ def _foreign(line: str, body_is_cyrillic: bool, share: float | None = None) -> b
     return (share > 0.5) != body_is_cyrillic
 
 
+LineMatcher = Callable[[str], bool]
+
+
+def any_line_matcher(patterns: Sequence[re.Pattern]) -> LineMatcher:
+    """One callable answering `any(p.match(line) for p in patterns)`: a single alternation
+    regex when that is provably the same (same flags, no capturing groups that a numbered
+    backreference could renumber), else the loop."""
+    patterns = tuple(patterns)
+    if not patterns:
+        return lambda line: False
+    flags = {p.flags for p in patterns}
+    if len(flags) == 1 and not any(p.groups for p in patterns):
+        try:
+            combined = re.compile("|".join(f"(?:{p.pattern})" for p in patterns), flags.pop())
+        except re.error:
+            combined = None
+        if combined is not None:
+            return lambda line: combined.match(line) is not None
+    return lambda line: any(p.match(line) for p in patterns)
+
+
+_COMMON_MATCH = any_line_matcher(COMMON_CHROME_LINES)
+
+
 def drop_chrome_lines(
     paragraphs: Sequence[str],
     patterns: Sequence[re.Pattern] = (),
     metadata_lines: Sequence[str] = (),
 ) -> list[str]:
+    return drop_chrome_lines_counted(paragraphs, any_line_matcher((*patterns, *COMMON_CHROME_LINES)),
+                                     metadata_lines)[0]
+
+
+def drop_chrome_lines_counted(
+    paragraphs: Sequence[str],
+    is_chrome_line: LineMatcher = _COMMON_MATCH,
+    metadata_lines: Sequence[str] = (),
+) -> tuple[list[str], tuple[int, int]]:
+    """drop_chrome_lines with the chrome patterns (the profile's and the common ones) as one
+    precompiled matcher; also returns (Cyrillic, all) letter counts of the kept lines, which
+    equal letter_counts() of the lines joined (the counts are per character)."""
     meta = {normalise_for_compare(m) for m in metadata_lines if m}
     kept: list[str] = []
     for line in paragraphs:
         norm = normalise_for_compare(line)
         if not norm or norm in meta:
             continue
-        if any(p.match(norm) for p in patterns) or any(p.match(norm) for p in COMMON_CHROME_LINES):
+        if is_chrome_line(norm):
             continue
         if DOC_NUMBER.match(norm) or is_date_line(norm):
             continue
         kept.append(line)
-    return drop_foreign_edges(kept)
+    return _drop_foreign_edges_counted(kept)
 
 
 def drop_foreign_edges(paragraphs: Sequence[str]) -> list[str]:
     """Drop lines in the other script at the body's edges, and short label-like runs inside."""
+    return _drop_foreign_edges_counted(paragraphs)[0]
+
+
+def _drop_foreign_edges_counted(paragraphs: Sequence[str]) -> tuple[list[str], tuple[int, int]]:
     lines = list(paragraphs)
     if not lines:
-        return lines
-    shares = [cyrillic_share(p) for p in lines]  # once per line, shared by both uses below
+        return lines, (0, 0)
+    counts = [letter_counts(p) for p in lines]  # once per line, shared by every use below
+    shares = [cyr / total if total else 0.0 for cyr, total in counts]
     weights = [(share, len(p)) for share, p in zip(shares, lines)]
     total = sum(w for _, w in weights) or 1
     body_is_cyrillic = sum(s * w for s, w in weights) / total > 0.5
@@ -90,18 +131,17 @@ def drop_foreign_edges(paragraphs: Sequence[str]) -> list[str]:
         start += 1
     while end > start and foreign[end - 1]:
         end -= 1
-    kept: list[str] = []
+    kept: list[int] = []
     i = start
     while i < end:
         if not foreign[i]:
-            kept.append(lines[i])
+            kept.append(i)
             i += 1
             continue
         j = i
         while j < end and foreign[j]:
             j += 1
-        run = lines[i:j]
-        if any(_is_sentence(line) for line in run):
-            kept.extend(run)  # real text in the other language (a quotation): keep it
+        if any(_is_sentence(line) for line in lines[i:j]):
+            kept.extend(range(i, j))  # real text in the other language (a quotation): keep it
         i = j
-    return kept
+    return [lines[k] for k in kept], (sum(counts[k][0] for k in kept), sum(counts[k][1] for k in kept))

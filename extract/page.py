@@ -222,11 +222,12 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
         raw_paragraphs = _trafilatura_paragraphs(root, url)
 
     metadata_lines = [title or "", doc_number or "", *date_lines]
-    paragraphs = chrome.drop_chrome_lines(raw_paragraphs, profile.chrome_lines, metadata_lines)
+    paragraphs, letters = chrome.drop_chrome_lines_counted(
+        raw_paragraphs, profile.chrome_line_match, metadata_lines)
     text = "\n\n".join(paragraphs)
 
     place, title_date = split_place_date(title)
-    language = detect_language(text) if text else None
+    language = detect_language(text, letters) if text else None
     fields = dict(
         title=title, date=title_date or page_date, time=time, place=place, language=language,
         source=profile.name, doc_number=doc_number, kind=kind_from_title(title),

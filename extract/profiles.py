@@ -9,12 +9,15 @@ import functools
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from urllib.parse import urlsplit
 
 from cssselect import HTMLTranslator
 from lxml import etree
+
+from extract.chrome import COMMON_CHROME_LINES, any_line_matcher
 
 PROFILES_FILE = "profiles.toml"
 
@@ -59,6 +62,10 @@ class Selectors:
         return bool(self.xpaths) and all(xpath(tree) for xpath in self.xpaths)
 
 
+def _no_line(line: str) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -74,6 +81,8 @@ class Profile:
     chrome_lines: tuple[re.Pattern, ...]
     listing: Selectors
     translation_links: Selectors
+    # chrome_lines + chrome.COMMON_CHROME_LINES as one matcher, built once at load time
+    chrome_line_match: Callable[[str], bool] = field(default=_no_line, compare=False, repr=False)
 
     def matches_url(self, url: str | None) -> bool:
         if not url:
@@ -113,6 +122,7 @@ def _full_line(patterns: list[str]) -> tuple[re.Pattern, ...]:
 
 
 def _profile(name: str, data: dict) -> Profile:
+    chrome_lines = _full_line(data.get("chrome_lines", []))
     return Profile(
         name=name,
         hosts=tuple(h.lower() for h in data.get("hosts", [])),
@@ -124,9 +134,10 @@ def _profile(name: str, data: dict) -> Profile:
         time=Selectors.from_css(data.get("time")),
         doc_number=Selectors.from_css(data.get("doc_number")),
         chrome=Selectors.from_css(data.get("chrome")),
-        chrome_lines=_full_line(data.get("chrome_lines", [])),
+        chrome_lines=chrome_lines,
         listing=Selectors.from_css(data.get("listing")),
         translation_links=Selectors.from_css(data.get("translation_links")),
+        chrome_line_match=any_line_matcher((*chrome_lines, *COMMON_CHROME_LINES)),
     )
 
 

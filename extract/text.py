@@ -54,14 +54,17 @@ _STOPWORDS = {
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of `text` ("ru", "en", "de", "fr", "es", "pt"), None if no letters."""
-    cyr, total = letter_counts(text)
+def detect_language(text: str, counts: tuple[int, int] | None = None) -> str | None:
+    """ISO 639-1 code of `text` ("ru", "en", "de", "fr", "es", "pt"), None if no letters.
+    `counts`: letter_counts(text) when the caller already has it (summed per line)."""
+    cyr, total = counts if counts is not None else letter_counts(text)
     if total == 0:
         return None
     if cyr / total > 0.5:
         return "ru"
-    counts = Counter(w.lower() for w in _WORD.findall(text[:20000]))
+    counts: Counter = Counter()
+    for word, n in Counter(_WORD.findall(text[:20000])).items():  # lower() once per distinct word
+        counts[word.lower()] += n
     scores = {lang: sum(counts[w] for w in stop) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
     return best if scores[best] > 0 else "en"
