@@ -94,7 +94,7 @@ def test_robots_txt_obeyed_no_listing_pagination_on_mid(crawled):
 
 def test_corpus_rebuilt_from_warcs_equals_the_live_corpus(crawled, tmp_path):
     """The WARCs are the source of truth: reprocessing them gives the corpus the crawl built."""
-    from tests.conftest import stenogram_cmd
+    from conftest import stenogram_cmd
 
     rebuilt = tmp_path / "rebuilt.db"
     proc = stenogram_cmd("reprocess", "--db", str(rebuilt), str(crawled.warc_dir))
@@ -122,7 +122,7 @@ def test_spiders_rerun_on_the_archive_without_the_network(crawled, tmp_path):
     """`stenogram crawl --replay` answers every request from the WARCs: same pages, no fetches."""
     import re
 
-    from tests.conftest import crawl_args, stenogram_cmd
+    from conftest import crawl_args, stenogram_cmd
 
     before = len(crawled.site.requests)
     proc = stenogram_cmd(*crawl_args(crawled.site, tmp_path / "replayed"), "--replay", str(crawled.warc_dir))
