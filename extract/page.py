@@ -10,6 +10,7 @@ page's publication date; the page date is used when the title has none. The time
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -46,9 +47,14 @@ _DOC_NUMBER_IN_TEXT = re.compile(r"\b\d{1,5}-\d{2}-\d{2}-\d{4}\b")
 
 def settings_hash(profiles: ProfileSet | None = None) -> str:
     profiles = profiles or default_profiles()
-    blob = json.dumps({"version": EXTRACTOR_VERSION, "trafilatura": trafilatura.__version__,
-                       "options": TRAFILATURA_OPTIONS, "profiles": profiles.digest},
-                      sort_keys=True)
+    return _settings_hash(EXTRACTOR_VERSION, trafilatura.__version__,
+                          tuple(TRAFILATURA_OPTIONS.items()), profiles.digest)
+
+
+@functools.lru_cache(maxsize=32)  # pure function of its (hashable) arguments
+def _settings_hash(version: str, trafilatura_version: str, options: tuple, digest: str) -> str:
+    blob = json.dumps({"version": version, "trafilatura": trafilatura_version,
+                       "options": dict(options), "profiles": digest}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -102,13 +108,11 @@ def _page_date_time(root, profile: Profile) -> tuple[str | None, str | None, lis
     return date, time, lines
 
 
-def _date_lines_outside(root, container) -> tuple[str | None, str | None]:
+def _date_lines_outside(outside: list) -> tuple[str | None, str | None]:
     """Fallback for templates without date selectors: the first line outside the body that is
-    only a date/time ("8 April 202114:32")."""
-    for el in root.iter():
+    only a date/time ("8 April 202114:32"). `outside`: _outside_elements(root, container)."""
+    for el in outside:
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "title", "head"):
-            continue
-        if container is not None and (el is container or container in el.iterancestors()):
             continue
         for raw in (el.text, el.tail):
             if raw and raw.strip():
@@ -157,13 +161,28 @@ def _trafilatura_paragraphs(root, url: str | None) -> list[str]:
     return [p for p in (clean_paragraph(line) for line in text.splitlines()) if p]
 
 
-def _outside_text(root, container) -> str:
+def _outside_elements(root, container) -> list:
+    """root.iter() in document order, minus `container` and everything inside it (one walk that
+    never enters the body, instead of an ancestor test per element)."""
+    if container is None:
+        return list(root.iter())
+    out = []
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el is container:
+            continue
+        out.append(el)
+        if len(el):
+            stack.extend(reversed(el))  # children, first child on top: pre-order
+    return out
+
+
+def _outside_text(outside: list) -> str:
     """Text lines of the page outside the body (for doc numbers and date lines)."""
     lines = []
-    for el in root.iter():
+    for el in outside:
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "head", "title"):
-            continue
-        if container is not None and (el is container or container in el.iterancestors()):
             continue
         for raw in (el.text, el.tail):
             if raw and raw.strip():
@@ -200,10 +219,11 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
     blocks.drop_nodes(profile.chrome.all(root), keep=container)
     if profile is profiles.generic or container is None:
         blocks.drop_nodes(profiles.generic.chrome.all(root), keep=container)
-    outside = _outside_text(root, container)
+    outside_elements = _outside_elements(root, container)
+    outside = _outside_text(outside_elements)
     doc_number = _doc_number(root, profile, outside)
     if page_date is None:
-        page_date, fallback_time = _date_lines_outside(root, container)
+        page_date, fallback_time = _date_lines_outside(outside_elements)
         time = time or fallback_time
 
     listing_items = []

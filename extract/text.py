@@ -52,6 +52,10 @@ _STOPWORDS = {
     "pt": {"o", "os", "as", "e", "que", "não", "uma", "com", "para", "do", "da", "em"},
 }
 _WORD = re.compile(r"[^\W\d_]+")
+# Only words (maximal letter runs) no longer than the longest stopword can score: lower() never
+# shortens a string, so longer words are skipped in C instead of lowered and looked up.
+_STOPWORD_MAX = max(len(w) for stop in _STOPWORDS.values() for w in stop)
+_SHORT_WORD = re.compile(rf"(?<![^\W\d_])[^\W\d_]{{1,{_STOPWORD_MAX}}}(?![^\W\d_])")
 
 
 def detect_language(text: str, counts: tuple[int, int] | None = None) -> str | None:
@@ -62,10 +66,10 @@ def detect_language(text: str, counts: tuple[int, int] | None = None) -> str | N
         return None
     if cyr / total > 0.5:
         return "ru"
-    counts: Counter = Counter()
-    for word, n in Counter(_WORD.findall(text[:20000])).items():  # lower() once per distinct word
-        counts[word.lower()] += n
-    scores = {lang: sum(counts[w] for w in stop) for lang, stop in _STOPWORDS.items()}
+    words: Counter = Counter()
+    for word, n in Counter(_SHORT_WORD.findall(text[:20000])).items():  # lower() once per word
+        words[word.lower()] += n
+    scores = {lang: sum(words[w] for w in stop) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
     return best if scores[best] > 0 else "en"
 
