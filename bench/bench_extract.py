@@ -1,13 +1,15 @@
 """Throughput of extract_page vs plain trafilatura.extract on the same gold pages, one run.
 
 Prints documents/s for both (so the figure is read against a baseline measured on the same
-machine at the same moment) and the process's peak RSS. Usage:
+machine at the same moment; rounds alternate between the two and each figure is the median
+round, so load from other processes hits both alike) and the process's peak RSS. Usage:
     .venv/bin/python bench/bench_extract.py [--rounds N]
 """
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,25 +26,32 @@ def _pages() -> list[bytes]:
     return [p.read_bytes() for p in sorted((ROOT / "tests" / "gold" / "pages").glob("*.html"))]
 
 
-def _rate(fn, pages: list[bytes], rounds: int) -> float:
-    for body in pages:  # warm-up: imports, profile loading
-        fn(body)
-    start = time.perf_counter()
-    for _ in range(rounds):
+def _rates(fns: dict, pages: list[bytes], rounds: int) -> dict[str, float]:
+    """docs/s of each extractor: rounds alternate between them (so a noisy neighbour or a
+    frequency change hits both alike) and each figure is the median of its rounds."""
+    for fn in fns.values():  # warm-up: imports, profile loading
         for body in pages:
             fn(body)
-    return rounds * len(pages) / (time.perf_counter() - start)
+    per_round: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for body in pages:
+                fn(body)
+            per_round[name].append(len(pages) / (time.perf_counter() - start))
+    return {name: statistics.median(r) for name, r in per_round.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     pages = _pages()
-    plain = _rate(lambda b: trafilatura.extract(b, deduplicate=False), pages, args.rounds)
-    ours = _rate(lambda b: extract_page(b), pages, args.rounds)
+    rates = _rates({"plain": lambda b: trafilatura.extract(b, deduplicate=False),
+                    "ours": lambda b: extract_page(b)}, pages, args.rounds)
+    plain, ours = rates["plain"], rates["ours"]
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"pages: {len(pages)} x {args.rounds} rounds")
+    print(f"pages: {len(pages)} x {args.rounds} rounds (alternating; median round)")
     print(f"plain trafilatura.extract: {plain:8.1f} docs/s")
     print(f"stenogram extract_page:    {ours:8.1f} docs/s  ({ours / plain:.2f}x the baseline)")
     print(f"peak RSS: {rss_mib:.0f} MiB")
