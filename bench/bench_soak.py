@@ -35,6 +35,7 @@ MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.RetryAfterMiddleware": 560,
     "crawler.middlewares.InterstitialMiddleware": 580,
+    "crawler.middlewares.RedirectTrapMiddleware": 610,
     "crawler.middlewares.ArchiveGuardMiddleware": 950,
 }
 SPIDER_MIDDLEWARES = {"crawler.recrawl.RecrawlFilterMiddleware": 950}
@@ -87,8 +88,8 @@ def main() -> int:
     from stenogram.sample_site.faults import Faults
     from stenogram.sample_site.server import SampleSite
 
-    # about 1.4 pages per generated transcript across the four sources (copies, listings, feeds)
-    size = max(20, int(args.pages / 1.4))
+    # about 1.25-1.4 pages per generated transcript across the four sources (copies, listings, feeds)
+    size = max(20, int(args.pages / 1.25))
     faults = Faults.sprinkled(seed=args.seed, rate=args.fault_rate)
     marks = [m for m in (5_000, 10_000, 20_000) if m <= args.pages * 1.2] or [args.pages // 2]
     out = args.keep or Path(tempfile.mkdtemp(prefix="stenogram-soak-"))

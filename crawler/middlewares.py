@@ -278,7 +278,7 @@ class ArchiveGuardMiddleware:
     def process_response(self, request, response):
         if request.meta.get("warc") is not None or request.meta.get("warc_skip"):
             return response
-        if {"cached", "replayed"}.intersection(response.flags or ()):
+        if {"cached", "replayed", "recrawl_skipped"}.intersection(response.flags or ()):
             return response
         self.crawler.stats.inc_value("stenogram/warc_write_failed")
         if not self.closing:
@@ -290,3 +290,32 @@ class ArchiveGuardMiddleware:
 
             _schedule_coro(self.crawler.engine.close_spider_async(reason=self.CLOSE_REASON))
         raise IgnoreRequest("not archived: WARC write failed")
+
+
+class RedirectTrapMiddleware:
+    """Counts and logs redirect chains cut off at ``REDIRECT_MAX_TIMES`` (loops, endless hops).
+
+    Scrapy's RedirectMiddleware drops such a response with a DEBUG line and no stat; an operator
+    reading a daily crawl's stats should see them. Order it just above RedirectMiddleware (e.g.
+    610) so it sees the redirect first; it never changes the outcome.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.max_times = crawler.settings.getint("REDIRECT_MAX_TIMES")
+        if not crawler.settings.getbool("REDIRECT_ENABLED") or not self.max_times:
+            raise NotConfigured
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request, response):
+        if (300 <= response.status < 400 and b"Location" in response.headers
+                and not request.meta.get("dont_redirect")
+                and request.meta.get("redirect_times", 0) >= self.max_times):
+            self.crawler.stats.inc_value("stenogram/traps/redirect_max_reached")
+            chain = request.meta.get("redirect_urls", [])
+            logger.warning("redirect trap: gave up after %d redirects from %s (last %s)",
+                           len(chain), chain[0] if chain else request.url, request.url)
+        return response

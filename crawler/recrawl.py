@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
 
 from crawler.state import CrawlState, UrlState, parse_iso, utcnow
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 #: dates in URLs, for pages whose publication date is not known yet (globalsecurity: -YYMMDD-)
 URL_DATES = (re.compile(r"-(?P<y>\d{2})(?P<m>\d{2})(?P<d>\d{2})-"),)
+
+#: flag of the stand-in response for a not-due request that reached the downloader (never archived)
+SKIPPED_FLAG = "recrawl_skipped"
 
 DISCOVERY_PATHS = re.compile(r"/robots\.txt$|/rss\.php$|/sitemap[^/]*\.xml$")
 
@@ -123,9 +127,6 @@ class RecrawlPolicy:
             return Decision(True, "incomplete")
         if self.force:
             return Decision(True, "forced")
-        if request.meta.get("redirect_urls"):
-            # reached through a redirect, past the filter: ask with validators (cheap 304s)
-            return Decision(True, "due")
         due = parse_iso(row.next_due)
         if due is None or now + self.slack >= due:
             return Decision(True, "due")
@@ -194,10 +195,11 @@ class RecrawlMiddleware:
         row = self.state.get(request.url)
         decision = self.policy.decide(request, row, utcnow())
         request.meta.setdefault("recrawl", decision.why)
-        if not decision.fetch:  # RecrawlFilterMiddleware normally drops these before the scheduler
-            self.stats.inc_value("stenogram/recrawl/skipped_not_due")
-            logger.debug("not due until %s: %s", row.next_due, request.url)
-            raise IgnoreRequest(f"not due until {row.next_due}")
+        if not decision.fetch:
+            # RecrawlFilterMiddleware drops these before the scheduler; what still gets here
+            # (redirect targets) is answered without a download and dropped in process_response
+            # (an IgnoreRequest raised here would be counted as a download error).
+            return Response(request.url, status=304, request=request, flags=[SKIPPED_FLAG])
         if decision.why in ("due", "forced") and row is not None and row.last_status == 200:
             if row.etag and b"If-None-Match" not in request.headers:
                 request.headers[b"If-None-Match"] = row.etag
@@ -210,6 +212,11 @@ class RecrawlMiddleware:
 
     # -- responses
     def process_response(self, request, response):
+        if SKIPPED_FLAG in response.flags:
+            row = self.state.get(request.url)
+            self.stats.inc_value("stenogram/recrawl/skipped_not_due")
+            logger.debug("not due until %s: %s", row.next_due if row else "?", request.url)
+            raise IgnoreRequest(f"not due: {request.url}")
         status = response.status
         if status >= 500 or status == 429:
             return response  # not an answer worth remembering: the next crawl tries again

@@ -124,6 +124,8 @@ def test_traps_are_bounded(faulty_crawl):
     site, faults = faulty_crawl["site"], faulty_crawl["faults"]
     loops = [t for t in site.requested("mid") if t.startswith("/ru/rss.php")]
     assert 1 <= len(loops) <= 4 + 1
+    assert faulty_crawl["stats"]["mid"]["stenogram/traps/redirect_max_reached"] == 1
+    assert "redirect trap" in faulty_crawl["log"]
     endless = faults.count("endless", "mid_archive")
     listings = [t for t in site.requested("mid_archive") if "_cur=" in t]
     assert endless >= 1

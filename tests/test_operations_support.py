@@ -21,6 +21,7 @@ OPERATIONS_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.RetryAfterMiddleware": 560,
     "crawler.middlewares.InterstitialMiddleware": 580,
+    "crawler.middlewares.RedirectTrapMiddleware": 610,
     "crawler.middlewares.ArchiveGuardMiddleware": 950,
 }
 
