@@ -162,3 +162,32 @@ def test_unwritable_archive_folder_stops_the_crawl(tmp_path):
         tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
         if "documents" in tables:
             assert con.execute("select count(*) from documents").fetchone()[0] == 0
+
+
+def test_disk_full_mid_crawl_stops_cleanly_and_the_next_run_resumes(tmp_path):
+    """Root-proof full disk: RLIMIT_FSIZE makes writes past a size fail with EFBIG for any user
+    (Python ignores SIGXFSZ), so the archive fills up in the middle of the crawl."""
+    import resource
+
+    from stenogram.sample_site.server import SampleSite
+
+    out = tmp_path / "data"
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+
+    with SampleSite(port=0, size=60, seed=4) as site:
+        args = [str(VENV / "bin" / "stenogram"), *crawl_args(site, out)]
+        full = subprocess.run(args, capture_output=True, text=True, timeout=120, preexec_fn=small_disk)
+        again = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert full.returncode != 0
+    assert "stopping the crawl" in full.stderr and "warc_writ" in full.stdout
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    warc_dir = out / "warc"
+    assert not list(warc_dir.glob("*.open"))
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        check = subprocess.run([str(VENV / "bin" / "warcio"), "check", str(path)], capture_output=True,
+                               text=True, timeout=60)
+        assert check.returncode == 0, (path.name, check.stdout[-500:], check.stderr[-500:])
+    con = sqlite3.connect(out / "corpus.db")
+    assert con.execute("select count(*) from documents").fetchone()[0] >= 30
