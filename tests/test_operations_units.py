@@ -121,3 +121,19 @@ def test_state_survives_reopening_and_counts_not_modified(tmp_path):
     assert second.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     first.close()
     second.close()
+
+
+def test_spiders_reach_the_state_to_stop_listing_walks(tmp_path):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.recrawl import RecrawlMiddleware
+
+    crawler = get_crawler(scrapy.Spider, {"STENOGRAM_STATE_DB": str(tmp_path / "state.db")})
+    mw = RecrawlMiddleware.from_crawler(crawler)
+    spider = scrapy.Spider("listing")
+    mw.spider_opened(spider)
+    url = "http://127.0.0.1:1/lavrov/2815-a.html"
+    assert spider.crawl_state.known(url) is False
+    spider.crawl_state.record_fetch(url, source="interaffairs", status=200, fetched_at=NOW)
+    assert spider.crawl_state.known(url) is True
+    mw.spider_closed(spider, "finished")
