@@ -110,7 +110,7 @@ def main() -> int:
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(cfg)], cwd=ROOT,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak, at_mark, pending = 0, {}, list(marks)
+        peak, at_mark, pending, last = 0, {}, list(marks), (0, 0)
         while child.poll() is None:
             if time.perf_counter() - started > args.timeout:
                 child.kill()
@@ -120,6 +120,7 @@ def main() -> int:
             if rss:
                 peak = max(peak, rss)
                 pages = len(site.requests)
+                last = (pages, rss)
                 while pending and pages >= pending[0]:
                     at_mark[pending.pop(0)] = rss
             time.sleep(0.2)
@@ -139,7 +140,7 @@ def main() -> int:
     print(f"\nrequests answered by the site: {served:,} in {elapsed:.1f} s = {served / elapsed:.1f} pages/s "
           "(including Scrapy start-up and fault waits)")
     print("crawl process RSS: " + ", ".join(f"{m:,} pages: {kib / 1024:.0f} MiB" for m, kib in at_mark.items())
-          + f"; peak {peak / 1024:.0f} MiB")
+          + f"; last sample at {last[0]:,} pages: {last[1] / 1024:.0f} MiB; peak {peak / 1024:.0f} MiB")
     print("faults served by the site: " + ", ".join(f"{k} {n}" for k, n in sorted(applied.items())))
     print("outcomes (all sources):")
     for key in OUTCOME_KEYS:
