@@ -29,31 +29,51 @@ _TYPOGRAPHY = str.maketrans(
         "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
     }
 )
-_WHITESPACE = re.compile(r"\s+")
+# The same mapping as one regex: ``str.translate`` looks up every character (~90 us on a 2.5 kB
+# text), the regex only visits the few typographic ones (~9 us); the result is identical.
+_TYPOGRAPHY_RE = re.compile("[" + "".join(map(chr, _TYPOGRAPHY)) + "]")
 _WORD = re.compile(r"\w+")
+
+
+def _fold_typography(match: re.Match) -> str:
+    return _TYPOGRAPHY[ord(match.group())] or ""
 
 
 def normalise_text(text: str) -> str:
     """Return ``text`` with typography and whitespace folded (see module docstring)."""
     if not isinstance(text, str):
         raise TypeError(f"normalise_text expects str, got {type(text).__name__}")
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
-    return _WHITESPACE.sub(" ", text).strip()
+    text = _TYPOGRAPHY_RE.sub(_fold_typography, unicodedata.normalize("NFKC", text))
+    # str.split() and the regex \s split on the same characters (Py_UNICODE_ISSPACE).
+    return " ".join(text.split())
 
 
 def text_hash(text: str) -> str:
     """SHA-256 (hex) of the normalised text: the exact-duplicate key."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    return hash_normalised(normalise_text(text))
+
+
+def hash_normalised(normalised: str) -> str:
+    """``text_hash`` of text that is already normalised (so callers normalise only once)."""
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
 def words(text: str) -> list[str]:
     """Case-folded words of the normalised text."""
-    return _WORD.findall(normalise_text(text).casefold())
+    return words_of_normalised(normalise_text(text))
+
+
+def words_of_normalised(normalised: str) -> list[str]:
+    return _WORD.findall(normalised.casefold())
 
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
     """The set of word ``size``-grams of ``text`` (empty text -> empty set)."""
-    tokens = words(text)
+    return shingles_of_words(words(text), size)
+
+
+def shingles_of_words(tokens: list[str], size: int = SHINGLE_SIZE) -> set[str]:
+    """``shingles`` from the words of a text (``words``/``words_of_normalised``)."""
     if not tokens:
         return set()
     if len(tokens) < size:
