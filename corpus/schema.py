@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# The version from which ``lsh_signatures``/``lsh_bands`` hold datasketch (affine32) MinHashes;
+# an older corpus (version 1: a numpy MinHash) has its index rebuilt on open
+# (``Corpus.rebuild_lsh_index``), since keys of two MinHash families never match.
+LSH_VERSION = 2
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create every table, index and the FTS5 index if missing (safe to call on every open)."""
+def ensure_schema(db: sqlite_utils.Database) -> int:
+    """Create every table, index and the FTS5 index if missing (safe to call on every open).
+
+    Returns the version the database had before (``PRAGMA user_version``): ``SCHEMA_VERSION``
+    for a new database, so callers migrate only what existed.
+    """
+    fresh = "documents" not in db.table_names()
+    previous = SCHEMA_VERSION if fresh else db.execute("PRAGMA user_version").fetchone()[0]
     if "documents" not in db.table_names():
         db["documents"].create(
             {
@@ -55,6 +65,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         db["captures"].create_index(["warc_record_id"], unique=True)
         db["captures"].create_index(["url_key"])
         db["captures"].create_index(["document_id"])
+    # The canonical-URL rule looks captures up by version (a full scan per ingest without it).
+    db["captures"].create_index(["version_id"], if_not_exists=True)
     if "lsh_signatures" not in db.table_names():
         db["lsh_signatures"].create({"version_id": int, "signature": bytes}, pk="version_id")
     if "lsh_bands" not in db.table_names():
@@ -68,4 +80,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "PRIMARY KEY (document_id, url_key))"
         )
         db["translation_links"].create_index(["url_key"])
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    if previous >= LSH_VERSION:  # else Corpus.rebuild_lsh_index sets it once the index is redone
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return previous

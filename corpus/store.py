@@ -32,8 +32,9 @@ import sqlite3
 import sqlite_utils
 
 from corpus import dedup
-from corpus.normalize import normalise_text, shingles, text_hash
-from corpus.schema import ensure_schema
+from corpus.normalize import shingles
+from corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
+from corpus.schema import LSH_VERSION, ensure_schema
 from corpus.urls import url_key
 
 OFFICIAL_SOURCES = ("mid", "mid_archive")
@@ -59,17 +60,24 @@ def _json(value) -> str | None:
 class Corpus:
     """A corpus database at ``path`` (created if missing). ``Corpus(":memory:")`` works too."""
 
-    def __init__(self, path: str | Path, settings: dedup.DedupSettings | None = None):
+    def __init__(self, path: str | Path, settings: dedup.DedupSettings | None = None, *,
+                 cache_mib: int = 256):
+        """``cache_mib``: SQLite page cache. Each ingest touches ~32 random pages of the LSH
+        band index (about 560 MiB per million documents), so a bulk build of a large corpus
+        wants a cache that holds it; the memory is only taken as pages are read."""
         self.path = str(path)
         self.settings = settings or dedup.DedupSettings()
-        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=256)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
+        conn.execute("PRAGMA temp_store=MEMORY")
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
-        ensure_schema(self.db)
         self._depth = 0
+        if ensure_schema(self.db) < LSH_VERSION:
+            self.rebuild_lsh_index()
 
     def close(self) -> None:
         self.conn.close()
@@ -99,8 +107,14 @@ class Corpus:
             self._depth -= 1
 
     # -- ingest -------------------------------------------------------------------------
-    def ingest(self, capture, transcript: dict | None) -> IngestResult:
-        """Record ``capture`` and attach ``transcript`` (a ``Transcript.to_dict()``) to a document."""
+    def ingest(self, capture, transcript: dict | None,
+               prepared: Prepared | None = None) -> IngestResult:
+        """Record ``capture`` and attach ``transcript`` (a ``Transcript.to_dict()``) to a document.
+
+        ``prepared``: ``corpus.prepare`` output for this transcript's text, when the caller
+        computed it elsewhere (``reprocess`` does, in its worker processes); else it is computed
+        here, before the transaction starts.
+        """
         location = capture.location
         row = self.conn.execute(
             "SELECT id, document_id, version_id, match FROM captures WHERE warc_record_id = ?",
@@ -108,11 +122,13 @@ class Corpus:
         ).fetchone()
         if row:
             return IngestResult(row[1], row[2], row[0], row[3], False, False, True)
+        if prepared is None and is_ingestible(transcript):
+            prepared = prepare_text(transcript["text"])
         with self.transaction():
-            return self._ingest(capture, transcript)
+            return self._ingest(capture, transcript, prepared)
 
     def _insert_capture(self, capture, transcript, document_id, version_id, match, is_transcript,
-                        reason) -> int:
+                        reason, key=None) -> int:
         loc = capture.location
         source = capture.source or (transcript or {}).get("source")
         cur = self.conn.execute(
@@ -120,7 +136,7 @@ class Corpus:
             "warc_offset, warc_length, warc_record_id, payload_digest, source, crawl_id, "
             "extractor_version, document_id, version_id, match, is_transcript, reason) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (capture.url, url_key(capture.url), capture.fetched_at, capture.http_status,
+            (capture.url, key or url_key(capture.url), capture.fetched_at, capture.http_status,
              capture.content_type, loc.warc_file, loc.warc_offset, loc.warc_length,
              loc.warc_record_id, loc.payload_digest, source, capture.crawl_id,
              (transcript or {}).get("extractor_version"), document_id, version_id, match,
@@ -128,9 +144,9 @@ class Corpus:
         )
         return cur.lastrowid
 
-    def _ingest(self, capture, transcript: dict | None) -> IngestResult:
+    def _ingest(self, capture, transcript: dict | None, prepared: Prepared | None) -> IngestResult:
         text = (transcript or {}).get("text") or ""
-        if not transcript or not transcript.get("is_transcript") or not text.strip():
+        if not is_ingestible(transcript):
             reason = (transcript or {}).get("reason") or (
                 "no extraction" if not transcript else "empty text")
             cid = self._insert_capture(capture, transcript, None, None, None, False, reason)
@@ -138,7 +154,7 @@ class Corpus:
 
         source = capture.source or transcript.get("source")
         key = url_key(capture.url)
-        thash = text_hash(text)
+        thash = prepared.text_hash
         seen = capture.fetched_at
         language, date = transcript.get("language"), transcript.get("date")
 
@@ -166,38 +182,43 @@ class Corpus:
                      _json(transcript.get("participants") or []), transcript.get("kind"),
                      version_id, source))
         else:
-            document_id, match = self._find_document(key, text, language, date)
+            document_id, match = self._find_document(key, text, prepared, language, date)
             new_document = document_id is None
             if new_document:
                 document_id = self.conn.execute(
                     "INSERT INTO documents (first_seen, last_seen) VALUES (?, ?)", (seen, seen)
                 ).lastrowid
                 match = "new"
-            version_id = self._insert_version(document_id, thash, text, capture, transcript,
+            version_id = self._insert_version(document_id, prepared, text, capture, transcript,
                                               key, source)
             new_version = True
 
-        cid = self._insert_capture(capture, transcript, document_id, version_id, match, True, None)
+        cid = self._insert_capture(capture, transcript, document_id, version_id, match, True, None,
+                                   key)
         self._link_translations(document_id, key, transcript.get("translation_urls") or [])
         self._refresh_document(document_id)
         return IngestResult(document_id, version_id, cid, match, new_document, new_version)
 
-    def _find_document(self, key: str, text: str, language, date) -> tuple[int | None, str | None]:
+    def _find_document(self, key: str, text: str, prepared: Prepared, language,
+                       date) -> tuple[int | None, str | None]:
         row = self.conn.execute(
             "SELECT document_id FROM captures WHERE url_key = ? AND document_id IS NOT NULL "
             "ORDER BY id DESC LIMIT 1", (key,)).fetchone()
         if row:
             return row[0], "same-url"
-        best = self.near_duplicate(text, language, date)
+        best = self.near_duplicate(text, language, date, band_keys=prepared.band_keys)
         if best:
             document_id, sim = best
             return document_id, f"near-duplicate:{sim.containment:.2f}"
         return None, None
 
-    def near_duplicate(self, text: str, language=None, date=None):
-        """Best verified ``(document_id, Similarity)`` for ``text``, or None."""
-        sig = dedup.signature_of_text(text)
-        keys = dedup.band_keys(sig)
+    def near_duplicate(self, text: str, language=None, date=None, *, band_keys=None):
+        """Best verified ``(document_id, Similarity)`` for ``text``, or None.
+
+        ``band_keys``: the text's LSH keys when already prepared. All bands are looked up in one
+        query; shingle sets are built only when there is a candidate to verify.
+        """
+        keys = list(band_keys) if band_keys is not None else list(prepare_text(text).band_keys)
         marks = ",".join("?" * len(keys))
         rows = self.conn.execute(
             f"SELECT version_id, count(*) AS hits FROM lsh_bands WHERE key IN ({marks}) "
@@ -227,22 +248,43 @@ class Corpus:
                 best = (doc_id, sim)
         return best
 
-    def _insert_version(self, document_id, thash, text, capture, t, key, source) -> int:
+    def _insert_version(self, document_id, prepared: Prepared, text, capture, t, key,
+                        source) -> int:
         vid = self.conn.execute(
             "INSERT INTO versions (document_id, text_hash, text, first_seen, last_seen, url, "
             "url_key, source, is_official, n_chars, title, date, place, language, turns, "
             "participants, kind, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (document_id, thash, text, capture.fetched_at, capture.fetched_at, capture.url, key,
-             source, int(source in OFFICIAL_SOURCES), len(normalise_text(text)), t.get("title"),
+            (document_id, prepared.text_hash, text, capture.fetched_at, capture.fetched_at, capture.url, key,
+             source, int(source in OFFICIAL_SOURCES), prepared.n_chars, t.get("title"),
              t.get("date"), t.get("place"), t.get("language"), _json(t.get("turns") or []),
              _json(t.get("participants") or []), t.get("kind"), t.get("extractor_version")),
         ).lastrowid
-        sig = dedup.signature_of_text(text)
-        self.conn.execute("INSERT INTO lsh_signatures (version_id, signature) VALUES (?, ?)",
-                          (vid, dedup.signature_to_blob(sig)))
-        self.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, version_id) VALUES (?, ?)",
-                              [(k, vid) for k in dedup.band_keys(sig)])
+        self._index_version(vid, prepared)
         return vid
+
+    def _index_version(self, version_id: int, prepared: Prepared) -> None:
+        self.conn.execute("INSERT INTO lsh_signatures (version_id, signature) VALUES (?, ?)",
+                          (version_id, prepared.signature))
+        self.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, version_id) VALUES (?, ?)",
+                              [(k, version_id) for k in prepared.band_keys])
+
+    def rebuild_lsh_index(self, batch: int = 1000) -> int:
+        """Recompute every version's signature and bands (after the MinHash family changed).
+
+        Run on open when the stored index predates ``schema.LSH_VERSION``; returns the number
+        of versions indexed.
+        """
+        n = 0
+        with self.transaction():
+            self.conn.execute("DELETE FROM lsh_bands")
+            self.conn.execute("DELETE FROM lsh_signatures")
+            cursor = self.conn.execute("SELECT id, text FROM versions ORDER BY id")
+            while rows := cursor.fetchmany(batch):
+                for (vid, _), prepared in zip(rows, prepare_texts(t for _, t in rows)):
+                    self._index_version(vid, prepared)
+                n += len(rows)
+            self.conn.execute(f"PRAGMA user_version = {LSH_VERSION}")
+        return n
 
     def _link_translations(self, document_id: int, key: str, translation_urls: list[str]) -> None:
         for url in translation_urls:
