@@ -1,9 +1,10 @@
 """Rebuild or update a corpus from WARC files with the current extractor.
 
-Why this shape: extraction is the CPU cost (trafilatura, ~35 pages/s per core), ingest is a
-short SQLite transaction; so captures are read in the main process, sent in chunks to a
-``ProcessPoolExecutor`` for extraction, and ingested back in the main process in order (one
-writer, no locking). Records already in the corpus (same WARC-Record-ID) are skipped before
+Why this shape: extraction is the CPU cost (trafilatura, ~35 pages/s per core), then the
+per-document dedup work (normalise, hash, shingle, MinHash: ``corpus.prepare``, ~0.6 ms);
+ingest itself is short SQL. So captures are read in the main process, sent in chunks to a
+``ProcessPoolExecutor`` that extracts *and prepares* them, and ingested back in the main
+process in order (one writer, no locking), one transaction per chunk. Records already in the corpus (same WARC-Record-ID) are skipped before
 extraction, so a second run over the same WARCs changes nothing and costs only the reading.
 Non-HTML and non-200 responses are not extracted but still recorded as captures.
 """
@@ -14,9 +15,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
+from corpus.prepare import prepare_transcripts
 from corpus.store import Corpus
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,13 @@ def extract_chunk(captures: list) -> list[tuple[dict | None, str | None]]:
     return out
 
 
+def extract_and_prepare(extractor: Callable[[list], list], captures: list) -> list:
+    """Worker: ``extractor``'s ``(transcript, error)`` pairs, each with its ``Prepared`` (or None)."""
+    results = extractor(captures)
+    prepared = prepare_transcripts(None if error else t for t, error in results)
+    return [(t, error, p) for (t, error), p in zip(results, prepared)]
+
+
 def _chunks(it: Iterator, size: int) -> Iterator[list]:
     while chunk := list(islice(it, size)):
         yield chunk
@@ -101,12 +111,12 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
 
     def ingest(chunk, results):
         with corpus.transaction():
-            for cap, (transcript, error) in zip(chunk, results):
+            for cap, (transcript, error, prepared) in zip(chunk, results):
                 if error:
                     summary.extraction_errors += 1
                     log.warning("%s: %s", cap.url, error)
                     transcript = {"is_transcript": False, "reason": error, "text": ""}
-                r = corpus.ingest(cap, transcript)
+                r = corpus.ingest(cap, transcript, prepared)
                 summary.new_documents += r.new_document
                 summary.new_versions += r.new_version
                 summary.non_transcripts += r.document_id is None
@@ -121,7 +131,7 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
             reason = not_extractable_reason(cap)
             if reason:
                 summary.not_extracted += 1
-                results[i] = ({"is_transcript": False, "reason": reason, "text": ""}, None)
+                results[i] = ({"is_transcript": False, "reason": reason, "text": ""}, None, None)
             else:
                 todo.append(i)
         return results, todo
@@ -131,10 +141,11 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
             results[i] = res
         return results
 
+    work = partial(extract_and_prepare, extractor)
     if workers <= 1:
         for chunk in pending_chunks():
             results, todo = split(chunk)
-            extracted = extractor([chunk[i] for i in todo]) if todo else []
+            extracted = work([chunk[i] for i in todo]) if todo else []
             ingest(chunk, merged(chunk, results, todo, extracted))
         return summary
 
@@ -142,7 +153,7 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
         in_flight: list = []
         for chunk in pending_chunks():
             results, todo = split(chunk)
-            in_flight.append((chunk, results, todo, pool.submit(extractor, [chunk[i] for i in todo])))
+            in_flight.append((chunk, results, todo, pool.submit(work, [chunk[i] for i in todo])))
             while len(in_flight) > workers * 2:  # bounded memory: a few chunks ahead
                 c, r, t, fut = in_flight.pop(0)
                 ingest(c, merged(c, r, t, fut.result()))
