@@ -3,13 +3,14 @@
 Why two stages: LSH is a cheap, lossy *candidate* generator; merging two documents is
 irreversible for users, so every candidate is verified on the actual word-5-gram sets.
 
-* Signatures: datasketch 2.0 ``MinHash`` (128 permutations, seed 1, scheme ``affine32``, its
-  default sha1 hash of each shingle) over the word 5-grams of ``normalize``, computed in bulk
-  (``MinHash.bulk``) in the *prepare* step (``corpus.prepare``), i.e. in the worker processes of
-  ``reprocess``. Measured on the bench's 400-word documents, one core: shingling + datasketch
-  bulk ~0.6 ms/doc (~1,600 docs/s), of which the sha1 per shingle is ~0.33 ms; the previous
-  hand-written numpy MinHash took ~0.86 ms/doc. So datasketch is not the bottleneck and the
-  library's well-tested estimator is used as is. ``tests/test_corpus_dedup.py`` checks the
+* Signatures: datasketch 2.0 ``MinHash`` (128 permutations, seed 1, scheme ``affine32``) over
+  the word 5-grams of ``normalize``, computed in bulk (``MinHash.bulk``) in the *prepare* step
+  (``corpus.prepare``), i.e. in the worker processes of ``reprocess``. Shingles are hashed with
+  ``zlib.crc32`` (datasketch's ``hashfunc`` hook) instead of its default sha1: affine32 pre-mixes
+  every input hash with the MurmurHash3 finalizer, and on the 1,225 labelled pairs the estimate
+  is as close to exact Jaccard (mean |error| 0.0067 vs 0.0077 with sha1), while the bulk MinHash
+  of a 400-word bench document drops from 0.30 to 0.10 ms. The previous hand-written numpy
+  MinHash took ~0.86 ms/doc, so datasketch is not the bottleneck. ``tests/test_corpus_dedup.py`` checks the
   estimate against exact Jaccard. Signatures are stored as 512-byte blobs (``lsh_signatures``);
   ``minhash_of_signature`` turns one back into a ``LeanMinHash``.
 * LSH: 32 bands x 4 rows. measurements.md: 14x8 found only 89% of mirror variants as
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date as Date
@@ -85,7 +87,7 @@ def similarity(a: set[str], b: set[str]) -> Similarity:
 
 def _minhash_kwargs() -> dict:
     """One definition of the MinHash family: every stored signature must come from it."""
-    return {"num_perm": NUM_PERM, "seed": SEED, "scheme": SCHEME}
+    return {"num_perm": NUM_PERM, "seed": SEED, "scheme": SCHEME, "hashfunc": zlib.crc32}
 
 
 def signatures_of_shingle_sets(shingle_sets: Iterable[Iterable[str]]) -> list[np.ndarray]:
