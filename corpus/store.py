@@ -7,6 +7,12 @@ outer transaction with ``Corpus.transaction()``). Hot-path writes use plain SQL 
 connection, because sqlite-utils' insert helpers commit on their own and would split the
 transaction; schema, FTS and reads go through sqlite-utils.
 
+The CPU work per text (normalise, hash, shingle, MinHash, band keys) is ``corpus.prepare``:
+``reprocess`` does it in its worker processes and passes the result to ``ingest``; otherwise
+``ingest`` prepares the text itself, before its transaction starts. Inside the transaction only
+indexed lookups (all LSH bands in one query) and inserts remain; shingle sets are built only to
+verify real candidates.
+
 How a transcript capture is attached (the ``match`` column):
 1. ``exact``: its normalised-text hash equals a stored version -> that version.
 2. ``same-url``: its URL key already belongs to a document -> a NEW VERSION of that document

@@ -136,3 +136,50 @@ def test_lsh_alone_finds_mirrors_when_dates_are_unknown(tmp_path):
         assert all(len(ids) == 1 for ids in docs.values())
         assert len(set.union(*docs.values())) == 2
         assert corpus.stats()["near_duplicate_captures"] >= 4
+
+
+def test_signature_is_datasketch_minhash_of_the_shingles():
+    """The stored signature is exactly datasketch's MinHash (the reference implementation)."""
+    import zlib
+
+    from datasketch import MinHash
+
+    from corpus.dedup import NUM_PERM, SCHEME, SEED, minhash_of_signature
+
+    text = next(json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines())["text"]
+    ref = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=zlib.crc32)
+    ref.update_batch([s.encode("utf-8") for s in shingles(text)])
+    assert np.array_equal(signature_of_text(text), ref.hashvalues)
+    assert minhash_of_signature(signature_of_text(text)).jaccard(ref) == 1.0
+
+
+def test_prepared_ingest_equals_plain_ingest(tmp_path):
+    """reprocess's path (prepared in a worker) stores what the live pipeline's path stores."""
+    from corpus.prepare import prepare_transcripts
+
+    rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
+    caps = [make_capture(r["url"], source=r["source"]) for r in rows]
+    ts = [transcript(r) for r in rows]
+    dumps = []
+    for name, prepared in (("plain", [None] * len(rows)), ("prepared", prepare_transcripts(ts))):
+        with Corpus(tmp_path / f"{name}.db") as corpus:
+            with corpus.transaction():
+                for cap, t, p in zip(caps, ts, prepared):
+                    corpus.ingest(cap, t, p)
+            dumps.append({t: list(corpus.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2"))
+                          for t in ("documents", "versions", "lsh_bands", "lsh_signatures")})
+    assert dumps[0] == dumps[1]
+
+
+def test_index_of_an_older_minhash_is_rebuilt_on_open(tmp_path):
+    rows = {r["id"]: r for r in map(json.loads, LABELLED.read_text(encoding="utf-8").splitlines())}
+    with Corpus(tmp_path / "old.db") as c:
+        a = c.ingest(make_capture(rows["seed-000/original"]["url"]),
+                     transcript(rows["seed-000/original"], date=None))
+        c.conn.execute("UPDATE lsh_bands SET key = key + 1")  # as if made by another MinHash
+        c.conn.execute("PRAGMA user_version = 1")
+    with Corpus(tmp_path / "old.db") as c:
+        mirror = rows["seed-000/extra-chrome"]
+        b = c.ingest(make_capture(mirror["url"], source=mirror["source"]),
+                     transcript(mirror, date=None))
+    assert b.document_id == a.document_id and b.match.startswith("near-duplicate")
