@@ -7,12 +7,14 @@ body as it came off the wire (HttpCompressionMiddleware has not decoded it yet; 
 has only removed chunked framing), and every hop of a redirect chain, every retry, every
 error status and robots.txt pass through it as separate exchanges.
 
-What Scrapy does not keep, and how the records say so:
+The response head is the one on the wire: ``crawler.download_handler`` records the status
+line's reason phrase and every header line in received order and case (including
+``Transfer-Encoding``, which Twisted hides from Scrapy) in ``request.meta["wire"]``. With
+another download handler, the records fall back to what Scrapy keeps: the standard phrase of
+:class:`http.HTTPStatus` and Scrapy's headers grouped per name.
 
-* the reason phrase: Twisted reads it but Scrapy drops it, so the standard phrase of
-  :class:`http.HTTPStatus` is written (empty for unknown codes);
-* header name case and the interleaving of different header names: Twisted canonicalises
-  names and Scrapy groups values per name; repeated values of one name stay in order;
+What is still not byte-exact:
+
 * request headers: ``request.headers`` as left by the downloader middlewares, plus ``Host``
   (and ``Content-Length`` for a body) as Twisted adds them; the request line is always
   ``HTTP/1.1`` with Scrapy's HTTP/1.1 handler.
@@ -132,10 +134,15 @@ class WarcArchiver:
                                body=request.body or b"", protocol="HTTP/1.1")
 
     @staticmethod
-    def archived_response(response) -> ArchivedResponse:
+    def archived_response(response, request=None) -> ArchivedResponse:
+        wire = request.meta.get("wire") if request is not None else None
+        if wire and wire.get("status") == response.status:
+            headers, reason = [tuple(pair) for pair in wire["headers"]], wire["reason"]
+        else:  # another download handler: Scrapy's grouped headers, the standard phrase
+            headers, reason = header_pairs(response.headers), None
         return ArchivedResponse(
-            url=response.url, status=response.status,
-            headers=header_pairs(response.headers), body=response.body,
+            url=response.url, status=response.status, reason=reason,
+            headers=headers, body=response.body,
             protocol=getattr(response, "protocol", None) or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None,
             disconnected="dataloss" in (response.flags or ()),
@@ -165,7 +172,7 @@ class WarcArchiver:
 
     def _archive(self, request, response):
         arequest = self.archived_request(request, response)
-        aresponse = self.archived_response(response)
+        aresponse = self.archived_response(response, request)
         date = warc_date()
         refers_to: FirstCapture | None = None
         with self._counting() as writer:

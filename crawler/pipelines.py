@@ -68,6 +68,7 @@ class CorpusPipeline:
         )
         transcript = extract_page(capture.body, url=capture.url, content_type=capture.content_type)
         record = transcript.to_dict()
+        item["date"] = record.get("date")
         result = self.corpus.ingest(capture, record)
         self._count(result, record)
         self._annotate_warc(item, record)

@@ -45,8 +45,47 @@ DEFAULT_REQUEST_HEADERS = {
 
 # mid.ru resets connections often: retry more than Scrapy's default, and retry 429 too.
 RETRY_ENABLED = True
-RETRY_TIMES = 6
+RETRY_TIMES = 10  # public mid.ru crawlers that keep working retry up to 10 times
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_BACKOFF_BASE = 2.0  # seconds, doubled per attempt (BackoffRetryMiddleware)
+RETRY_BACKOFF_MAX = 300.0
+RETRY_BACKOFF_JITTER = 0.2
+RETRY_AFTER_ENABLED = True  # honour Retry-After on 429/503, up to RETRY_AFTER_MAX seconds
+RETRY_AFTER_HTTP_CODES = [429, 503]
+RETRY_AFTER_MAX = 600.0
+INTERSTITIAL_ENABLED = True  # anti-bot pages served with 200: archived, never documents, retried
+INTERSTITIAL_RETRY_TIMES = 5
+INTERSTITIAL_BACKOFF_BASE = 30.0
+INTERSTITIAL_BACKOFF_MAX = 900.0
+REDIRECT_MAX_TIMES = 10
+ARCHIVE_GUARD_ENABLED = True  # a response that did not reach the WARC stops the crawl
+
+# --- incremental recrawls (crawler/state.py, crawler/recrawl.py) ------------------------------
+STENOGRAM_STATE_DB = None  # default: <STENOGRAM_DATA>/state.db
+RECRAWL_ENABLED = True
+RECRAWL_SCHEDULE = "14:1,365:7,*:90"  # item age (days) : recheck interval (days); *: older
+RECRAWL_UNDATED_INTERVAL_DAYS = 7
+RECRAWL_SLACK_HOURS = 3.0  # so a daily cron job does not slip to every other day
+RECRAWL_FORCE = False
+RECRAWL_DISCOVERY_CALLBACKS = ["parse_listing", "parse_rss", "parse_index", "parse_sitemap"]
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.recrawl.RecrawlMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+    "crawler.middlewares.InterstitialMiddleware": 580,  # below HttpCompression (590): decoded body
+    "crawler.middlewares.RedirectTrapMiddleware": 610,  # just above RedirectMiddleware (600)
+    "crawler.middlewares.ArchiveGuardMiddleware": 950,  # sees every response first
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.recrawl.RecrawlFilterMiddleware": 950,
+}
+# Keep the server's reason phrase and connection headers (Transfer-Encoding...) for the WARC.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.download_handler.WireHTTP11DownloadHandler",
+    "https": "crawler.download_handler.WireHTTP11DownloadHandler",
+}
 
 # A body cut short by the server is still evidence: keep it (flagged) so it reaches the WARC.
 DOWNLOAD_FAIL_ON_DATALOSS = False
@@ -62,6 +101,7 @@ ITEM_PIPELINES = {
 }
 
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19 would otherwise open a control server
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

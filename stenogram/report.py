@@ -12,7 +12,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-ERROR_KEYS = ("log_count/ERROR", "downloader/exception_count", "retry/max_reached")
+#: Failures: what the crawl could not do. Resets that a retry recovered are not failures
+#: (``downloader/exception_count`` counts those too), so they are not here.
+ERROR_KEYS = ("log_count/ERROR", "retry/max_reached", "stenogram/warc_write_failed")
+#: Given up on purpose, with a logged reason (anti-bot pages that never cleared, Retry-After
+#: beyond the limit, redirect traps). Reported, but not a failure: mid.ru serves interstitials
+#: some days and cron should not page anyone for that.
+GAVE_UP_KEYS = (
+    "stenogram/interstitial/gave_up",
+    "stenogram/retry_after/gave_up",
+    "stenogram/traps/redirect_max_reached",
+)
+RECRAWL_KEYS = ("new", "due", "not_modified", "changed", "skipped_not_due")
 
 
 @dataclass
@@ -37,6 +48,10 @@ class CrawlSummary:
     new_documents: int = 0
     new_versions: int = 0
     errors: int = 0
+    gave_up: int = 0
+    revisits: int = 0
+    recrawl: dict[str, int] = field(default_factory=dict)
+    edited: list[dict] = field(default_factory=list)  # silent edits seen by this crawl
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +101,10 @@ def summarise(result) -> CrawlSummary:
             )
         )
         summary.errors += errors
+        summary.gave_up += sum(int(stats.get(k, 0)) for k in GAVE_UP_KEYS)
+        summary.revisits += int(stats.get("warc/revisits", 0))
+        for key in RECRAWL_KEYS:
+            summary.recrawl[key] = summary.recrawl.get(key, 0) + int(stats.get(f"stenogram/recrawl/{key}", 0))
         summary.new_documents += int(stats.get("stenogram/documents_new", 0))
         summary.new_versions += int(stats.get("stenogram/versions_new", 0))
     summary.warc_files, summary.warc_bytes = warc_totals(result.warc_dir)
@@ -94,7 +113,28 @@ def summarise(result) -> CrawlSummary:
     summary.captures = counts["captures"]
     summary.merged_captures = counts["merged_captures"]
     summary.versions = counts["versions"]
+    summary.edited = silent_edits(result.db_path, result.crawl_id)
     return summary
+
+
+def silent_edits(db_path: Path, crawl_id: str) -> list[dict]:
+    """Documents whose text changed at a URL already known, as seen by crawl ``crawl_id``."""
+    if not Path(db_path).exists():
+        return []
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        return [
+            dict(r)
+            for r in con.execute(
+                "select d.id as document_id, d.title, c.url from captures c "
+                "join documents d on d.id = c.document_id "
+                "where c.crawl_id = ? and c.match = 'same-url' order by d.id",
+                (crawl_id,),
+            )
+        ]
+    finally:
+        con.close()
 
 
 def print_summary(summary: CrawlSummary, result, console: Console | None = None) -> None:
@@ -118,6 +158,11 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
         f"Corpus: {summary.documents} documents, {summary.versions} versions, "
         f"{summary.captures} captures, {summary.merged_captures} captures merged as duplicates "
         f"-> {result.db_path}\n"
-        f"This crawl: {summary.new_documents} new documents, {summary.new_versions} new versions\n"
+        f"This crawl: {summary.new_documents} new documents, {summary.new_versions} new versions, "
+        f"{summary.revisits} revisits\n"
+        f"Recrawl: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.recrawl.items()) + "\n"
+        f"Gave up (logged, not failures): {summary.gave_up}\n"
         f"Errors: {summary.errors}"
     )
+    for edit in summary.edited:
+        console.print(f"  edited: document {edit['document_id']} {edit['title']!r} at {edit['url']}")

@@ -42,3 +42,15 @@ class TranscriptSpider(scrapy.Spider):
             fetched_at=response.meta.get("warc_date")
             or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
+
+    def all_known(self, urls: list[str]) -> bool:
+        """True when every URL is already in the crawl state: a listing walk can stop here.
+
+        Listings are newest first, so a page whose items were all archived before means the
+        rest of the walk would only find old items; their recrawl schedule brings them back.
+        """
+        state = getattr(self, "crawl_state", None)
+        if state is None or not urls or not all(state.known(u) for u in urls):
+            return False
+        self.crawler.stats.inc_value("stenogram/listing/stopped_at_known")
+        return True

@@ -32,7 +32,8 @@ class GlobalSecuritySpider(TranscriptSpider):
 
     async def start(self):
         for country in self.countries:
-            yield scrapy.Request(self.url(f"{self.library}{country}/"), callback=self.parse_index)
+            yield scrapy.Request(self.url(f"{self.library}{country}/"), callback=self.parse_index,
+                                 meta={"discovery": True})
 
     def parse_index(self, response):
         base = urlsplit(response.url)
@@ -46,10 +47,10 @@ class GlobalSecuritySpider(TranscriptSpider):
                 continue
             if MFA_FILE.search(parts.path):
                 yield scrapy.Request(url, callback=self.parse_article)
-            elif (m := YEAR_DIR.search(parts.path)) and int(m["year"]) >= self.since:
-                yield scrapy.Request(url, callback=self.parse_index)
-            elif MONTH_DIR.search(parts.path):
-                yield scrapy.Request(url, callback=self.parse_index)
+            elif ((m := YEAR_DIR.search(parts.path)) and int(m["year"]) >= self.since) or MONTH_DIR.search(
+                parts.path
+            ):
+                yield scrapy.Request(url, callback=self.parse_index, meta={"discovery": True})
 
     def parse_article(self, response):
         yield self.page_item(response)

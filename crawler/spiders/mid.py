@@ -44,6 +44,9 @@ class MidSpider(TranscriptSpider):
     custom_settings = {
         "DOWNLOAD_DELAY": 10.0,  # slower than this and mid.ru answers with resets and blocks
         "AUTOTHROTTLE_START_DELAY": 10.0,
+        # article -> article links (language switchers, "see also") are otherwise unbounded
+        "DEPTH_LIMIT": 4,
+        "DEPTH_STATS_VERBOSE": True,
     }
 
     def __init__(self, base_url: str | None = None, languages: str = "en,ru", *args, **kwargs):
@@ -52,9 +55,11 @@ class MidSpider(TranscriptSpider):
 
     async def start(self):
         for lang in self.languages:
-            yield scrapy.Request(self.url(f"/{lang}/rss.php"), callback=self.parse_rss)
+            yield scrapy.Request(self.url(f"/{lang}/rss.php"), callback=self.parse_rss,
+                                 meta={"discovery": True})
             for section in self.sections:
-                yield scrapy.Request(self.url(f"/{lang}/{section}/"), callback=self.parse_listing)
+                yield scrapy.Request(self.url(f"/{lang}/{section}/"), callback=self.parse_listing,
+                                     meta={"discovery": True})
 
     def parse_listing(self, response):
         """Page 1 of a section: ``li.announce__item a.announce__link`` per item."""

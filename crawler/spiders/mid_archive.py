@@ -33,22 +33,27 @@ class MidArchiveSpider(TranscriptSpider):
         for lang in self.languages:
             for section in self.sections:
                 yield scrapy.Request(
-                    self.url(f"/{lang}/{section}"), callback=self.parse_listing, cb_kwargs={"page": 1}
+                    self.url(f"/{lang}/{section}"), callback=self.parse_listing, cb_kwargs={"page": 1},
+                    meta={"discovery": True},
                 )
 
     def parse_listing(self, response, page: int):
-        found = 0
+        articles, pages = [], []
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href)
             if urlsplit(url).netloc != urlsplit(response.url).netloc:
                 continue
-            path = urlsplit(url).path
-            if ARTICLE_PATH.search(path):
-                found += 1
-                yield scrapy.Request(url.split("?")[0].split("#")[0], callback=self.parse_article)
+            if ARTICLE_PATH.search(urlsplit(url).path):
+                articles.append(url.split("?")[0].split("#")[0])
             elif PAGING_PARAM.search(url) and page < self.max_pages:
-                yield scrapy.Request(url, callback=self.parse_listing, cb_kwargs={"page": page + 1})
-        self.logger.debug("listing %s: %d article links", response.url, found)
+                pages.append(url)
+        for url in articles:
+            yield scrapy.Request(url, callback=self.parse_article)
+        if self.all_known(articles):
+            return
+        for url in pages:
+            yield scrapy.Request(url, callback=self.parse_listing, cb_kwargs={"page": page + 1},
+                                 meta={"discovery": True})
 
     def parse_article(self, response):
         yield self.page_item(response)
