@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -28,34 +27,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 
 logger = logging.getLogger(__name__)
 
-# -- interstitial detection (one function; the extractor should import it rather than copy it)
-
-#: Bodies larger than this are real pages even if an anti-bot script is embedded in them.
-INTERSTITIAL_MAX_BYTES = 64 * 1024
-_TSPD = re.compile(rb"/TSPD/", re.I)
-_ENABLE_JS = re.compile(rb"please\s+enable\s+javascript", re.I)
-_DATA_PROCESSING = re.compile(rb"data\s+processing\.{3}\s*please,?\s+wait", re.I)
-
-
-def interstitial_reason(body: bytes | str, content_type: str | None = None) -> str | None:
-    """Why ``body`` is an anti-bot interstitial rather than a page, or None when it is a page.
-
-    F5's bot defence (TSPD) on mid.ru answers 200 with a tiny page loading ``/TSPD/...`` that
-    says "Please enable JavaScript", or with "Data processing... Please, wait.". Real articles
-    may embed a ``/TSPD/`` script too, so the script alone is not enough, and a large page is
-    never an interstitial.
-    """
-    if content_type and not any(t in content_type.lower() for t in ("html", "text/plain")):
-        return None
-    if isinstance(body, str):
-        body = body.encode("utf-8", "replace")
-    if len(body) > INTERSTITIAL_MAX_BYTES:
-        return None
-    if _DATA_PROCESSING.search(body):
-        return "data_processing"
-    if _TSPD.search(body) and _ENABLE_JS.search(body):
-        return "tspd_enable_javascript"
-    return None
+# -- interstitial detection lives with the extractor, which needs the same rules
+from extract.interstitial import INTERSTITIAL_MAX_BYTES, interstitial_reason  # noqa: E402,F401
 
 
 # -- waiting without blocking the reactor

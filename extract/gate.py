@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 
+from extract.interstitial import has_marker
+
 MAX_INPUT_BYTES = 30 * 1024 * 1024
 
-_INTERSTITIAL = re.compile(
-    r"/TSPD/|Please enable JavaScript|Data processing\.\.\.\s*Please,?\s*wait|"
-    r"Checking your browser|Включите JavaScript|Обработка данных\.\.\.", re.I)
 _ERROR_TITLE = re.compile(
     r"\b(?:404|403|500|502|503)\b|Not Found|Page not found|Forbidden|Service Unavailable|"
     r"Internal Server Error|Страница не найдена|Ошибка|Доступ запрещ", re.I)
@@ -54,7 +53,7 @@ def refuse_decoded(text: str) -> str | None:
 def is_interstitial(html: str, body_chars: int) -> bool:
     """An interstitial marker on a page without a real body. Real articles may carry a
     <noscript> "enable JavaScript" or a TSPD script too, so the marker alone is not enough."""
-    return body_chars < 1000 and bool(_INTERSTITIAL.search(html[:300_000]))
+    return body_chars < 1000 and has_marker(html)
 
 
 def looks_like_error(title: str | None, body_chars: int) -> bool:
