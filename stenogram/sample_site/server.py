@@ -30,6 +30,16 @@ class SampleHTTPServer(ThreadingHTTPServer):
         self.source = source
         super().__init__(address, SampleRequestHandler)
 
+    def handle_error(self, request, client_address):
+        """Resets and broken pipes are what the fault knobs and impatient clients cause: debug."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            log.debug("%s: connection from %s ended early: %s", self.source, client_address, exc)
+            return
+        super().handle_error(request, client_address)
+
 
 class SampleRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
