@@ -25,6 +25,8 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_reques
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 
+from crawler.storage import stop_crawl
+
 logger = logging.getLogger(__name__)
 
 # -- interstitial detection lives with the extractor, which needs the same rules
@@ -242,7 +244,6 @@ class ArchiveGuardMiddleware:
         if not crawler.settings.getbool("ARCHIVE_GUARD_ENABLED", True) or not extensions.get(archiver):
             raise NotConfigured
         self.crawler = crawler
-        self.closing = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -253,15 +254,9 @@ class ArchiveGuardMiddleware:
             return response
         if {"cached", "replayed", "recrawl_skipped"}.intersection(response.flags or ()):
             return response
-        self.crawler.stats.inc_value("stenogram/warc_write_failed")
-        if not self.closing:
-            self.closing = True
-            logger.error("stopping the crawl: %s was fetched but could not be written to the WARC "
-                         "(disk full or output folder not writable? see the archiving error above)",
-                         response.url)
-            from scrapy.utils.defer import _schedule_coro
-
-            _schedule_coro(self.crawler.engine.close_spider_async(reason=self.CLOSE_REASON))
+        stop_crawl(self.crawler, self.CLOSE_REASON,
+                   f"{response.url} was fetched but could not be written to the WARC "
+                   "(disk full or output folder not writable? see the archiving error above)")
         raise IgnoreRequest("not archived: WARC write failed")
 
 

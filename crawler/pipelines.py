@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from archive.capture import Capture
+from crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,12 @@ class CorpusPipeline:
         transcript = extract_page(capture.body, url=capture.url, content_type=capture.content_type)
         record = transcript.to_dict()
         item["date"] = record.get("date")
-        result = self.corpus.ingest(capture, record)
+        try:
+            result = self.corpus.ingest(capture, record)
+        except STORAGE_ERRORS as exc:
+            # The page is safe in the WARC; `stenogram reprocess` or the next run ingests it.
+            stop_crawl(self.crawler, "corpus_write_failed", f"cannot write the corpus {self.db_path}: {exc}")
+            raise StorageDropItem(f"corpus write failed: {exc}") from exc
         self._count(result, record)
         self._annotate_warc(item, record)
         return item

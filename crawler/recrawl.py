@@ -28,6 +28,8 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
+from crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
+
 from crawler.state import CrawlState, UrlState, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
@@ -243,6 +245,14 @@ class RecrawlMiddleware:
         # a 200 page the spider turns into an item is complete once the item is through the
         # pipeline (item_scraped / item_dropped); everything else is complete now
         pending = status == 200 and not discovery and request.meta.get("recrawl_expects_item", True)
+        try:
+            self._record_fetch(url, response, status, now, digest, item_date, row, discovery, pending)
+        except STORAGE_ERRORS as exc:
+            stop_crawl(self.crawler, "state_write_failed", f"cannot write the crawl state: {exc}")
+            raise IgnoreRequest(f"crawl state not written: {exc}") from exc
+        return response
+
+    def _record_fetch(self, url, response, status, now, digest, item_date, row, discovery, pending):
         self.state.record_fetch(
             url,
             source=self.source,
@@ -255,12 +265,17 @@ class RecrawlMiddleware:
             next_due=None if discovery else self.policy.next_due(url, now, item_date or (row and row.item_date)),
             complete=not pending,
         )
-        return response
 
     def item_scraped(self, item, response, spider):
         """The page is in the corpus: its state row is complete; date it if the extractor could."""
         if response is None:
             return
+        try:
+            self._complete(item, response)
+        except STORAGE_ERRORS as exc:
+            stop_crawl(self.crawler, "state_write_failed", f"cannot write the crawl state: {exc}")
+
+    def _complete(self, item, response):
         self.state.mark_complete(response.url)
         date = item.get("date") if hasattr(item, "get") else None
         if not date:
@@ -272,8 +287,11 @@ class RecrawlMiddleware:
         self.state.set_item_date(response.url, date, self.policy.next_due(response.url, fetched, date))
 
     def item_dropped(self, item, response, exception, spider):
-        if response is not None:
-            self.state.mark_complete(response.url)
+        if response is not None and not isinstance(exception, StorageDropItem):
+            try:
+                self.state.mark_complete(response.url)
+            except STORAGE_ERRORS as exc:
+                stop_crawl(self.crawler, "state_write_failed", f"cannot write the crawl state: {exc}")
 
     @staticmethod
     def _digest(request, response) -> str:

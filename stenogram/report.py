@@ -14,7 +14,13 @@ from rich.table import Table
 
 #: Failures: what the crawl could not do. Resets that a retry recovered are not failures
 #: (``downloader/exception_count`` counts those too), so they are not here.
-ERROR_KEYS = ("log_count/ERROR", "retry/max_reached", "stenogram/warc_write_failed")
+ERROR_KEYS = (
+    "log_count/ERROR",
+    "retry/max_reached",
+    "stenogram/warc_write_failed",
+    "stenogram/corpus_write_failed",
+    "stenogram/state_write_failed",
+)
 #: Given up on purpose, with a logged reason (anti-bot pages that never cleared, Retry-After
 #: beyond the limit, redirect traps). Reported, but not a failure: mid.ru serves interstitials
 #: some days and cron should not page anyone for that.
@@ -141,8 +147,9 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
     console = console or Console()
     table = Table(title=f"stenogram crawl {result.crawl_id}")
     table.add_column("source", no_wrap=True, min_width=len("globalsecurity"))
-    for col in ("pages fetched", "transcript pages", "not transcripts", "errors", "finish"):
+    for col in ("pages fetched", "transcript pages", "not transcripts", "errors"):
         table.add_column(col, justify="right")
+    table.add_column("finish", justify="right", no_wrap=True, min_width=len("corpus_write_failed"))
     for line in summary.sources:
         table.add_row(
             line.source,
