@@ -67,7 +67,11 @@ class ReadStats:
 
 @dataclass
 class ArchivedRecord:
-    """One WARC record read back whole, for provenance checks (``read_record_at``)."""
+    """One WARC record read back whole: headers, payload as stored, where it sits.
+
+    The scanner yields these while streaming a file; ``read_record_at`` returns one for
+    provenance checks.
+    """
 
     path: Path
     offset: int
@@ -209,20 +213,6 @@ class _BytesStream:
 # --------------------------------------------------------------------------- records
 
 
-@dataclass
-class _Scanned:
-    """A record as the scanner hands it over: headers, payload as stored, where it sits."""
-
-    path: Path
-    offset: int
-    length: int
-    rec_type: str
-    rec_headers: StatusAndHeaders
-    http_headers: StatusAndHeaders | None
-    payload: bytes
-    digest_problems: list[str]
-
-
 def _find_magic(fh, start: int, magic: bytes) -> int | None:
     """Offset of the next ``magic`` at or after ``start``, or None."""
     fh.seek(start)
@@ -258,7 +248,7 @@ def _read_payload(record) -> tuple[bytes, int]:
     return b"".join(parts), missing
 
 
-def _scan_records(path: Path, stats: ReadStats) -> Iterator[_Scanned]:
+def _scan_records(path: Path, stats: ReadStats) -> Iterator[ArchivedRecord]:
     """Every readable record in one file, resyncing after damage."""
     stats.files += 1
     magic = GZIP_MAGIC if _is_gzip(path) else WARC_MAGIC
@@ -283,7 +273,7 @@ def _scan_records(path: Path, stats: ReadStats) -> Iterator[_Scanned]:
                         offset = None
                         continue
                     stats.records += 1
-                    yield _Scanned(
+                    yield ArchivedRecord(
                         path=path,
                         offset=offset,
                         length=length,
@@ -361,7 +351,7 @@ class _RevisitIndex:
         self.by_digest: dict[str, _Original] = {}
         self.by_url_date: dict[tuple[str, str], _Original] = {}
 
-    def add(self, rec: _Scanned) -> None:
+    def add(self, rec: ArchivedRecord) -> None:
         where = _Original(rec.path, rec.offset)
         h = rec.rec_headers
         if rid := h.get_header("WARC-Record-ID"):
@@ -372,7 +362,7 @@ class _RevisitIndex:
         if uri and date:
             self.by_url_date[(uri, date)] = where
 
-    def find(self, revisit: _Scanned) -> _Original | None:
+    def find(self, revisit: ArchivedRecord) -> _Original | None:
         h = revisit.rec_headers
         if (rid := h.get_header("WARC-Refers-To")) and rid in self.by_id:
             return self.by_id[rid]
@@ -385,7 +375,7 @@ class _RevisitIndex:
         return None
 
 
-def _location(rec: _Scanned) -> WarcLocation:
+def _location(rec: ArchivedRecord) -> WarcLocation:
     return WarcLocation(
         warc_file=rec.path.name,
         warc_offset=rec.offset,
@@ -395,7 +385,7 @@ def _location(rec: _Scanned) -> WarcLocation:
     )
 
 
-def _response_capture(rec: _Scanned, stats: ReadStats) -> Capture | None:
+def _response_capture(rec: ArchivedRecord, stats: ReadStats) -> Capture | None:
     if rec.http_headers is None or (status := _status(rec.http_headers)) is None:
         stats.skip("not-http", rec.path, rec.offset)
         return None
@@ -415,7 +405,7 @@ def _response_capture(rec: _Scanned, stats: ReadStats) -> Capture | None:
     )
 
 
-def _revisit_capture(rec: _Scanned, original: _Original, stats: ReadStats) -> Capture | None:
+def _revisit_capture(rec: ArchivedRecord, original: _Original, stats: ReadStats) -> Capture | None:
     """A revisit as a capture: its own URL, date and headers; the body of the record it refers to.
 
     A ``304 Not Modified`` revisit takes the original's status, since the body it stands for is
@@ -460,7 +450,7 @@ class _CrawlOfRecords:
     def __init__(self):
         self.by_warcinfo: dict[str, tuple[str | None, str | None]] = {}
 
-    def add(self, rec: _Scanned) -> None:
+    def add(self, rec: ArchivedRecord) -> None:
         fields = {}
         for line in (rec.payload or b"").decode("utf-8", "replace").splitlines():
             key, sep, value = line.partition(":")
@@ -470,7 +460,7 @@ class _CrawlOfRecords:
         if record_id:
             self.by_warcinfo[record_id] = (fields.get("spider"), fields.get("jobId"))
 
-    def attribute(self, capture: Capture, rec: _Scanned) -> Capture:
+    def attribute(self, capture: Capture, rec: ArchivedRecord) -> Capture:
         spider, job = self.by_warcinfo.get(rec.rec_headers.get_header("WARC-Warcinfo-ID") or "", (None, None))
         capture.source = capture.source or spider
         capture.crawl_id = capture.crawl_id or job
@@ -491,7 +481,7 @@ def iter_captures(
     stats = stats if stats is not None else ReadStats()
     index = _RevisitIndex()
     crawls = _CrawlOfRecords()
-    deferred: list[_Scanned] = []
+    deferred: list[ArchivedRecord] = []
     for path in expand_warc_paths(paths):
         for rec in _scan_records(path, stats):
             if rec.rec_type == "warcinfo":

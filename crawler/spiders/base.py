@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 
@@ -26,6 +26,27 @@ class TranscriptSpider(scrapy.Spider):
     def url(self, path: str) -> str:
         """An absolute URL on this spider's site for a root-relative ``path``."""
         return urljoin(self.base_url + "/", path.lstrip("/"))
+
+    def site_links(self, response):
+        """Absolute URLs of the page's links that stay on this site (no ads, no other hosts)."""
+        host = urlsplit(response.url).netloc
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href)
+            if urlsplit(url).netloc == host:
+                yield url
+
+    def follow_listing(self, articles: list[str], next_pages: list[str], **next_page_kwargs):
+        """Requests for a listing page's articles, then its next pages unless all were known.
+
+        ``next_page_kwargs`` (e.g. ``cb_kwargs``) go to the next pages' requests, which are
+        discovery requests: always fetched, never subject to the recrawl schedule.
+        """
+        for url in articles:
+            yield scrapy.Request(url, callback=self.parse_article)
+        if self.all_known(articles):
+            return
+        for url in next_pages:
+            yield scrapy.Request(url, callback=self.parse_listing, meta={"discovery": True}, **next_page_kwargs)
 
     def page_item(self, response: scrapy.http.Response) -> TranscriptPage:
         """The item for a page the spider takes to be a transcript (the extractor decides)."""

@@ -32,23 +32,14 @@ class InterAffairsSpider(TranscriptSpider):
         yield scrapy.Request(self.url("/lavrov/"), callback=self.parse_listing, meta={"discovery": True})
 
     def parse_listing(self, response):
-        host = urlsplit(response.url).netloc
         articles, pages = [], []
-        for href in response.css("a::attr(href)").getall():
-            url = response.urljoin(href)
-            parts = urlsplit(url)
-            if parts.netloc != host:
-                continue
-            if ARTICLE_PATH.match(parts.path):
+        for url in self.site_links(response):
+            path = urlsplit(url).path
+            if ARTICLE_PATH.match(path):
                 articles.append(url)
-            elif (m := PAGE_PATH.match(parts.path)) and int(m["n"]) <= self.max_pages:
+            elif (m := PAGE_PATH.match(path)) and int(m["n"]) <= self.max_pages:
                 pages.append(url)
-        for url in articles:
-            yield scrapy.Request(url, callback=self.parse_article)
-        if self.all_known(articles):
-            return
-        for url in pages:
-            yield scrapy.Request(url, callback=self.parse_listing, meta={"discovery": True})
+        yield from self.follow_listing(articles, pages)
 
     def parse_article(self, response):
         yield self.page_item(response)

@@ -63,10 +63,10 @@ class MidSpider(TranscriptSpider):
 
     def parse_listing(self, response):
         """Page 1 of a section: ``li.announce__item a.announce__link`` per item."""
-        for href in response.css(
-            "ul.announce.announce_articles li.announce__item a.announce__link::attr(href)"
-        ).getall():
-            yield from self._follow_article(response, href)
+        hrefs = response.css("ul.announce.announce_articles li.announce__item a.announce__link::attr(href)")
+        host = urlsplit(response.url).netloc
+        urls = (response.urljoin(h) for h in hrefs.getall())
+        yield from self._follow_articles(u for u in urls if urlsplit(u).netloc == host)
 
     def parse_rss(self, response):
         """RSS 2.0: title and a short description only, so every item's page is fetched."""
@@ -81,13 +81,9 @@ class MidSpider(TranscriptSpider):
 
     def parse_article(self, response):
         yield self.page_item(response)
-        for href in response.css("a::attr(href)").getall():
-            yield from self._follow_article(response, href)
+        yield from self._follow_articles(self.site_links(response))
 
-    def _follow_article(self, response, href: str):
-        url = response.urljoin(href)
-        if urlsplit(url).netloc != urlsplit(response.url).netloc:
-            return
-        canonical = canonical_article_url(url)
-        if canonical:
-            yield scrapy.Request(canonical, callback=self.parse_article)
+    def _follow_articles(self, urls):
+        for url in urls:
+            if canonical := canonical_article_url(url):
+                yield scrapy.Request(canonical, callback=self.parse_article)

@@ -39,21 +39,12 @@ class MidArchiveSpider(TranscriptSpider):
 
     def parse_listing(self, response, page: int):
         articles, pages = [], []
-        for href in response.css("a::attr(href)").getall():
-            url = response.urljoin(href)
-            if urlsplit(url).netloc != urlsplit(response.url).netloc:
-                continue
+        for url in self.site_links(response):
             if ARTICLE_PATH.search(urlsplit(url).path):
                 articles.append(url.split("?")[0].split("#")[0])
             elif PAGING_PARAM.search(url) and page < self.max_pages:
                 pages.append(url)
-        for url in articles:
-            yield scrapy.Request(url, callback=self.parse_article)
-        if self.all_known(articles):
-            return
-        for url in pages:
-            yield scrapy.Request(url, callback=self.parse_listing, cb_kwargs={"page": page + 1},
-                                 meta={"discovery": True})
+        yield from self.follow_listing(articles, pages, cb_kwargs={"page": page + 1})
 
     def parse_article(self, response):
         yield self.page_item(response)
