@@ -19,4 +19,5 @@ class TranscriptPage(scrapy.Item):
     body = scrapy.Field()  # content-decoded payload (after HttpCompressionMiddleware)
     warc = scrapy.Field()  # archive.capture.WarcLocation or None when archiving is off
     fetched_at = scrapy.Field()
-    date = scrapy.Field()  # the transcript's date once extracted (drives its recrawl interval)
+    date = scrapy.Field()
+    outlinks = scrapy.Field()  # every link on the page, absolute (for the WARC metadata record)  # the transcript's date once extracted (drives its recrawl interval)

@@ -148,6 +148,18 @@ class InterstitialMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def _annotate(self, request, response, reason: str) -> None:
+        """The challenge-page verdict as a metadata record beside the archived response, so the
+        WARC itself says why this 200 never became a document."""
+        from crawler.archiving import WarcArchiver
+
+        archiver = self.crawler.get_extension(WarcArchiver)
+        if archiver is not None and request.meta.get("warc") is not None:
+            archiver.write_metadata(request.meta["warc"], response.url, {
+                "x-stenogram-interstitial": reason,
+                "x-stenogram-is-transcript": "false",
+            })
+
     async def process_response(self, request, response):
         if response.status != 200:
             return response
@@ -156,6 +168,7 @@ class InterstitialMiddleware:
         if reason is None:
             return response
         self.stats.inc_value("stenogram/interstitial/seen")
+        self._annotate(request, response, reason)
         self.stats.inc_value(f"stenogram/interstitial/seen/{reason}")
         attempt = request.meta.get("interstitial_times", 0) + 1
         if attempt > self.max_times:

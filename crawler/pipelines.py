@@ -116,4 +116,6 @@ class CorpusPipeline:
         }
         if record.get("reason"):
             fields["x-stenogram-reason"] = record["reason"]
+        if item.get("outlinks"):
+            fields["outlink"] = item["outlinks"]  # one line per link, as Heritrix's metadata
         archiver.write_metadata(item["warc"], item["url"], fields)

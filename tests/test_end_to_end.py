@@ -135,3 +135,22 @@ def test_spiders_rerun_on_the_archive_without_the_network(crawled, tmp_path):
     original, replayed = fetched(crawled.proc.stdout), fetched(proc.stdout)
     assert set(original) == {"mid", "mid_archive", "globalsecurity", "interaffairs"}
     assert replayed == original
+
+
+def test_metadata_records_say_what_stenogram_learned(crawled):
+    """Beside each transcript page's response: the extractor's verdict, text digest, outlinks."""
+    metadata = {}
+    for warc in crawled.warcs():
+        with open(warc, "rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type == "metadata":
+                    fields = record.content_stream().read().decode("utf-8")
+                    metadata[record.rec_headers.get_header("WARC-Concurrent-To")] = fields
+    transcript_captures = rows(crawled.db, "select warc_record_id, url from captures where document_id is not null")
+    assert transcript_captures
+    for cap in transcript_captures:
+        fields = metadata.get(cap["warc_record_id"])
+        assert fields is not None, f"no metadata record for {cap['url']}"
+        assert "x-stenogram-is-transcript: true" in fields
+        assert "x-stenogram-text-digest: sha1:" in fields
+        assert "outlink: http://127.0.0.1:" in fields

@@ -149,3 +149,27 @@ def test_every_response_that_arrived_is_in_a_warc(faulty_crawl):
             missing.append((url, per_uri[url], answered))
     assert not missing, missing[:5]
     assert archived  # sanity: the WARC reader saw records
+
+
+def test_interstitial_verdicts_are_metadata_records_beside_the_evidence(faulty_crawl):
+    """An archivist reading only the WARC can tell why each interstitial never became a document."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    verdicts, exchanges = {}, {}
+    for path in sorted((faulty_crawl["out"] / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh):
+                rid = record.rec_headers.get_header("WARC-Record-ID")
+                if record.rec_type == "metadata":
+                    text = record.content_stream().read().decode()
+                    if "x-stenogram-interstitial:" in text:
+                        verdicts[record.rec_headers.get_header("WARC-Concurrent-To")] = text
+                elif record.rec_type in ("response", "revisit"):
+                    exchanges[rid] = record.rec_headers.get_header("WARC-Target-URI")
+    served = faulty_crawl["faults"].count("interstitial", "mid")
+    assert served >= 3
+    assert len(verdicts) == served
+    interstitial_paths = {t for s, t, k in faulty_crawl["faults"].applied if k == "interstitial"}
+    for rid in verdicts:
+        assert rid in exchanges, "verdict beside no archived response"
+        assert "/" + exchanges[rid].split("/", 3)[3] in interstitial_paths

@@ -60,6 +60,7 @@ class TranscriptSpider(scrapy.Spider):
             headers=headers,
             body=response.body,
             warc=response.meta.get("warc"),
+            outlinks=sorted({response.urljoin(h) for h in response.css("a::attr(href)").getall()}),
             fetched_at=response.meta.get("warc_date")
             or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
