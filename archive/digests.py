@@ -12,8 +12,9 @@ import hashlib
 import logging
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
@@ -88,17 +89,64 @@ CREATE TABLE IF NOT EXISTS latest_capture (
 """
 
 
+class _Pending:
+    """Captures added but not yet committed, shared by every :class:`DigestIndex` of one
+    process on the same database file (so the spiders of one crawl process see each other's
+    captures at once, as they did when every add was its own commit)."""
+
+    def __init__(self):
+        self.captures: list[FirstCapture] = []  # in add order
+        self.first: dict[str, FirstCapture] = {}  # digest -> first pending capture
+        self.latest: dict[str, FirstCapture] = {}  # uri -> last pending capture
+        self.since = 0.0  # monotonic time of the oldest pending capture
+        self.users = 0
+
+    def add(self, capture: FirstCapture) -> None:
+        if not self.captures:
+            self.since = time.monotonic()
+        self.captures.append(capture)
+        self.latest[capture.uri] = capture
+        if capture.digest:
+            self.first.setdefault(capture.digest, capture)
+
+    def take(self) -> list[FirstCapture]:
+        captures = self.captures
+        self.captures, self.first, self.latest = [], {}, {}
+        return captures
+
+
+_PENDING: dict[str, _Pending] = {}
+
+
 class DigestIndex:
-    """payload digest -> first capture; URI -> latest full capture (for 304 revisits)."""
+    """payload digest -> first capture; URI -> latest full capture (for 304 revisits).
+
+    Adds are committed in batches (every ``batch_size`` adds, after ``batch_seconds``, and on
+    :meth:`flush`/:meth:`close`; :class:`archive.warc_writer.WarcWriter` flushes before it
+    closes each WARC file), one transaction per batch; lookups see pending adds. A crash
+    loses only uncommitted adds, and those all point into the WARC file that was open then:
+    the next writer salvages that file and re-registers its records (:meth:`reindex`), and
+    :meth:`rebuild` recreates the whole index from the WARCs in any case.
+    """
 
     FILENAME = "digests.db"
+    BATCH_SIZE = 256
+    BATCH_SECONDS = 2.0
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, batch_size: int | None = None,
+                 batch_seconds: float | None = None):
         self.path = os.fspath(path)
+        self.batch_size = self.BATCH_SIZE if batch_size is None else batch_size
+        self.batch_seconds = self.BATCH_SECONDS if batch_seconds is None else batch_seconds
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._key = os.path.realpath(self.path)
+        self._pending = _PENDING.setdefault(self._key, _Pending())
+        self._pending.users += 1
+        self._last_miss: str | None = None  # the digest the last lookup did not find
+        self._closed = False
 
     @classmethod
     def in_directory(cls, warc_dir: str | os.PathLike) -> "DigestIndex":
@@ -110,9 +158,17 @@ class DigestIndex:
             " WHERE digest = ?",
             (digest,),
         ).fetchone()
-        return FirstCapture(*row) if row else None
+        if row:
+            self._last_miss = None
+            return FirstCapture(*row)
+        found = self._pending.first.get(digest)
+        self._last_miss = digest if found is None else None
+        return found
 
     def latest_for_uri(self, uri: str) -> FirstCapture | None:
+        pending = self._pending.latest.get(uri)
+        if pending is not None:
+            return pending
         row = self._db.execute(
             "SELECT uri, date, record_id, warc_file, offset, digest, length FROM latest_capture"
             " WHERE uri = ?",
@@ -122,32 +178,80 @@ class DigestIndex:
 
     def add(self, capture: FirstCapture) -> bool:
         """Remember a full capture; returns True when its digest was new."""
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO latest_capture (uri, digest, date, record_id, warc_file,"
-                " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (capture.uri, capture.digest, capture.date, capture.record_id,
-                 capture.warc_file, capture.offset, capture.length),
-            )
-            if not capture.digest:
-                return False
-            cur = self._db.execute(
+        digest = capture.digest
+        new = bool(digest) and digest not in self._pending.first and (
+            digest == self._last_miss or self._db.execute(
+                "SELECT 1 FROM first_capture WHERE digest = ?", (digest,)).fetchone() is None)
+        self._last_miss = None
+        self._pending.add(capture)
+        if (len(self._pending.captures) >= self.batch_size
+                or time.monotonic() - self._pending.since >= self.batch_seconds):
+            self.flush()
+        return new
+
+    def flush(self) -> int:
+        """Commit every pending add (of this process, for this file) in one transaction."""
+        captures = self._pending.take()
+        if not captures:
+            return 0
+        try:
+            self._write(captures)
+        except BaseException:
+            for capture in captures:  # keep them for the next try (and for lookups)
+                self._pending.add(capture)
+            raise
+        return len(captures)
+
+    def _write(self, captures: list[FirstCapture], *, keep_newer: bool = False) -> None:
+        latest_sql = (
+            "INSERT INTO latest_capture (uri, digest, date, record_id, warc_file, offset, length)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET"
+            " digest = excluded.digest, date = excluded.date, record_id = excluded.record_id,"
+            " warc_file = excluded.warc_file, offset = excluded.offset, length = excluded.length"
+            " WHERE excluded.date >= latest_capture.date"
+            if keep_newer else
+            "INSERT OR REPLACE INTO latest_capture (uri, digest, date, record_id, warc_file,"
+            " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(latest_sql, [
+                (c.uri, c.digest, c.date, c.record_id, c.warc_file, c.offset, c.length)
+                for c in captures])
+            self._db.executemany(
                 "INSERT OR IGNORE INTO first_capture (digest, uri, date, record_id, warc_file,"
                 " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (capture.digest, capture.uri, capture.date, capture.record_id,
-                 capture.warc_file, capture.offset, capture.length),
-            )
-            return cur.rowcount == 1
+                [(c.digest, c.uri, c.date, c.record_id, c.warc_file, c.offset, c.length)
+                 for c in captures if c.digest])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def forget_beyond(self, warc_file: str, length: int) -> int:
         """Drop entries pointing past ``length`` bytes of ``warc_file`` (after a salvage)."""
-        with self._db:
+        self.flush()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             n = 0
             for table in ("first_capture", "latest_capture"):
                 n += self._db.execute(
                     f"DELETE FROM {table} WHERE warc_file = ? AND offset >= ?",
                     (warc_file, length)).rowcount
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         return n
+
+    def reindex(self, warc_path: str | os.PathLike) -> int:
+        """Register the ``response`` records of one WARC (a salvaged file: adds of its last
+        records may not have been committed before the crash). A first capture already known
+        is kept, and a URI's latest capture is only replaced by a later-dated one."""
+        self.flush()
+        captures = list(_captures_in(warc_path))
+        if captures:
+            self._write(captures, keep_newer=True)
+        return len(captures)
 
     def rebuild(self, warc_paths: Iterable[str | os.PathLike]) -> int:
         """Empty the index and refill it from ``response`` records; returns records indexed.
@@ -155,37 +259,59 @@ class DigestIndex:
         Files are read in name order (names start with a timestamp), so the first capture
         of each digest wins, as it did during the crawl. Truncated records are skipped.
         """
-        with self._db:
+        self._pending.take()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             self._db.execute("DELETE FROM first_capture")
             self._db.execute("DELETE FROM latest_capture")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         count = 0
         for path in sorted(map(os.fspath, warc_paths), key=os.path.basename):
-            name = os.path.basename(path)
-            if name.endswith(".open"):
-                name = name[: -len(".open")]
-            with open(path, "rb") as fh:
-                it = ArchiveIterator(fh)
-                for record in it:
-                    headers = record.rec_headers
-                    if record.rec_type != "response" or headers.get_header("WARC-Truncated"):
-                        continue
-                    offset = it.get_record_offset()
-                    status = int(record.http_headers.get_statuscode() or 0)
-                    digest = headers.get_header("WARC-Payload-Digest")
-                    it.read_to_end(record)
-                    self.add(FirstCapture(
-                        uri=headers.get_header("WARC-Target-URI"),
-                        date=headers.get_header("WARC-Date"),
-                        record_id=headers.get_header("WARC-Record-ID"),
-                        warc_file=name,
-                        offset=offset,
-                        digest=digest if is_dedup_candidate(status, record.payload_length)
-                        else None,
-                        length=it.get_record_length(),
-                    ))
-                    count += 1
+            for capture in _captures_in(path):
+                self.add(capture)
+                count += 1
+        self.flush()
         logger.info("digest index %s rebuilt from %d response records", self.path, count)
         return count
 
     def close(self) -> None:
-        self._db.close()
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._pending.users -= 1
+            if self._pending.users <= 0 and not self._pending.captures:
+                _PENDING.pop(self._key, None)
+            self._db.close()
+
+
+def _captures_in(path: str | os.PathLike) -> Iterator[FirstCapture]:
+    """A :class:`FirstCapture` per untruncated ``response`` record of one WARC file."""
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    if name.endswith(".open"):
+        name = name[: -len(".open")]
+    with open(path, "rb") as fh:
+        it = ArchiveIterator(fh)
+        for record in it:
+            headers = record.rec_headers
+            if record.rec_type != "response" or headers.get_header("WARC-Truncated"):
+                continue
+            offset = it.get_record_offset()
+            status = int(record.http_headers.get_statuscode() or 0)
+            digest = headers.get_header("WARC-Payload-Digest")
+            it.read_to_end(record)
+            yield FirstCapture(
+                uri=headers.get_header("WARC-Target-URI"),
+                date=headers.get_header("WARC-Date"),
+                record_id=headers.get_header("WARC-Record-ID"),
+                warc_file=name,
+                offset=offset,
+                digest=digest if is_dedup_candidate(status, record.payload_length) else None,
+                length=it.get_record_length(),
+            )

@@ -155,6 +155,8 @@ class WarcWriter:
                 if result.path:
                     self.digest_index.forget_beyond(os.path.basename(result.path),
                                                     result.bytes_kept)
+                    # adds not yet committed when the crawl died pointed into this file
+                    self.digest_index.reindex(result.path)
 
     # ---------------------------------------------------------------- files
     @property
@@ -200,7 +202,13 @@ class WarcWriter:
         return current or self._open_new_file()
 
     def close(self) -> None:
-        """Close (fsync, rename) the current file; the next write opens a new one."""
+        """Close (fsync, rename) the current file; the next write opens a new one.
+
+        The digest index's pending adds are committed first, so a crash can only lose adds
+        that point into a file still ``.open`` (which salvage re-registers).
+        """
+        if self.digest_index is not None:
+            self.digest_index.flush()
         if self._current is None:
             return
         current, self._current = self._current, None
