@@ -22,12 +22,30 @@ How a transcript capture is attached (the ``match`` column):
 4. ``new``: a new document.
 Non-transcripts (listings, interstitials, errors) get a capture row with NULL document_id.
 
-Canonical text: the latest version from an official source (``mid``/``mid_archive``), else the
-longest version; ``canonical_reason`` says which rule chose it.
+Canonical text: the latest version (by ``first_seen``) from an official source
+(``mid``/``mid_archive``), else the longest version; ``canonical_reason`` says which rule chose
+it. Ties are broken by properties of the versions only, never by ingest order (a resumed or
+re-ordered crawl must build the same documents): official source rank (``mid`` before
+``mid_archive`` before the rest), then normalised text length (longer first), then URL, then
+text hash (``versions`` of one document have distinct hashes, so the order is total). The same
+rank picks which capture's text represents a version when captures differ only in typography
+(same normalised hash, ``exact`` match): source rank, then raw text length, then URL, then the
+sha256 of the raw text. ``canonical_url``: for an official canonical version, its earliest
+``mid`` capture (else ``mid_archive``); otherwise the earliest capture of the document; equal
+capture times are broken by URL.
+
+Write path cost: a new document's row is inserted with its title and text, so the FTS5 index
+(``documents_fts``, external content) indexes it once; the index's update trigger only fires
+when title or text change (``schema.FTS_UPDATE_TRIGGER``), and ``_refresh_document`` copies the
+canonical version's columns only when the canonical version changed. LSH band keys go to
+``lsh_bands_recent`` and are merged into ``lsh_bands`` in key order every ``LSH_MERGE_ROWS``
+keys (see ``schema``): random keys inserted straight into one large B-tree made every
+transaction rewrite most of its pages.
 """
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +62,18 @@ from corpus.schema import LSH_VERSION, ensure_schema
 from corpus.urls import url_key
 
 OFFICIAL_SOURCES = ("mid", "mid_archive")
+SOURCE_RANK = {"mid": 2, "mid_archive": 1}  # any other source: 0
+_RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 ELSE 0 END"
+# Band keys in lsh_bands_recent before they are merged into lsh_bands (20k documents x 32
+# bands): small enough that a transaction's random inserts touch few pages, large enough that
+# a merge (which touches most pages of lsh_bands) is rare.
+LSH_MERGE_ROWS = 640_000
+
+
+def representative_key(source: str | None, text: str, url: str) -> tuple:
+    """Sort key of a capture's text as representative of its version (smallest wins)."""
+    return (-SOURCE_RANK.get(source, 0), -len(text), url,
+            hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 @dataclass(frozen=True)
@@ -82,8 +112,10 @@ class Corpus:
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._depth = 0
+        self._recopy: set[int] = set()  # versions whose text was replaced in this ingest
         if ensure_schema(self.db) < LSH_VERSION:
             self.rebuild_lsh_index()
+        self._recent_rows = conn.execute("SELECT count(*) FROM lsh_bands_recent").fetchone()[0]
 
     def close(self) -> None:
         self.conn.close()
@@ -165,34 +197,40 @@ class Corpus:
         language, date = transcript.get("language"), transcript.get("date")
 
         # 1. exact
+        self._recopy.clear()
         row = self.conn.execute(
-            "SELECT id, document_id FROM versions WHERE text_hash = ? ORDER BY id LIMIT 1", (thash,)
+            "SELECT id, document_id, source, text, url FROM versions WHERE text_hash = ? "
+            "ORDER BY id LIMIT 1", (thash,)
         ).fetchone()
         if row:
-            version_id, document_id = row
+            version_id, document_id = row[:2]
             match, new_document, new_version = "exact", False, False
             self.conn.execute(
                 "UPDATE versions SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)"
                 " WHERE id = ?", (seen, seen, version_id))
-            if source in OFFICIAL_SOURCES:
-                # A mirror's text, now seen on the official site: same normalised text, but keep
-                # the ministry's own typography and metadata as the version's text (the current
-                # site's copy beats the archive's).
+            if representative_key(source, text, capture.url) < representative_key(*row[2:]):
+                # Same normalised text, different typography or metadata: the version keeps the
+                # best-ranked capture's (the ministry's own over a mirror's, the current site's
+                # over the archive's, then deterministic tie-breaks), whatever the ingest order.
                 self.conn.execute(
-                    "UPDATE versions SET is_official = 1, text = ?, url = ?, url_key = ?, "
+                    "UPDATE versions SET is_official = ?, text = ?, url = ?, url_key = ?, "
                     "source = ?, title = ?, date = ?, place = ?, language = ?, turns = ?, "
-                    "participants = ?, kind = ? WHERE id = ? AND (is_official = 0 OR "
-                    "(source != 'mid' AND ? = 'mid'))",
-                    (text, capture.url, key, source, transcript.get("title"), date,
-                     transcript.get("place"), language, _json(transcript.get("turns") or []),
+                    "participants = ?, kind = ?, extractor_version = ? WHERE id = ?",
+                    (int(source in OFFICIAL_SOURCES), text, capture.url, key, source,
+                     transcript.get("title"), date, transcript.get("place"), language,
+                     _json(transcript.get("turns") or []),
                      _json(transcript.get("participants") or []), transcript.get("kind"),
-                     version_id, source))
+                     transcript.get("extractor_version"), version_id))
+                self._recopy.add(version_id)
         else:
             document_id, match = self._find_document(key, text, prepared, language, date)
             new_document = document_id is None
             if new_document:
+                # Title and text go in now, so the FTS insert trigger indexes them once; the
+                # rest is derived by _refresh_document below, in the same transaction.
                 document_id = self.conn.execute(
-                    "INSERT INTO documents (first_seen, last_seen) VALUES (?, ?)", (seen, seen)
+                    "INSERT INTO documents (title, text, first_seen, last_seen) "
+                    "VALUES (?, ?, ?, ?)", (transcript.get("title"), text, seen, seen)
                 ).lastrowid
                 match = "new"
             version_id = self._insert_version(document_id, prepared, text, capture, transcript,
@@ -227,9 +265,10 @@ class Corpus:
         keys = list(band_keys) if band_keys is not None else list(prepare_text(text).band_keys)
         marks = ",".join("?" * len(keys))
         rows = self.conn.execute(
-            f"SELECT version_id, count(*) AS hits FROM lsh_bands WHERE key IN ({marks}) "
-            f"GROUP BY version_id ORDER BY hits DESC LIMIT ?",
-            (*keys, self.settings.max_candidates)).fetchall()
+            f"SELECT version_id, count(*) AS hits FROM (SELECT version_id FROM lsh_bands "
+            f"WHERE key IN ({marks}) UNION ALL SELECT version_id FROM lsh_bands_recent "
+            f"WHERE key IN ({marks})) GROUP BY version_id ORDER BY hits DESC, version_id LIMIT ?",
+            (*keys, *keys, self.settings.max_candidates)).fetchall()
         candidate_ids = {r[0] for r in rows}
         if date:
             candidate_ids.update(r[0] for r in self.conn.execute(
@@ -271,8 +310,24 @@ class Corpus:
     def _index_version(self, version_id: int, prepared: Prepared) -> None:
         self.conn.execute("INSERT INTO lsh_signatures (version_id, signature) VALUES (?, ?)",
                           (version_id, prepared.signature))
-        self.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, version_id) VALUES (?, ?)",
-                              [(k, version_id) for k in prepared.band_keys])
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO lsh_bands_recent (key, version_id) VALUES (?, ?)",
+            [(k, version_id) for k in prepared.band_keys])
+        self._recent_rows += len(prepared.band_keys)
+        if self._recent_rows >= LSH_MERGE_ROWS:
+            self.merge_lsh_bands()
+
+    def merge_lsh_bands(self) -> None:
+        """Move ``lsh_bands_recent`` into ``lsh_bands``, in key order (one pass over its pages).
+
+        Runs inside the current transaction, so it commits or rolls back with the ingest that
+        triggered it. Lookups read both tables, so when it runs only changes the cost.
+        """
+        with self.transaction():
+            self.conn.execute("INSERT OR IGNORE INTO lsh_bands (key, version_id) "
+                              "SELECT key, version_id FROM lsh_bands_recent ORDER BY key, version_id")
+            self.conn.execute("DELETE FROM lsh_bands_recent")
+        self._recent_rows = 0
 
     def rebuild_lsh_index(self, batch: int = 1000) -> int:
         """Recompute every version's signature and bands (after the MinHash family changed).
@@ -283,6 +338,8 @@ class Corpus:
         n = 0
         with self.transaction():
             self.conn.execute("DELETE FROM lsh_bands")
+            self.conn.execute("DELETE FROM lsh_bands_recent")
+            self._recent_rows = 0
             self.conn.execute("DELETE FROM lsh_signatures")
             cursor = self.conn.execute("SELECT id, text FROM versions ORDER BY id")
             while rows := cursor.fetchmany(batch):
@@ -313,27 +370,29 @@ class Corpus:
         self.conn.execute("UPDATE documents SET translation_of = ? WHERE id = ?", (a, b))
 
     def _refresh_document(self, document_id: int) -> None:
-        """Re-derive the canonical text and the aggregates of one document."""
-        official = self.conn.execute(
-            "SELECT id, url, source FROM versions WHERE document_id = ? AND is_official = 1 "
-            "ORDER BY first_seen DESC, id DESC LIMIT 1", (document_id,)).fetchone()
-        n_versions = self.conn.execute(
-            "SELECT count(*) FROM versions WHERE document_id = ?", (document_id,)).fetchone()[0]
-        if official:
-            vid = official[0]
+        """Re-derive the canonical version and the aggregates of one document.
+
+        Canonical version: the latest official one (``first_seen``), else the longest; ties by
+        source rank, length, URL, text hash (module docstring): never by ingest order. Its
+        columns (title, text...) are copied only when the canonical version changed (or its
+        text was replaced by this ingest), so the FTS index is not rewritten for nothing.
+        """
+        vid, is_official, n_versions, current = self.conn.execute(
+            f"SELECT id, is_official, count(*) OVER (), "
+            f"(SELECT canonical_version_id FROM documents WHERE id = ?1) FROM versions "
+            f"WHERE document_id = ?1 ORDER BY is_official DESC, "
+            f"CASE WHEN is_official THEN first_seen END DESC, {_RANK_SQL} DESC, n_chars DESC, "
+            f"url, text_hash LIMIT 1", (document_id,)).fetchone()
+        if is_official:
             canonical_url, official_source = self.conn.execute(
                 f"SELECT url, source FROM captures WHERE version_id = ? AND source IN "
-                f"({','.join('?' * len(OFFICIAL_SOURCES))}) ORDER BY source = 'mid' DESC, fetched_at, id "
-                "LIMIT 1",
-                (vid, *OFFICIAL_SOURCES)).fetchone()
+                f"({','.join('?' * len(OFFICIAL_SOURCES))}) ORDER BY source = 'mid' DESC, "
+                "fetched_at, url LIMIT 1", (vid, *OFFICIAL_SOURCES)).fetchone()
             reason = f"latest version from the official source ({official_source})"
         else:
-            vid = self.conn.execute(
-                "SELECT id FROM versions WHERE document_id = ? ORDER BY n_chars DESC, id "
-                "LIMIT 1", (document_id,)).fetchone()[0]
             canonical_url = self.conn.execute(
-                "SELECT url FROM captures WHERE document_id = ? ORDER BY fetched_at, id LIMIT 1",
-                (document_id,)).fetchone()[0]
+                "SELECT url FROM captures WHERE document_id = ? ORDER BY fetched_at, url "
+                "LIMIT 1", (document_id,)).fetchone()[0]
             reason = (f"no official capture; longest of {n_versions} version(s); "
                       "url of the earliest capture")
         agg = self.conn.execute(
@@ -341,14 +400,21 @@ class Corpus:
             "json_group_array(DISTINCT source) FROM captures WHERE document_id = ?",
             (document_id,)).fetchone()
         sources = sorted(s for s in json.loads(agg[3]) if s)
-        self.conn.execute(
-            "UPDATE documents SET (title, date, year, place, language, text, turns, participants, "
-            "kind) = (SELECT title, date, CAST(substr(date, 1, 4) AS INTEGER), place, language, "
-            "text, turns, participants, kind FROM versions WHERE id = ?), canonical_url = ?, "
-            "canonical_reason = ?, canonical_version_id = ?, first_seen = ?, last_seen = ?, "
-            "n_captures = ?, n_versions = ?, sources = ? WHERE id = ?",
-            (vid, canonical_url, reason, vid, agg[0], agg[1], agg[2], n_versions,
-             json.dumps(sources), document_id))
+        aggregates = (canonical_url, reason, vid, agg[0], agg[1], agg[2], n_versions,
+                      json.dumps(sources), document_id)
+        if vid != current or vid in self._recopy:
+            self.conn.execute(
+                "UPDATE documents SET (title, date, year, place, language, text, turns, "
+                "participants, kind) = (SELECT title, date, CAST(substr(date, 1, 4) AS INTEGER), "
+                "place, language, text, turns, participants, kind FROM versions WHERE id = ?), "
+                "canonical_url = ?, canonical_reason = ?, canonical_version_id = ?, "
+                "first_seen = ?, last_seen = ?, n_captures = ?, n_versions = ?, sources = ? "
+                "WHERE id = ?", (vid, *aggregates))
+        else:
+            self.conn.execute(
+                "UPDATE documents SET canonical_url = ?, canonical_reason = ?, "
+                "canonical_version_id = ?, first_seen = ?, last_seen = ?, n_captures = ?, "
+                "n_versions = ?, sources = ? WHERE id = ?", aggregates)
 
     # -- reading ------------------------------------------------------------------------
     def stats(self) -> dict:
