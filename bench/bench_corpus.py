@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import multiprocessing
 import os
 import random
 import resource
@@ -116,7 +117,10 @@ def pipelined(n: int, worker: Callable, consume: Callable[[list], None], workers
         for s, e in ranges:
             consume(worker(s, e))
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: a forked worker starts as a copy of the main process, whose SQLite
+    # page cache (up to --cache-mib) is then counted in every worker's RSS too.
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         in_flight = []
         for s, e in ranges:
             in_flight.append(pool.submit(worker, s, e))
