@@ -251,8 +251,8 @@ def _canonical_after(captures) -> list[tuple]:
     with Corpus(":memory:") as c:
         for cap, t in captures:
             c.ingest(cap, t)
-        # the FTS index follows the canonical text as it changes (raises if it does not)
-        c.conn.execute("INSERT INTO documents_fts(documents_fts) VALUES ('integrity-check')")
+        # the FTS index follows the canonical text (rank 1: checked against the content table)
+        c.conn.execute("INSERT INTO documents_fts(documents_fts, rank) VALUES ('integrity-check', 1)")
         return sorted(c.conn.execute(
             "SELECT title, text, canonical_url, canonical_reason, n_versions, n_captures, sources "
             "FROM documents"))
