@@ -5,6 +5,8 @@ the test process) against a sample site served from this process on 127.0.0.1.
 """
 from __future__ import annotations
 
+import ipaddress
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,6 +15,51 @@ from pathlib import Path
 import pytest
 
 VENV_BIN = Path(sys.executable).parent
+
+
+class OffLoopback(OSError):
+    """A test tried to reach an address outside 127.0.0.0/8 (or ::1)."""
+
+
+def _loopback_only(host, refused: list) -> None:
+    name = host if isinstance(host, str) else (host.decode() if isinstance(host, bytes) else str(host))
+    if name in ("localhost", "") or name.endswith(".localhost"):
+        return
+    try:
+        if ipaddress.ip_address(name).is_loopback:
+            return
+    except ValueError:
+        pass
+    refused.append(name)
+    raise OffLoopback(f"tests talk only to loopback; refused {name!r}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only():
+    """Every name lookup and connection made in the test process must stay on loopback.
+
+    Subprocess crawls are the same code; tests of specific leaks (e.g. tldextract's suffix
+    list) run in-process under this guard. Yields the list of refused names, since libraries
+    may swallow the error and fall back quietly.
+    """
+    refused: list[str] = []
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None:
+            _loopback_only(host, refused)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            _loopback_only(address[0], refused)
+        return real_connect(self, address)
+
+    socket.getaddrinfo, socket.socket.connect = getaddrinfo, connect
+    try:
+        yield refused
+    finally:
+        socket.getaddrinfo, socket.socket.connect = real_getaddrinfo, real_connect
 
 
 def stenogram_cmd(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:

@@ -51,3 +51,17 @@ def test_source_url_schemes_from_sites_md():
     assert not MFA_FILE.search("/wmd/library/news/russia/2021/russia-210408-russia-mfab01.htm")
     assert DLE_ARTICLE.match("/lavrov/1234-speech-by-sergey-lavrov.html")
     assert not DLE_ARTICLE.match("/lavrov/print:page,1,1234-speech-by-sergey-lavrov.html")
+
+
+def test_cookie_domain_splitting_uses_the_bundled_suffix_list(tmp_path, loopback_only):
+    """Scrapy's cookie middleware must not download the public suffix list (an off-site
+    request no robots.txt or WARC sees): importing the crawler package turns that off."""
+    import crawler  # noqa: F401  (sets TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS)
+    from tldextract import TLDExtract
+
+    refused_before = len(loopback_only)
+    # what scrapy.downloadermiddlewares.cookies builds, with an empty cache as on a new machine
+    split = TLDExtract(include_psl_private_domains=True, cache_dir=str(tmp_path))
+    assert split("https://www.mid.ru/en/").domain == "mid"
+    assert split("https://en.interaffairs.ru/lavrov/").suffix == "ru"
+    assert loopback_only[refused_before:] == []  # tldextract would swallow a refused fetch
