@@ -106,8 +106,13 @@ class GzipMembers:
         self._header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00" + bytes([xfl, 3])  # OS: Unix
         self._deflate = None
 
-    def member(self, *chunks: bytes) -> bytes:
-        """One complete gzip member holding the concatenated ``chunks``."""
+    def member(self, *chunks: bytes, stored: bytes = b"") -> bytes:
+        """One complete gzip member holding the concatenated ``chunks`` then ``stored``.
+
+        ``stored`` (bytes already compressed, e.g. a gzip-encoded HTTP payload, which deflate
+        would only spend CPU on) goes into stored deflate blocks, after the full flush that
+        ends the deflated part on a byte boundary with an empty dictionary.
+        """
         deflate = self._deflate or zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
         self._deflate = None  # a state that failed half way is never reused
         parts = [self._header]
@@ -116,8 +121,18 @@ class GzipMembers:
             crc = zlib.crc32(chunk, crc)
             size += len(chunk)
             parts.append(deflate.compress(chunk))
-        parts += [deflate.flush(zlib.Z_FULL_FLUSH), self._FINAL_EMPTY_BLOCK,
-                  struct.pack("<II", crc, size & 0xFFFFFFFF)]
+        parts.append(deflate.flush(zlib.Z_FULL_FLUSH))
+        if stored:
+            crc = zlib.crc32(stored, crc)
+            size += len(stored)
+            view = memoryview(stored)
+            for start in range(0, len(view), 0xFFFF):
+                block = view[start:start + 0xFFFF]
+                final = start + 0xFFFF >= len(view)
+                parts += [struct.pack("<BHH", final, len(block), 0xFFFF ^ len(block)), block]
+        else:
+            parts.append(self._FINAL_EMPTY_BLOCK)
+        parts.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
         self._deflate = deflate
         return b"".join(parts)
 
@@ -319,8 +334,12 @@ class WarcWriter:
         warc_headers.append(("Content-Length", str(len(block_head) + len(stored_payload))))
         head = "".join([WARC_VERSION, "\r\n",
                         *[f"{name}: {value}\r\n" for name, value in warc_headers], "\r\n"])
-        member = self._gzip.member(head.encode("utf-8"), block_head, stored_payload,
-                                   b"\r\n\r\n")
+        if stored_payload and http_headers is not None and _is_compressed(http_headers):
+            member = self._gzip.member(head.encode("utf-8"), block_head,
+                                       stored=stored_payload + b"\r\n\r\n")
+        else:
+            member = self._gzip.member(head.encode("utf-8"), block_head, stored_payload,
+                                       b"\r\n\r\n")
         offset = current.append(member)
         length = len(member)
         self.records_written += 1
@@ -470,6 +489,16 @@ class WarcWriter:
             extra=[("WARC-Concurrent-To", concurrent_to)],
             warc_content_type="application/warc-fields",
         )
+
+
+_IDENTITY_CODINGS = ("", "identity")
+
+
+def _is_compressed(http_headers: StatusAndHeaders) -> bool:
+    """Whether the HTTP payload carries a content-coding (gzip, br, deflate, zstd...): such
+    bytes are stored in the record's gzip member as they are, not deflated again."""
+    coding = http_headers.get_header("Content-Encoding")
+    return coding is not None and coding.strip().lower() not in _IDENTITY_CODINGS
 
 
 def _field_text(value: object) -> str:
