@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import OrderedDict
 from typing import IO, Iterator
 
 import surt
@@ -68,8 +67,7 @@ def format_cdxj_line(
     ``content_type`` is the HTTP Content-Type for response/revisit records and the WARC
     Content-Type for resource/metadata records; ``status`` is given for response/revisit.
     """
-    fields: OrderedDict[str, str] = OrderedDict()
-    fields["url"] = url
+    fields: dict[str, str] = {"url": url}  # insertion order is the key order written
     mime = cdx_mime(record_type, content_type)
     if mime is not None:
         fields["mime"] = mime
