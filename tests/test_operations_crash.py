@@ -49,9 +49,11 @@ def slow_site():
 def documents(db: Path) -> list[tuple]:
     """Each document as (date, language, the pages it was built from), ports stripped.
 
-    Which capture becomes a document's canonical text can depend on arrival order when two
-    versions tie (the corpus breaks ties by earliest capture), and a resumed crawl arrives in a
-    different order; the documents themselves, and what each is made of, must not differ.
+    A resumed crawl sees pages in another order. The corpus breaks canonical ties by source
+    rank, length, URL and text hash, but two non-official copies whose texts differ only in
+    typography (curly vs straight quotes) share one version, whose wording is still the first
+    arrival's; so the title and text are left out here, and the documents themselves, and
+    what each is made of, must not differ.
     """
     con = sqlite3.connect(db)
     try:
