@@ -254,7 +254,9 @@ class ArchiveGuardMiddleware:
     def __init__(self, crawler):
         extensions = crawler.settings.getwithbase("EXTENSIONS")
         archiver = crawler.settings.get("ARCHIVE_GUARD_EXTENSION", "crawler.archiving.WarcArchiver")
-        if not crawler.settings.getbool("ARCHIVE_GUARD_ENABLED", True) or not extensions.get(archiver):
+        if (not crawler.settings.getbool("ARCHIVE_GUARD_ENABLED", True)
+                or not crawler.settings.getbool("WARC_ENABLED", True)  # archive off on purpose
+                or not extensions.get(archiver)):
             raise NotConfigured
         self.crawler = crawler
 

@@ -65,3 +65,20 @@ def test_cookie_domain_splitting_uses_the_bundled_suffix_list(tmp_path, loopback
     assert split("https://www.mid.ru/en/").domain == "mid"
     assert split("https://en.interaffairs.ru/lavrov/").suffix == "ru"
     assert loopback_only[refused_before:] == []  # tldextract would swallow a refused fetch
+
+
+def test_archive_guard_stands_down_when_archiving_is_off_on_purpose():
+    """WARC_ENABLED=False (benchmarks, dry runs) must not look like a failed archive."""
+    from types import SimpleNamespace
+
+    import pytest
+    from scrapy.exceptions import NotConfigured
+
+    from crawler.middlewares import ArchiveGuardMiddleware
+    from crawler.runner import project_settings
+
+    on = SimpleNamespace(settings=project_settings())
+    assert isinstance(ArchiveGuardMiddleware.from_crawler(on), ArchiveGuardMiddleware)
+    off = SimpleNamespace(settings=project_settings({"WARC_ENABLED": False}))
+    with pytest.raises(NotConfigured):
+        ArchiveGuardMiddleware.from_crawler(off)
