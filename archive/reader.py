@@ -82,6 +82,14 @@ class ArchivedRecord:
     payload: bytes  # bytes after the HTTP headers, exactly as stored (still chunked/encoded)
     digest_problems: list[str]
 
+    @classmethod
+    def of(cls, record, path: Path, offset: int, length: int, payload: bytes,
+           digest_problems: list[str]) -> "ArchivedRecord":
+        """From a warcio record whose payload has been read."""
+        return cls(path=path, offset=offset, length=length, rec_type=record.rec_type,
+                   rec_headers=record.rec_headers, http_headers=record.http_headers,
+                   payload=payload, digest_problems=digest_problems)
+
     @property
     def record_id(self) -> str | None:
         return self.rec_headers.get_header("WARC-Record-ID")
@@ -273,16 +281,7 @@ def _scan_records(path: Path, stats: ReadStats) -> Iterator[ArchivedRecord]:
                         offset = None
                         continue
                     stats.records += 1
-                    yield ArchivedRecord(
-                        path=path,
-                        offset=offset,
-                        length=length,
-                        rec_type=record.rec_type,
-                        rec_headers=record.rec_headers,
-                        http_headers=record.http_headers,
-                        payload=payload,
-                        digest_problems=problems,
-                    )
+                    yield ArchivedRecord.of(record, path, offset, length, payload, problems)
                     offset = None  # this record is done; damage from here on is the next one's
                 return
             except GeneratorExit:
@@ -309,16 +308,8 @@ def read_record_at(path: str | Path, offset: int) -> ArchivedRecord:
         if missing:
             raise ValueError(f"truncated WARC record at {path}:{offset} ({missing} bytes missing)")
         length = it.get_record_length()
-        return ArchivedRecord(
-            path=path,
-            offset=offset,
-            length=length,
-            rec_type=record.rec_type,
-            rec_headers=record.rec_headers,
-            http_headers=record.http_headers,
-            payload=payload,
-            digest_problems=list(record.digest_checker.problems),
-        )
+        return ArchivedRecord.of(record, path, offset, length, payload,
+                                 list(record.digest_checker.problems))
 
 
 # --------------------------------------------------------------------------- captures
