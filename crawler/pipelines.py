@@ -27,8 +27,9 @@ class CorpusPipeline:
     so a corpus rebuilt from the archive equals the one built live.
     """
 
-    def __init__(self, db_path: Path, crawler):
+    def __init__(self, db_path: Path, crawler, cache_mib: int = 16):
         self.db_path = db_path
+        self.cache_mib = cache_mib
         self.crawler = crawler
         self.stats = crawler.stats
         self.corpus = None
@@ -36,13 +37,15 @@ class CorpusPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         _, db = data_paths(crawler.settings)
-        return cls(db, crawler)
+        return cls(db, crawler, crawler.settings.getint("STENOGRAM_DB_CACHE_MIB", 16))
 
     def open_spider(self, spider=None):
         from corpus import Corpus
 
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.corpus = Corpus(self.db_path)
+        # A crawl ingests a page every few seconds (live) or a few hundred a second (loopback):
+        # a small page cache per spider keeps a long crawl's memory flat; reprocess uses more.
+        self.corpus = Corpus(self.db_path, cache_mib=self.cache_mib)
 
     def close_spider(self, spider=None):
         if self.corpus is not None and hasattr(self.corpus, "close"):

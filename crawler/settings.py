@@ -17,6 +17,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 STENOGRAM_DATA = os.environ.get("STENOGRAM_DATA", "data")
 WARC_DIR = None  # default: <STENOGRAM_DATA>/warc
 STENOGRAM_DB = None  # default: <STENOGRAM_DATA>/corpus.db
+STENOGRAM_DB_CACHE_MIB = 16  # SQLite page cache per spider's corpus connection
 STENOGRAM_CRAWL_ID = None  # default: a UTC timestamp chosen when the crawl starts
 STENOGRAM_OPERATOR = os.environ.get("STENOGRAM_OPERATOR", "")
 
