@@ -35,6 +35,7 @@ from archive.capture import WarcLocation
 from archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
 from archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
 from archive.warc_writer import WarcWriter, warc_date
+from crawler.paths import data_paths
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,7 @@ class WarcArchiver:
         settings = crawler.settings
         if not settings.getbool("WARC_ENABLED", True):
             raise NotConfigured("WARC_ENABLED is off")
-        warc_dir = settings.get("WARC_DIR") or os.path.join(
-            settings.get("STENOGRAM_DATA") or "data", "warc")
+        warc_dir = str(data_paths(settings).warc_dir)
         digest = settings.get("WARC_DIGEST", "sha1")
         if digest not in ("sha1", "sha256"):
             raise ValueError(f"WARC_DIGEST must be sha1 or sha256, not {digest!r}")

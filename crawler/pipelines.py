@@ -6,17 +6,10 @@ import logging
 from pathlib import Path
 
 from archive.capture import Capture
+from crawler.paths import data_paths
 from crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
 
 logger = logging.getLogger(__name__)
-
-
-def data_paths(settings) -> tuple[Path, Path]:
-    """(WARC directory, corpus database) from settings, both defaulting under STENOGRAM_DATA."""
-    data = Path(settings.get("STENOGRAM_DATA") or "data")
-    warc_dir = Path(settings.get("WARC_DIR") or data / "warc")
-    db = Path(settings.get("STENOGRAM_DB") or data / "corpus.db")
-    return warc_dir, db
 
 
 class CorpusPipeline:
@@ -33,11 +26,11 @@ class CorpusPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.corpus = None
+        self.archiver = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        _, db = data_paths(crawler.settings)
-        return cls(db, crawler, crawler.settings.getint("STENOGRAM_DB_CACHE_MIB", 16))
+        return cls(data_paths(crawler.settings).db, crawler, crawler.settings.getint("STENOGRAM_DB_CACHE_MIB", 16))
 
     def open_spider(self, spider=None):
         from corpus import Corpus
@@ -46,9 +39,12 @@ class CorpusPipeline:
         # A crawl ingests a page every few seconds (live) or a few hundred a second (loopback):
         # a small page cache per spider keeps a long crawl's memory flat; reprocess uses more.
         self.corpus = Corpus(self.db_path, cache_mib=self.cache_mib)
+        from crawler.archiving import WarcArchiver
+
+        self.archiver = self.crawler.get_extension(WarcArchiver)  # None when archiving is off
 
     def close_spider(self, spider=None):
-        if self.corpus is not None and hasattr(self.corpus, "close"):
+        if self.corpus is not None:
             self.corpus.close()
 
     def process_item(self, item, spider=None):
@@ -106,9 +102,7 @@ class CorpusPipeline:
         An archivist reading the WARC alone can then tell which captures became corpus text,
         with which extractor, and why the others did not.
         """
-        from crawler.archiving import WarcArchiver
-
-        archiver = self.crawler.get_extension(WarcArchiver)
+        archiver = self.archiver
         if archiver is None:
             return
         text = record.get("text") or ""

@@ -106,9 +106,10 @@ def run_crawl(
         **(settings or {}),
     }
     conf = project_settings(overrides)
-    from crawler.pipelines import data_paths
+    from crawler.paths import data_paths
 
-    warc_dir, db_path = data_paths(conf)
+    paths = data_paths(conf)
+    warc_dir, db_path = paths.warc_dir, paths.db
     process = CrawlerProcess(conf)
     crawlers = {}
     for source in sources:

@@ -56,8 +56,9 @@ def parse_iso(text: str | None) -> datetime | None:
 
 def state_path(settings) -> Path:
     """``STENOGRAM_STATE_DB``, default ``<STENOGRAM_DATA>/state.db``."""
-    explicit = settings.get("STENOGRAM_STATE_DB")
-    return Path(explicit) if explicit else Path(settings.get("STENOGRAM_DATA") or "data") / "state.db"
+    from crawler.paths import data_paths
+
+    return data_paths(settings).state_db
 
 
 @dataclass(frozen=True)
