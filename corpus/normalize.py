@@ -74,8 +74,23 @@ def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
 
 def shingles_of_words(tokens: list[str], size: int = SHINGLE_SIZE) -> set[str]:
     """``shingles`` from the words of a text (``words``/``words_of_normalised``)."""
+    return _joined_ngrams(tokens, " ", size)
+
+
+def shingle_bytes_of_words(tokens: list[str], size: int = SHINGLE_SIZE) -> set[bytes]:
+    """``shingles_of_words`` as UTF-8 bytes, the form MinHash hashes.
+
+    Each word is encoded once and the n-grams joined as bytes (UTF-8 of a join is the join of
+    the UTF-8s, so the values are the same): encoding every 5-gram string instead cost as much
+    as building the set itself.
+    """
+    return _joined_ngrams([t.encode("utf-8") for t in tokens], b" ", size)
+
+
+def _joined_ngrams(tokens: list, sep, size: int) -> set:
     if not tokens:
         return set()
     if len(tokens) < size:
-        return {" ".join(tokens)}
-    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+        return {sep.join(tokens)}
+    join = sep.join
+    return {join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from corpus import dedup
-from corpus.normalize import hash_normalised, normalise_text, shingles_of_words, words_of_normalised
+from corpus.normalize import (hash_normalised, normalise_text, shingle_bytes_of_words,
+                              words_of_normalised)
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,11 @@ def prepare_texts(texts: Iterable[str]) -> list[Prepared]:
         normalised = normalise_text(text)
         hashes.append(hash_normalised(normalised))
         lengths.append(len(normalised))
-        shingle_sets.append(shingles_of_words(words_of_normalised(normalised)))
-    sigs = dedup.signatures_of_shingle_sets(shingle_sets)
-    return [Prepared(h, n, dedup.signature_to_blob(sig), tuple(dedup.band_keys(sig)))
-            for h, n, sig in zip(hashes, lengths, sigs)]
+        shingle_sets.append(shingle_bytes_of_words(words_of_normalised(normalised)))
+    sigs = dedup.signatures_of_encoded_shingle_sets(shingle_sets)
+    keys = dedup.band_keys_of_signatures(sigs)
+    return [Prepared(h, n, dedup.signature_to_blob(sig), tuple(k))
+            for h, n, sig, k in zip(hashes, lengths, sigs, keys)]
 
 
 def prepare_text(text: str) -> Prepared:

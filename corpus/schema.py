@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
-# The version from which ``lsh_signatures``/``lsh_bands`` hold datasketch (affine32) MinHashes;
-# an older corpus (version 1: a numpy MinHash) has its index rebuilt on open
-# (``Corpus.rebuild_lsh_index``), since keys of two MinHash families never match.
-LSH_VERSION = 2
+SCHEMA_VERSION = 3
+# The version from which ``lsh_signatures``/``lsh_bands`` hold datasketch (affine32) MinHashes
+# keyed by ``dedup.band_keys``' 64-bit mix (version 2: blake2b band keys; version 1: a numpy
+# MinHash). An older corpus has its index rebuilt on open (``Corpus.rebuild_lsh_index``), since
+# keys of two families never match.
+LSH_VERSION = 3
 
 
 # sqlite-utils' update trigger re-indexes a row (FTS5 'delete' of the old text, then insert)
@@ -106,6 +107,9 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
             "PRIMARY KEY (document_id, url_key))"
         )
         db["translation_links"].create_index(["url_key"])
+    # Small durable facts about the corpus itself (e.g. ``fts_deferred``: a bulk load has the
+    # FTS triggers off, see ``Corpus.defer_fts``).
+    db.execute("CREATE TABLE IF NOT EXISTS corpus_meta (key TEXT PRIMARY KEY, value TEXT)")
     if previous >= LSH_VERSION:  # else Corpus.rebuild_lsh_index sets it once the index is redone
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return previous
