@@ -27,8 +27,15 @@ DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", show_defau
 @click.option("--workers", "-j", type=int, default=None,
               help="Extraction processes (default: number of cores; 1 = no pool)")
 @click.option("--chunk-size", type=int, default=16, show_default=True)
+@click.option("--commit-every", type=int, default=1000, show_default=True,
+              help="Captures per transaction (a crash loses at most one batch)")
+@click.option("--defer-fts/--no-defer-fts", default=None,
+              help="Build the full-text index once at the end instead of row by row "
+                   "(default: when the run adds more documents than the corpus had)")
+@click.option("--cache-mib", type=int, default=256, show_default=True,
+              help="SQLite page cache; ~600 MiB per million documents keeps the LSH index in it")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty)")
-def reprocess(db_path, paths, workers, chunk_size, progress):
+def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cache_mib, progress):
     """Build or update the corpus from WARC files or directories (idempotent)."""
     from archive.reader import iter_captures  # lazily: written concurrently by the archive owner
     from rich.console import Console
@@ -44,14 +51,14 @@ def reprocess(db_path, paths, workers, chunk_size, progress):
     show = console.is_terminal if progress is None else progress
     reader_stats = new_reader_stats()
     started = time.monotonic()
-    with Corpus(db_path) as corpus, Progress(
+    with Corpus(db_path, cache_mib=cache_mib) as corpus, Progress(
         SpinnerColumn(), TextColumn("captures"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, disable=not show,
     ) as bar:
         task = bar.add_task("reprocess", total=None)
         summary = run(corpus, iter_captures([str(f) for f in files], stats=reader_stats),
-                      workers=workers, chunk_size=chunk_size,
-                      progress=lambda n: bar.advance(task, n))
+                      workers=workers, chunk_size=chunk_size, commit_every=commit_every,
+                      defer_fts=defer_fts, progress=lambda n: bar.advance(task, n))
         count_reader_stats(reader_stats, summary)
         stats = corpus.stats()
     elapsed = time.monotonic() - started
@@ -62,7 +69,8 @@ def reprocess(db_path, paths, workers, chunk_size, progress):
         f"{summary.extraction_errors} extraction errors, {summary.non_transcripts} "
         f"non-transcripts; {summary.new_documents} new documents, {summary.new_versions} new "
         f"versions; corpus: {stats['documents']} documents, {stats['captures']} captures, "
-        f"{stats['versions']} versions ({elapsed:.1f} s)")
+        f"{stats['versions']} versions"
+        f"{'; full-text index rebuilt' if summary.fts_rebuilt else ''} ({elapsed:.1f} s)")
 
 
 @click.command()

@@ -164,10 +164,11 @@ def test_failed_ingest_rolls_back_and_next_run_completes(corpus, monkeypatch):
     row = next(r for r in rows() if r["id"] == "seed-004/original")
     cap = make_capture(row["url"])
 
-    def boom(self, document_id):
+    def boom(self, *args):
         raise RuntimeError("disk vanished")
 
-    monkeypatch.setattr(store_module.Corpus, "_refresh_document", boom)
+    # the last step of an ingest: everything before it must be rolled back
+    monkeypatch.setattr(store_module.Corpus, "_link_translations", boom)
     with pytest.raises(RuntimeError):
         corpus.ingest(cap, transcript(row))
     counts = {t: corpus.db[t].count for t in ("documents", "captures", "versions", "lsh_bands")}
