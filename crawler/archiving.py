@@ -34,7 +34,7 @@ from scrapy.exceptions import NotConfigured
 from archive.capture import WarcLocation
 from archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
 from archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
-from archive.warc_writer import WarcWriter, warc_date
+from archive.warc_writer import DEFAULT_COMPRESSLEVEL, WarcWriter, warc_date
 from crawler.paths import data_paths
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ class WarcArchiver:
 
     def __init__(self, crawler, warc_dir: str, *, prefix: str, max_size: int,
                  max_age: float | None, max_record_body: int, digest: str,
-                 crawl_id: str | None, operator: str | None):
+                 crawl_id: str | None, operator: str | None,
+                 compresslevel: int = DEFAULT_COMPRESSLEVEL):
         self.crawler = crawler
         self.stats = crawler.stats
         self.warc_dir = warc_dir
@@ -58,6 +59,7 @@ class WarcArchiver:
         self.digest = digest
         self.crawl_id = crawl_id
         self.operator = operator
+        self.compresslevel = compresslevel
         self.writer: WarcWriter | None = None
         self.digest_index: DigestIndex | None = None
 
@@ -80,6 +82,7 @@ class WarcArchiver:
             digest=digest,
             crawl_id=settings.get("STENOGRAM_CRAWL_ID"),
             operator=settings.get("STENOGRAM_OPERATOR"),
+            compresslevel=settings.getint("WARC_COMPRESSLEVEL", DEFAULT_COMPRESSLEVEL),
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -110,6 +113,7 @@ class WarcArchiver:
             self.warc_dir, self.prefix, max_size=self.max_size, max_age=self.max_age,
             max_record_body=self.max_record_body, digest=self.digest,
             warcinfo=self._warcinfo_fields(spider), digest_index=self.digest_index,
+            compresslevel=self.compresslevel,
         )
         if self.writer.salvaged:
             self.stats.inc_value("warc/salvaged_files", len(self.writer.salvaged))

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,12 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.digests import DigestIndex, digest_of
 from archive.http_blocks import ArchivedRequest, ArchivedResponse, request_target
 from archive.salvage import complete_prefix_length, salvage_open_warc
-from archive.warc_writer import PROFILE_IDENTICAL_PAYLOAD, PROFILE_SERVER_NOT_MODIFIED, WarcWriter
+from archive.warc_writer import (
+    DEFAULT_COMPRESSLEVEL,
+    PROFILE_IDENTICAL_PAYLOAD,
+    PROFILE_SERVER_NOT_MODIFIED,
+    WarcWriter,
+)
 
 BIN = Path(sys.executable).parent
 URL = "http://127.0.0.1:8000/en/press_service/minister_speeches/1927070/?lang=en&x=1"
@@ -305,3 +311,30 @@ def test_live_file_is_not_salvaged(writer, tmp_path):
     open_path = tmp_path / (writer.current_file + ".open")
     assert salvage_open_warc(open_path) is None
     assert open_path.exists()
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 6, 9, -1])
+def test_compresslevel_and_gzip_header_xfl(tmp_path, level):
+    """Each record is a gzip member of its own whose XFL byte is the one zlib's gzip writer
+    sets for the level; the level changes only the compressed bytes."""
+    w = WarcWriter(tmp_path, "lvl", hostname="box", compresslevel=level)
+    loc = w.write_exchange(*exchange(body=HTML * 50))
+    w.write_exchange(*exchange(url=URL + "&gz=1", body=gzip.compress(HTML, mtime=0), headers=[
+        (b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")]))
+    w.close()
+    blob = (tmp_path / loc.warc_file).read_bytes()
+    zlib_xfl = zlib.compressobj(level, zlib.DEFLATED, 31).flush()[8:9]
+    members = 0
+    while blob:
+        assert blob[:3] == b"\x1f\x8b\x08" and blob[8:9] == zlib_xfl
+        inflate = zlib.decompressobj(31)
+        inflate.decompress(blob)
+        assert inflate.eof
+        blob, members = inflate.unused_data, members + 1
+    assert members == 5  # warcinfo, response, request, response, request
+    assert [r[2] for r in records(tmp_path / loc.warc_file)][1] == HTML * 50
+    assert warcio_check(tmp_path / loc.warc_file).returncode == 0
+
+
+def test_default_compresslevel_is_zlibs():
+    assert WarcWriter.__init__.__kwdefaults__["compresslevel"] == 6 == DEFAULT_COMPRESSLEVEL
