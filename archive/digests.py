@@ -20,32 +20,44 @@ from warcio.archiveiterator import ArchiveIterator
 
 logger = logging.getLogger(__name__)
 
-DIGEST_ALGORITHMS = ("sha1", "sha256")
+#: hashlib's own constructors (``hashlib.new(name)`` looks the name up on every call)
+_HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
+DIGEST_ALGORITHMS = tuple(_HASHES)
+
+
+def _base32(raw: bytes) -> str:
+    return base64.b32encode(raw).decode("ascii")
+
+
+def _hash_constructor(algorithm: str):
+    try:
+        return _HASHES[algorithm]
+    except KeyError:
+        raise ValueError(
+            f"unsupported digest {algorithm!r}; use one of {DIGEST_ALGORITHMS}") from None
 
 
 class PayloadDigester:
     """Incremental ``ALGO:BASE32`` digest, the form WARC-*-Digest headers and CDX use."""
 
     def __init__(self, algorithm: str = "sha1"):
-        if algorithm not in DIGEST_ALGORITHMS:
-            raise ValueError(f"unsupported digest {algorithm!r}; use one of {DIGEST_ALGORITHMS}")
+        self._hash = _hash_constructor(algorithm)()
         self.algorithm = algorithm
-        self._hash = hashlib.new(algorithm)
 
     def update(self, data: bytes) -> "PayloadDigester":
         self._hash.update(data)
         return self
 
     def __str__(self) -> str:
-        return f"{self.algorithm}:{base64.b32encode(self._hash.digest()).decode('ascii')}"
+        return f"{self.algorithm}:{_base32(self._hash.digest())}"
 
 
 def digest_of(*chunks: bytes, algorithm: str = "sha1") -> str:
     """``ALGO:BASE32`` digest of the concatenated chunks."""
-    digester = PayloadDigester(algorithm)
+    digest = _hash_constructor(algorithm)()
     for chunk in chunks:
-        digester.update(chunk)
-    return str(digester)
+        digest.update(chunk)
+    return f"{algorithm}:{_base32(digest.digest())}"
 
 
 def is_dedup_candidate(status: int, payload_length: int) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 
@@ -24,6 +24,7 @@ HeaderPairs = list[tuple[str, str]]
 
 ORIG_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
 ORIG_CONTENT_LENGTH = "X-Archive-Orig-Content-Length"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def header_text(value: bytes | str) -> str:
@@ -37,17 +38,23 @@ def header_pairs(headers) -> HeaderPairs:
     """Flatten a header container into ``(name, value)`` pairs, one per value, order kept.
 
     Accepts Scrapy/Twisted-style mappings of name -> list of values, plain mappings, or an
-    iterable of pairs.
+    iterable of pairs. Runs twice per HTTP message archived (the crawler's flattening, then
+    the head's), so it does the least work per header: no call per name or value.
     """
     if headers is None:
         return []
     items = headers.items() if hasattr(headers, "items") else headers
     pairs: HeaderPairs = []
     for name, values in items:
-        if isinstance(values, (bytes, str)):
-            values = [values]
-        for value in values:
-            pairs.append((header_text(name), header_text(value)))
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(values, str):
+            pairs.append((name, values))
+        elif isinstance(values, bytes):
+            pairs.append((name, values.decode("latin-1")))
+        else:
+            pairs += [(name, value.decode("latin-1") if isinstance(value, bytes) else value)
+                      for value in values]
     return pairs
 
 
@@ -61,30 +68,51 @@ def reason_phrase(status: int) -> str:
 
 def request_target(url: str) -> str:
     """The origin-form request target Twisted sends: path plus query, never the fragment."""
-    parts = urlsplit(url)
+    return _target_of(urlsplit(url), url)
+
+
+def host_header(url: str) -> str:
+    """The ``Host`` value a client sends for ``url`` (port only when not the default)."""
+    return _host_of(urlsplit(url))
+
+
+def _target_of(parts: SplitResult, url: str) -> str:
     target = parts.path or "/"
     if parts.query or url.split("#", 1)[0].endswith("?"):
         target += "?" + parts.query
     return target
 
 
-def host_header(url: str) -> str:
-    """The ``Host`` value a client sends for ``url`` (port only when not the default)."""
-    parts = urlsplit(url)
+def _host_of(parts: SplitResult) -> str:
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    if parts.port and parts.port != default:
-        host = f"{host}:{parts.port}"
+    port = parts.port
+    if port and port != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{port}"
     return host
 
 
 class RawHttpHeaders(StatusAndHeaders):
-    """StatusAndHeaders whose block is the original bytes (latin-1), not %-encoded ASCII."""
+    """StatusAndHeaders whose block is the original bytes (latin-1), not %-encoded ASCII.
+
+    Built from pairs :func:`header_pairs` already made ``str``, so warcio's conversion pass
+    over them is skipped; the block is joined in one go rather than grown line by line.
+    """
+
+    def __init__(self, statusline: str, headers: HeaderPairs, protocol: str = ""):
+        super().__init__(statusline, [], protocol=protocol)
+        self.headers = headers
 
     def compute_headers_buffer(self, header_filter=None):
-        self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
+        if header_filter is not None:
+            self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
+            return
+        protocol, statusline = self.protocol, self.statusline
+        first = f"{protocol} {statusline}" if protocol and statusline else protocol or statusline
+        lines = "".join([f"{name}: {value}\r\n" for name, value in self.headers])
+        self.headers_buff = (f"{first}\r\n{lines}\r\n" if first else lines + "\r\n").encode(
+            "latin-1")
 
 
 @dataclass
@@ -116,11 +144,12 @@ def request_head(request: ArchivedRequest) -> RawHttpHeaders:
     """``METHOD target PROTOCOL`` plus the headers sent, ``Host`` added when missing."""
     headers = header_pairs(request.headers)
     names = {name.lower() for name, _ in headers}
+    parts = urlsplit(request.url)
     if "host" not in names:
-        headers.append(("Host", host_header(request.url)))
+        headers.append(("Host", _host_of(parts)))
     if request.body and "content-length" not in names and "transfer-encoding" not in names:
         headers.insert(0, ("Content-Length", str(len(request.body))))
-    statusline = f"{request_target(request.url)} {request.protocol}"
+    statusline = f"{_target_of(parts, request.url)} {request.protocol}"
     return RawHttpHeaders(statusline, headers, protocol=request.method.upper())
 
 
