@@ -1,8 +1,11 @@
 """WarcWriter, live CDXJ, salvage and digest index, checked by reading the files back."""
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -13,9 +16,17 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from warcio.archiveiterator import ArchiveIterator
+from warcio.timeutils import iso_date_to_timestamp
 
-from archive.digests import DigestIndex, digest_of
-from archive.http_blocks import ArchivedRequest, ArchivedResponse, request_target
+from archive.cdxj import cdx_json, cdx_timestamp
+from archive.digests import DigestIndex, PayloadDigester, digest_of
+from archive.http_blocks import (
+    ArchivedRequest,
+    ArchivedResponse,
+    request_head,
+    request_target,
+    response_head,
+)
 from archive.salvage import complete_prefix_length, salvage_open_warc
 from archive.warc_writer import (
     DEFAULT_COMPRESSLEVEL,
@@ -338,3 +349,50 @@ def test_compresslevel_and_gzip_header_xfl(tmp_path, level):
 
 def test_default_compresslevel_is_zlibs():
     assert WarcWriter.__init__.__kwdefaults__["compresslevel"] == 6 == DEFAULT_COMPRESSLEVEL
+
+
+def test_digests_are_base32_of_hashlib():
+    for data in (b"", HTML, os.urandom(5000)):
+        for algorithm in ("sha1", "sha256"):
+            raw = hashlib.new(algorithm, data).digest()
+            expected = f"{algorithm}:{base64.b32encode(raw).decode()}"
+            assert digest_of(data[:7], data[7:], algorithm=algorithm) == expected
+            assert str(PayloadDigester(algorithm).update(data)) == expected
+    with pytest.raises(ValueError):
+        digest_of(b"", algorithm="md5")
+    with pytest.raises(ValueError):
+        PayloadDigester("md5")
+
+
+@pytest.mark.parametrize("headers", [
+    [(b"Content-Type", b"text/html"), (b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2")],
+    {b"Content-Type": [b"text/html"], b"Set-Cookie": [b"a=1", b"b=2"], "X-Str": "v"},
+    [("Content-Disposition", "attachment; filename=\"Лавров.pdf\"".encode("utf-8")),
+     ("Transfer-Encoding", "chunked"), ("Content-Length", "12")],
+    [],
+])
+def test_http_head_blocks_are_warcio_serialisation(headers):
+    """The head blocks are joined here; warcio's ``to_str`` says what they must be."""
+    request = ArchivedRequest(URL + "#frag", method="post", headers=headers, body=b"x=1")
+    response = ArchivedResponse(URL, 200, headers=headers, body=b"<html></html>")
+    for head in (request_head(request), response_head(response, 13),
+                 response_head(ArchivedResponse(URL, 304, headers=headers), 0, method="HEAD")):
+        head.compute_headers_buffer()
+        assert head.headers_buff == head.to_str().encode("latin-1") + b"\r\n"
+        assert all(type(n) is str and type(v) is str for n, v in head.headers)
+    assert request_head(request).statusline == request_target(URL) + " HTTP/1.1"
+    assert ("Host", "127.0.0.1:8000") in request_head(request).headers
+
+
+def test_cdx_timestamp_and_json_as_warcio_and_json():
+    for date in ("2026-11-23T13:04:35.793123Z", "2026-11-23T13:04:35Z", "2024-02-29T23:59:59.5Z",
+                 "2013-12-26T10:11:12", "2013-12-26T10:11:12.0000001Z"):
+        assert cdx_timestamp(date) == iso_date_to_timestamp(date)
+    for impossible in ("2026-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2026-11-23T23:59:60Z"):
+        with pytest.raises(ValueError):
+            iso_date_to_timestamp(impossible)
+        with pytest.raises(ValueError):
+            cdx_timestamp(impossible)
+    for fields in ({"url": URL + "&q=Лавров\"\\\n\u2028", "mime": "text/html", "status": "200"},
+                   {"url": None, "mime": "text/plain", "length": "1"}):
+        assert cdx_json(fields) == json.dumps(fields)
