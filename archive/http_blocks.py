@@ -121,7 +121,7 @@ class ArchivedRequest:
 
     url: str
     method: str = "GET"
-    headers: HeaderPairs = field(default_factory=list)
+    headers: HeaderPairs = field(default_factory=list)  # or anything header_pairs takes
     body: bytes = b""
     protocol: str = "HTTP/1.1"
 
@@ -132,7 +132,7 @@ class ArchivedResponse:
 
     url: str
     status: int
-    headers: HeaderPairs = field(default_factory=list)
+    headers: HeaderPairs = field(default_factory=list)  # or anything header_pairs takes
     body: bytes = b""
     protocol: str = "HTTP/1.1"
     reason: str | None = None

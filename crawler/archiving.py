@@ -130,10 +130,12 @@ class WarcArchiver:
     # ------------------------------------------------------------ exchanges
     @staticmethod
     def archived_request(request, response=None) -> ArchivedRequest:
-        headers = header_pairs(request.headers)
-        if request.method.upper() == "POST" and not request.body and not any(
-                name.lower() == "content-length" for name, _ in headers):
-            headers.insert(0, ("Content-Length", "0"))
+        """The request as sent. Scrapy's headers are handed over as they are: the record's
+        head flattens them (:func:`archive.http_blocks.request_head`), once."""
+        headers = request.headers
+        if (request.method.upper() == "POST" and not request.body
+                and "Content-Length" not in headers):  # Scrapy's headers ignore case
+            headers = [("Content-Length", "0"), *header_pairs(headers)]
         return ArchivedRequest(url=request.url, method=request.method, headers=headers,
                                body=request.body or b"", protocol="HTTP/1.1")
 
@@ -141,9 +143,9 @@ class WarcArchiver:
     def archived_response(response, request=None) -> ArchivedResponse:
         wire = request.meta.get("wire") if request is not None else None
         if wire and wire.get("status") == response.status:
-            headers, reason = [tuple(pair) for pair in wire["headers"]], wire["reason"]
+            headers, reason = wire["headers"], wire["reason"]
         else:  # another download handler: Scrapy's grouped headers, the standard phrase
-            headers, reason = header_pairs(response.headers), None
+            headers, reason = response.headers, None  # flattened by the record's head
         return ArchivedResponse(
             url=response.url, status=response.status, reason=reason,
             headers=headers, body=response.body,

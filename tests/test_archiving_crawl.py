@@ -256,3 +256,40 @@ def test_warcio_check_and_live_index_on_every_file(crawls):
         live = path.with_name(path.name[: -len(".warc.gz")] + ".cdxj").read_text()
         assert sorted(live.splitlines()) == sorted(indexed.splitlines())
     assert not list(Path(warc_dir).glob("*.open"))
+
+
+def test_scrapy_messages_flattened_once_into_heads():
+    """The extension hands Scrapy's headers (or the wire head) to the record heads as they
+    are; the blocks are what the flattened pairs give, repeated headers and order kept, and a
+    bodiless POST says ``Content-Length: 0`` first."""
+    from scrapy.http import Request, Response
+
+    from archive.http_blocks import header_pairs, request_head, response_head
+    from crawler.archiving import WarcArchiver
+
+    url = "http://127.0.0.1:8000/search?q=1"
+    sent = {"User-Agent": "stenogram-test", "Accept-Encoding": "gzip, deflate",
+            "Cookie": ["a=1", "b=2"]}
+    for method, body, first in (("GET", b"", None), ("POST", b"", ("Content-Length", "0")),
+                                ("POST", b"q=1", ("Content-Length", "3"))):
+        request = Request(url, method=method, body=body, headers=sent)
+        head = request_head(WarcArchiver.archived_request(request))
+        assert (head.headers[0] if first else None) == first
+        assert [h for h in head.headers if h[0] not in ("Content-Length", "Host")] == \
+            header_pairs(request.headers)
+        head.compute_headers_buffer()
+        assert head.headers_buff.startswith(f"{method} /search?q=1 HTTP/1.1\r\n".encode())
+    got = {"Content-Type": "text/html", "Set-Cookie": ["a=1; path=/", "b=2"]}
+    request = Request(url)
+    response = Response(url, status=200, headers=got, body=GZIPPED, request=request)
+    head = response_head(WarcArchiver.archived_response(response, request), len(GZIPPED))
+    assert head.headers == [("Content-Type", "text/html"), ("Set-Cookie", "a=1; path=/"),
+                            ("Set-Cookie", "b=2"), ("Content-Length", str(len(GZIPPED)))]
+    assert head.statusline == "200 OK"
+    request.meta["wire"] = {"status": 200, "reason": "Fine",
+                            "headers": [["Set-Cookie", "b=2"], ["Transfer-Encoding", "chunked"],
+                                        ["set-cookie", "a=1"]]}
+    head = response_head(WarcArchiver.archived_response(response, request), len(GZIPPED))
+    assert head.statusline == "200 Fine"
+    assert head.headers == [("Set-Cookie", "b=2"), ("X-Archive-Orig-Transfer-Encoding", "chunked"),
+                            ("set-cookie", "a=1"), ("Content-Length", str(len(GZIPPED)))]
