@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 
 BULK_MIN_DOCUMENTS = 10_000
+BULK_CHECKPOINT_PAGES = 25_600  # see Corpus.wal_checkpoint_every
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ReprocessSummary:
     new_versions: int = 0
     non_transcripts: int = 0
     fts_rebuilt: bool = False
+    fts_rebuild_seconds: float = 0.0
     reader_stats: dict = field(default_factory=dict)
 
 
@@ -182,17 +184,16 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
             if todo:
                 yield todo
 
-    def ingest(chunk, results):
-        with corpus.transaction():  # a chunk is all-or-nothing inside its batch
-            for cap, (transcript, error, prepared) in zip(chunk, results):
-                if error:
-                    summary.extraction_errors += 1
-                    log.warning("%s: %s", cap.url, error)
-                    transcript = {"is_transcript": False, "reason": error, "text": ""}
-                r = corpus.ingest(cap, transcript, prepared)
-                summary.new_documents += r.new_document
-                summary.new_versions += r.new_version
-                summary.non_transcripts += r.document_id is None
+    def ingest(chunk, results):  # inside the batch's transaction: no savepoint per chunk
+        for cap, (transcript, error, prepared) in zip(chunk, results):
+            if error:
+                summary.extraction_errors += 1
+                log.warning("%s: %s", cap.url, error)
+                transcript = {"is_transcript": False, "reason": error, "text": ""}
+            r = corpus.ingest(cap, transcript, prepared)
+            summary.new_documents += r.new_document
+            summary.new_versions += r.new_version
+            summary.non_transcripts += r.document_id is None
         if batcher.ingested(len(chunk)):
             maybe_defer_fts()
         if progress:
@@ -219,7 +220,8 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
     work = partial(extract_and_prepare, extractor)
     maybe_defer_fts()  # defer_fts=True: from the first document
     try:
-        with CommitBatcher(corpus, commit_every, commit_seconds) as batcher:
+        with corpus.wal_checkpoint_every(BULK_CHECKPOINT_PAGES), \
+                CommitBatcher(corpus, commit_every, commit_seconds) as batcher:
             if workers <= 1:
                 for chunk in pending_chunks():
                     results, todo = split(chunk)
@@ -244,7 +246,9 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
         raise
     if deferring:
         log.info("rebuilding the full-text index")
+        started = time.monotonic()
         summary.fts_rebuilt = corpus.resume_fts()
+        summary.fts_rebuild_seconds = time.monotonic() - started
     return summary
 
 

@@ -146,7 +146,14 @@ class Corpus:
     # -- transactions -------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing block; nests (SAVEPOINTs), so each ingest inside stays atomic too."""
+        """All-or-nothing block (a SAVEPOINT; blocks nest).
+
+        An ``ingest`` outside any block is its own transaction; inside one it has no savepoint
+        of its own and is atomic with the block: FTS5 writes its pending index as a new
+        segment at every savepoint, so a savepoint per ingest meant one segment (and later
+        merges) per document, ~0.8 ms of a bulk load's ~1.5 ms per document. A caller that
+        catches an ingest's exception inside a block must therefore roll the block back.
+        """
         name = f"sp{self._depth}"
         self.conn.execute(f"SAVEPOINT {name}")
         self._depth += 1
@@ -160,6 +167,24 @@ class Corpus:
             self.conn.execute(f"RELEASE {name}")
         finally:
             self._depth -= 1
+
+    @contextmanager
+    def wal_checkpoint_every(self, pages: int) -> Iterator[None]:
+        """Checkpoint the WAL every ``pages`` pages (SQLite's default: 1000) inside the block.
+
+        Why: a bulk load dirties the same index pages in commit after commit; each checkpoint
+        copies every page dirtied since the last one back into the database file, so frequent
+        checkpoints copy the same pages over and over. 25,600 pages (100 MiB of WAL) cut a
+        100k-document reprocess by ~5%. Afterwards the WAL is checkpointed and truncated back.
+        """
+        previous = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
+            if self.path != ":memory:" and not self._depth:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- bulk loads: full-text index built once at the end ---------------------------------
     @property
@@ -258,6 +283,8 @@ class Corpus:
             return IngestResult(row[1], row[2], row[0], row[3], False, False, True)
         if prepared is None and is_ingestible(transcript):
             prepared = prepare_text(transcript["text"])
+        if self._depth:  # atomic with the caller's transaction (see ``transaction``)
+            return self._ingest(capture, transcript, prepared)
         with self.transaction():
             return self._ingest(capture, transcript, prepared)
 
