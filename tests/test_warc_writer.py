@@ -14,11 +14,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+import surt
 from hypothesis import HealthCheck, given, settings, strategies as st
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.cdxj import cdx_json, cdx_timestamp
+from archive.cdxj import _plain_url_key, cdx_json, cdx_timestamp, url_key
 from archive.digests import DigestIndex, PayloadDigester, digest_of
 from archive.http_blocks import (
     ArchivedRequest,
@@ -396,3 +397,67 @@ def test_cdx_timestamp_and_json_as_warcio_and_json():
     for fields in ({"url": URL + "&q=Лавров\"\\\n\u2028", "mime": "text/html", "status": "200"},
                    {"url": None, "mime": "text/plain", "length": "1"}):
         assert cdx_json(fields) == json.dumps(fields)
+
+
+_PLAIN_LABELS = ["www", "www2", "WWW", "mid", "Mid", "ru", "x-y", "a1", "archive", "-",
+                 "xn--e1afmkfd"]
+_PLAIN_HOSTS = ["127.0.0.1", "10.0.0.255", "255.255.255.255", "0.1.2.3"]
+_PLAIN_SEGMENTS = ["", ".", "..", "en", "EN", "foreign_policy", "1975643", "a.b", ".hidden",
+                   "~user", "a-b", "x.aspx"]
+_PLAIN_PARAMS = ["lang=en", "LANG=EN", "a", "a=", "b=2", "a=1", "page=2", "=x", "", "&",
+                 "jsessionid=0123456789abcdef0123456789ABCDEF",
+                 "PHPSESSID=0123456789abcdef0123456789abcdef",
+                 "sid=0123456789abcdef0123456789abcdef", "sid=short", "cfid=1&cftoken=2",
+                 "ASPSESSIONIDABCDEFGH=ABCDEFGHIJKLMNOPQRSTUVWX"]
+
+
+@st.composite
+def _urls(draw, plain: bool):
+    """URLs built to sit in (``plain``) or around the set url_key takes apart itself."""
+    scheme = draw(st.sampled_from(["http", "https"] + ([] if plain else ["HTTP", "ftp"])))
+    labels = st.sampled_from(_PLAIN_LABELS + ([] if plain else ["1", "127", "0", "256", "01"]))
+    host = draw(st.one_of(
+        st.lists(labels, min_size=1, max_size=4).map(".".join),
+        st.sampled_from(_PLAIN_HOSTS + ([] if plain else [
+            "1.2.3", "10.0.0.01", "12345", "1.2.3.4.5", "мид.рф", "mid.ru.", "a..b", "%77ww.x",
+            "user@mid.ru", "[::1]"]))))
+    port = draw(st.sampled_from(["", ":80", ":443", ":8000", ":59999"] + ([] if plain else [
+        ":0", ":08", ":65535", ":70000", ":"])))
+    segments = st.sampled_from(_PLAIN_SEGMENTS + ([] if plain else [
+        "%41", "a+b", "(s(abcdefghijklmnopqrstuvwx))", "Лавров",
+        ";jsessionid=0123456789ABCDEF0123456789ABCDEF"]))
+    path = ""
+    if draw(st.booleans()):
+        path = "/" + "/".join(draw(st.lists(segments, max_size=5)))
+    params = st.sampled_from(_PLAIN_PARAMS + ([] if plain else [
+        "q=%D0%9B", "q=a+b", "q=a%26b", "x=1;y=2", "q=?"]))
+    query = ""
+    if draw(st.booleans()):
+        query = "?" + "&".join(draw(st.lists(params, max_size=4)))
+    fragment = "" if plain else draw(st.sampled_from(["", "#top", "#"]))
+    return f"{scheme}://{host}{port}{path}{query}{fragment}"
+
+
+def _surt_or_url(url):
+    try:
+        return surt.surt(url)
+    except Exception:
+        return url
+
+
+@settings(max_examples=2000, deadline=None)
+@given(url=st.one_of(_urls(plain=True), _urls(plain=False)))
+def test_url_key_is_surts(url):
+    """url_key takes plain URLs apart itself; the key must be surt's, byte for byte."""
+    assert url_key(url) == _surt_or_url(url)
+
+
+def test_url_key_plain_urls_take_the_short_way():
+    for url in ("http://127.0.0.1:8000/en/press_service/minister_speeches/1927070/?lang=en&x=1",
+                "https://www.mid.ru/en/foreign_policy/news/1975643/",
+                "https://mid.ru/ru/foreign_policy/news/1975643/?lang=ru&PHPSESSID="
+                "0123456789abcdef0123456789abcdef",
+                "http://www.globalsecurity.org/wmd/library/news/russia/2024/", "http://a.b"):
+        assert _plain_url_key(url) == surt.surt(url)
+    assert _plain_url_key("http://mid.ru/%D0%9B") is None
+    assert _plain_url_key("http://1.2.3/") is None
