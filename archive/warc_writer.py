@@ -136,16 +136,17 @@ class GzipMembers:
         ``stored`` (bytes already compressed, e.g. a gzip-encoded HTTP payload, which deflate
         would only spend CPU on) goes into stored deflate blocks, after the full flush that
         ends the deflated part on a byte boundary with an empty dictionary.
+
+        The chunks are joined first and deflated in one call: every call into the compressor
+        allocates an output buffer, and copying even a large body costs far less than
+        deflating it.
         """
+        data = b"".join(chunks)
         deflate = self._deflate or zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
         self._deflate = None  # a state that failed half way is never reused
-        parts = [self._header]
-        crc = size = 0
-        for chunk in chunks:
-            crc = zlib.crc32(chunk, crc)
-            size += len(chunk)
-            parts.append(deflate.compress(chunk))
-        parts.append(deflate.flush(zlib.Z_FULL_FLUSH))
+        parts = [self._header, deflate.compress(data), deflate.flush(zlib.Z_FULL_FLUSH)]
+        crc = zlib.crc32(data)
+        size = len(data)
         if stored:
             crc = zlib.crc32(stored, crc)
             size += len(stored)
