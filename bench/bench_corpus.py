@@ -7,10 +7,18 @@ growth with size are what tell whether LSH/verification scale. Synthetic corpus:
 (straight quotes, extra chrome, a dropped paragraph). Every document is generated from its own
 index, so chunks are generated in parallel and the corpus is the same whatever the chunking.
 
-Pipeline, as in ``corpus.reprocess``: worker processes generate a chunk and *prepare* it
-(``corpus.prepare``: normalise, hash, shingle, datasketch MinHash, band keys); the main process
-ingests chunks in order, one transaction per chunk. Peak RSS: the main process's high-water mark
-(ru_maxrss) and the largest worker's (RUSAGE_CHILDREN, once the pool has exited).
+The corpus side IS ``corpus.reprocess.reprocess``, the code ``stenogram reprocess`` runs, with
+one substitution: its extractor (trafilatura on a WARC record's HTML, ~30 ms a page) is
+replaced by ``synthetic_extract``, which generates the document's text from its index in the
+worker process. Everything else is the real path: chunks of captures to a process pool that
+"extracts" and *prepares* them (``corpus.prepare``: normalise, hash, shingle, datasketch
+MinHash, band keys), the main process checking each WARC-Record-ID, ingesting in order with
+commits every ``--commit-every`` captures, deferring the full-text index and rebuilding it at
+the end (its time is part of the figure). Peak RSS: ``RssSampler`` reads /proc every 0.25 s
+during each size's corpus run and reports the highest main-process RSS, the highest worker RSS
+and the highest sum of all of them (the figure to hold against a memory budget). Not
+ru_maxrss: a spawned worker is forked before it execs, so RUSAGE_CHILDREN reports the parent's
+RSS at that moment as the worker's peak.
 
     python bench/bench_corpus.py                                # 10k and 50k: a few minutes
     python bench/bench_corpus.py --sizes 10000,100000,1000000   # the issue's sizes
@@ -19,32 +27,36 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import multiprocessing
 import os
 import random
 import resource
 import sqlite3
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 from archive.capture import Capture, WarcLocation
 from corpus import Corpus
 from corpus.normalize import text_hash
-from corpus.prepare import prepare_texts
+from corpus.reprocess import reprocess
 
 MIRROR_SHARE = 0.10
 MIRROR_WINDOW = 5000  # a mirror copies one of the previous 5000 documents
 
 
 @functools.cache
-def _vocabulary() -> tuple[list[str], list[float]]:
-    vocab = [f"w{i}" for i in range(20000)]
-    return vocab, list(itertools.accumulate(1 / (i + 1) for i in range(len(vocab))))
+def _vocabulary() -> tuple[np.ndarray, np.ndarray]:
+    """20,000 words and the cumulative distribution of their Zipf weights 1/(rank+1)."""
+    vocab = np.array([f"w{i}" for i in range(20000)], dtype=object)
+    cdf = np.cumsum(1 / np.arange(1, len(vocab) + 1))
+    return vocab, cdf / cdf[-1]
 
 
 def _rng(i: int, seed: int, stream: int) -> random.Random:
@@ -59,10 +71,11 @@ def _mirror_source(i: int, seed: int) -> int | None:
 
 
 def _original(i: int, seed: int) -> str:
-    vocab, cum = _vocabulary()
-    rng = _rng(i, seed, 1)
-    return "\n\n".join(" ".join(rng.choices(vocab, cum_weights=cum, k=50)) + " Lavrov\u2019s"
-                       for _ in range(8))
+    """8 paragraphs of 50 Zipf-drawn words (numpy: the harness must cost little next to ingest)."""
+    vocab, cdf = _vocabulary()
+    draws = np.random.default_rng([seed, i]).random(400)
+    words = vocab[np.minimum(np.searchsorted(cdf, draws), len(vocab) - 1)].reshape(8, 50)
+    return "\n\n".join(" ".join(row) + " Lavrov\u2019s" for row in words.tolist())
 
 
 def synthetic_doc(i: int, seed: int = 7) -> tuple[str, bool]:
@@ -102,11 +115,9 @@ def hashed_range(start: int, stop: int) -> list[tuple[int, str, bool, str]]:
             ((i, *synthetic_doc(i)) for i in range(start, stop))]
 
 
-def prepared_range(start: int, stop: int) -> list[tuple[int, str, bool, object]]:
-    """Corpus worker: generate documents ``start..stop`` and prepare them (one MinHash bulk)."""
-    docs = [(i, *synthetic_doc(i)) for i in range(start, stop)]
-    return [(i, text, mirror, p)
-            for (i, text, mirror), p in zip(docs, prepare_texts(t for _, t, _ in docs))]
+def synthetic_extract(captures: list[Capture]) -> list[tuple[dict, None]]:
+    """Stands in for ``corpus.reprocess.extract_chunk``: the text of capture ``i`` is document i."""
+    return [(transcript(synthetic_doc(int(c.url.rsplit("/", 1)[1]))[0]), None) for c in captures]
 
 
 def pipelined(n: int, worker: Callable, consume: Callable[[list], None], workers: int,
@@ -149,23 +160,89 @@ def bench_baseline(n: int, path: Path, workers: int, chunk: int) -> float:
     return elapsed
 
 
+class RssSampler:
+    """Peak RSS of this process, of its child processes, and of their sum, sampled from /proc."""
+
+    def __init__(self, interval: float = 0.25):
+        self.interval = interval
+        self.main = self.child = self.total = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _rss(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            return 0  # gone between listing and reading
+
+    def _children(self) -> list[int]:
+        pids = []
+        for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+            try:
+                pids += [int(p) for p in task.read_text().split()]
+            except OSError:
+                pass
+        return pids
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            main = self._rss(os.getpid())
+            children = [self._rss(p) for p in self._children()]
+            self.main = max(self.main, main)
+            self.child = max([self.child, *children])
+            self.total = max(self.total, main + sum(children))
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def bench_corpus(n: int, path: Path, workers: int = 2, chunk: int = 500,
-                 cache_mib: int = 1024) -> tuple[float, int, int]:
+                 cache_mib: int = 1024, commit_every: int = 2000
+                 ) -> tuple[float, int, int, int, float, RssSampler]:
+    """``reprocess`` of ``n`` synthetic captures; prints the rate every 10% of the way."""
     corpus = Corpus(path, cache_mib=cache_mib)
-    counts = {"merged": 0, "mirrors": 0}
-
-    def consume(rows):
-        with corpus.transaction():
-            for i, text, is_mirror, prepared in rows:
-                r = corpus.ingest(capture(i), transcript(text), prepared)
-                counts["mirrors"] += is_mirror
-                counts["merged"] += is_mirror and not r.new_document
-
     start = time.perf_counter()
-    pipelined(n, prepared_range, consume, workers, chunk)
+    cpu_main, cpu_children = time.process_time(), _children_cpu()
+    done, last = 0, (0, start)
+
+    def progress(k: int) -> None:
+        nonlocal done, last
+        done += k  # captures ingested (or found already there: none in a fresh corpus)
+        if done * 10 // n > last[0] * 10 // n:
+            now = time.perf_counter()
+            print(f"    {done:>9} docs  {now - start:7.1f} s  "
+                  f"{(done - last[0]) / (now - last[1]):6.0f} docs/s since last line", flush=True)
+            last = (done, now)
+
+    with RssSampler() as rss:
+        summary = reprocess(corpus, (capture(i) for i in range(n)), workers=workers,
+                            chunk_size=chunk, extractor=synthetic_extract, progress=progress,
+                            commit_every=commit_every,
+                            mp_context=multiprocessing.get_context("spawn"))
     elapsed = time.perf_counter() - start
+    print(f"    CPU ms/doc: main {(time.process_time() - cpu_main) / n * 1e3:.3f}, workers "
+          f"{(_children_cpu() - cpu_children) / n * 1e3:.3f}", flush=True)
+    mirrors = merged = wrong = 0
+    for url, match in corpus.conn.execute("SELECT url, match FROM captures"):
+        is_mirror = _mirror_source(int(url.rsplit("/", 1)[1]), 7) is not None
+        mirrors += is_mirror
+        merged += is_mirror and match != "new"
+        wrong += not is_mirror and match != "new"
     corpus.close()
-    return elapsed, counts["merged"], counts["mirrors"]
+    assert summary.new_documents + merged + wrong == n, summary
+    return elapsed, merged, mirrors, wrong, summary.fts_rebuild_seconds, rss
 
 
 def main() -> None:
@@ -173,32 +250,35 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,50000")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="generate+prepare processes (default: cores; 1 = in the main process)")
-    ap.add_argument("--chunk", type=int, default=500, help="documents per chunk / transaction")
+    ap.add_argument("--chunk", type=int, default=500, help="documents per worker chunk")
+    ap.add_argument("--commit-every", type=int, default=2000, help="documents per transaction")
     ap.add_argument("--cache-mib", type=int, default=1024, help="SQLite page cache of the corpus")
     ap.add_argument("--dir", help="where the databases go (default: a temporary directory)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"workers={args.workers} chunk={args.chunk} cache={args.cache_mib} MiB", flush=True)
-    print(f"{'size':>9} {'baseline docs/s':>16} {'corpus docs/s':>14} {'ratio':>6} "
-          f"{'growth':>7} {'mirrors merged':>15} {'peak RSS MiB main/worker':>25} "
-          f"{'db MiB':>7} {'corpus s':>9}", flush=True)
+    print(f"workers={args.workers} chunk={args.chunk} commit every={args.commit_every} "
+          f"cache={args.cache_mib} MiB", flush=True)
+    header = (f"{'size':>9} {'baseline docs/s':>16} {'corpus docs/s':>14} {'ratio':>6} "
+              f"{'growth':>7} {'mirrors merged':>15} {'wrong':>5} {'peak RSS MiB main/worker/all':>29} "
+              f"{'db MiB':>7} {'corpus s':>9} {'of it FTS':>9}")
     first = rate = None
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for n in sizes:
             base = bench_baseline(n, Path(tmp) / f"base-{n}.db", args.workers, args.chunk)
             db = Path(tmp) / f"corpus-{n}.db"
-            elapsed, merged, mirrors = bench_corpus(n, db, args.workers, args.chunk,
-                                                    args.cache_mib)
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            elapsed, merged, mirrors, wrong, fts, rss = bench_corpus(
+                n, db, args.workers, args.chunk, args.cache_mib, args.commit_every)
+            peaks = "/".join(f"{v / 2**20:.0f}" for v in (rss.main, rss.child, rss.total))
             size = sum(p.stat().st_size for p in Path(tmp).glob(f"corpus-{n}.db*")) / 2**20
             for p in Path(tmp).glob("*.db*"):  # keep the disk footprint to one size at a time
                 p.unlink()
             rate = n / elapsed
             first = first or (n, rate)
+            print(header)
             print(f"{n:>9} {n / base:>16.0f} {rate:>14.0f} {rate / (n / base):>6.2f} "
-                  f"{rate / first[1]:>7.2f} {merged:>7}/{mirrors:<7} "
-                  f"{f'{rss:.0f}/{child:.0f}':>25} {size:>7.0f} {elapsed:>9.1f}", flush=True)
+                  f"{rate / first[1]:>7.2f} {merged:>7}/{mirrors:<7} {wrong:>5} "
+                  f"{peaks:>29} {size:>7.0f} {elapsed:>9.1f} {fts:>9.1f}",
+                  flush=True)
     n0, r0 = first
     print(f"growth: docs/s at the largest size is {rate / r0:.2f}x the rate at {n0} "
           f"(1.00 = perfectly linear); 1M docs at this rate: {1e6 / rate / 60:.1f} min")
