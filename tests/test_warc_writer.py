@@ -20,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from archive.cdxj import _plain_url_key, cdx_json, cdx_timestamp, url_key
-from archive.digests import DigestIndex, PayloadDigester, digest_of
+from archive.digests import DigestIndex, PayloadDigester, base32, digest_of
 from archive.http_blocks import (
     ArchivedRequest,
     ArchivedResponse,
@@ -350,6 +350,13 @@ def test_compresslevel_and_gzip_header_xfl(tmp_path, level):
 
 def test_default_compresslevel_is_zlibs():
     assert WarcWriter.__init__.__kwdefaults__["compresslevel"] == 6 == DEFAULT_COMPRESSLEVEL
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.one_of(st.binary(min_size=20, max_size=20), st.binary(min_size=32, max_size=32),
+                     st.binary(max_size=70)))
+def test_base32_is_the_standard_librarys(raw):
+    assert base32(raw) == base64.b32encode(raw).decode("ascii")
 
 
 def test_digests_are_base32_of_hashlib():
