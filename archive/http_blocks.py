@@ -48,13 +48,10 @@ def header_pairs(headers) -> HeaderPairs:
     for name, values in items:
         if isinstance(name, bytes):
             name = name.decode("latin-1")
-        if isinstance(values, str):
-            pairs.append((name, values))
-        elif isinstance(values, bytes):
-            pairs.append((name, values.decode("latin-1")))
-        else:
-            pairs += [(name, value.decode("latin-1") if isinstance(value, bytes) else value)
-                      for value in values]
+        if isinstance(values, (bytes, str)):
+            values = (values,)
+        for value in values:
+            pairs.append((name, value.decode("latin-1") if isinstance(value, bytes) else value))
     return pairs
 
 
