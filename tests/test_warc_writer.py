@@ -452,7 +452,7 @@ def _surt_or_url(url):
         return url
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(url=st.one_of(_urls(plain=True), _urls(plain=False)))
 def test_url_key_is_surts(url):
     """url_key takes plain URLs apart itself; the key must be surt's, byte for byte."""
