@@ -105,12 +105,14 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
     db["captures"].create_index(["version_id"], if_not_exists=True)
     if "lsh_signatures" not in db.table_names():
         db["lsh_signatures"].create({"version_id": int, "signature": bytes}, pk="version_id")
-    # Two tables, as a two-level LSM: ingest inserts into the small ``lsh_bands_recent``;
-    # ``Corpus`` moves it into ``lsh_bands`` in key order every ~20k documents. Band keys are
-    # random, so inserting them straight into one big B-tree dirties a different page for
-    # almost every key: at 100k documents each 500-document transaction rewrote ~13k pages
-    # (50 MiB of WAL + checkpoint), the main cause of ingest slowing down with corpus size.
-    for table in ("lsh_bands", "lsh_bands_recent"):
+    # Three tables, as a three-level LSM: ingest inserts into the small ``lsh_bands_recent``;
+    # ``Corpus`` moves it into ``lsh_bands_middle`` in key order every ~20k documents, and that
+    # into ``lsh_bands`` when it reaches about sqrt(all rows x 640k). Band keys are random, so
+    # inserting them straight into one big B-tree dirties a different page for almost every
+    # key: at 100k documents each 500-document transaction rewrote ~13k pages (50 MiB of WAL +
+    # checkpoint), the main cause of ingest slowing down with corpus size; and merging each
+    # 20k documents into the largest level rewrites all its pages, which grows with the corpus.
+    for table in ("lsh_bands", "lsh_bands_middle", "lsh_bands_recent"):
         if table not in db.table_names():
             db.execute(
                 f"CREATE TABLE {table} (key INTEGER NOT NULL, version_id INTEGER NOT NULL, "

@@ -167,8 +167,8 @@ def test_prepared_ingest_equals_plain_ingest(tmp_path):
                 for cap, t, p in zip(caps, ts, prepared):
                     corpus.ingest(cap, t, p)
             dumps.append({t: list(corpus.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2"))
-                          for t in ("documents", "versions", "lsh_bands", "lsh_bands_recent",
-                                    "lsh_signatures")})
+                          for t in ("documents", "versions", "lsh_bands", "lsh_bands_middle",
+                                    "lsh_bands_recent", "lsh_signatures")})
     assert dumps[0] == dumps[1]
 
 
@@ -178,10 +178,42 @@ def test_index_of_an_older_minhash_is_rebuilt_on_open(tmp_path):
         a = c.ingest(make_capture(rows["seed-000/original"]["url"]),
                      transcript(rows["seed-000/original"], date=None))
         c.conn.execute("UPDATE lsh_bands SET key = key + 1")  # as if made by another MinHash
-        c.conn.execute("UPDATE lsh_bands_recent SET key = key + 1")  # (not merged yet)
+        c.conn.execute("UPDATE lsh_bands_middle SET key = key + 1")  # (not merged yet)
+        c.conn.execute("UPDATE lsh_bands_recent SET key = key + 1")
         c.conn.execute("PRAGMA user_version = 1")
     with Corpus(tmp_path / "old.db") as c:
         mirror = rows["seed-000/extra-chrome"]
         b = c.ingest(make_capture(mirror["url"], source=mirror["source"]),
                      transcript(mirror, date=None))
     assert b.document_id == a.document_id and b.match.startswith("near-duplicate")
+
+
+def test_band_index_levels_merge_without_changing_a_match(tmp_path, monkeypatch):
+    """The three LSH levels are one index: merging them early and often (every 2 versions
+    into the middle level, the middle one into the largest from 8) attaches every capture as
+    with no merge at all, and no band key is lost or duplicated on the way."""
+    from corpus import store
+    rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
+
+    def build(name):
+        with Corpus(tmp_path / f"{name}.db") as corpus:
+            with corpus.transaction():
+                for r in rows:
+                    corpus.ingest(make_capture(r["url"], source=r["source"]),
+                                  transcript(r, date=None))
+            levels = {t: corpus.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                      for t in store.LSH_BAND_TABLES}
+            bands = sorted(corpus.conn.execute(
+                " UNION ALL ".join(f"SELECT key, version_id FROM {t}" for t in store.LSH_BAND_TABLES)))
+            matches = list(corpus.conn.execute(
+                "SELECT url, document_id, version_id, match FROM captures ORDER BY id"))
+            return levels, bands, matches
+
+    unmerged = build("unmerged")
+    assert unmerged[0]["lsh_bands_middle"] == unmerged[0]["lsh_bands"] == 0
+    monkeypatch.setattr(store, "LSH_MERGE_ROWS", 2 * BANDS)
+    merged = build("merged")
+    assert merged[0]["lsh_bands"] > 0 and merged[0]["lsh_bands_recent"] < 2 * BANDS
+    assert merged[1:] == unmerged[1:]
+    assert len(set(merged[1])) == len(merged[1])
+    assert any(m.startswith("near-duplicate") for *_, m in merged[2])
