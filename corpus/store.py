@@ -63,7 +63,8 @@ import sqlite_utils
 from corpus import dedup
 from corpus.normalize import shingles
 from corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
-from corpus.schema import LSH_VERSION, ensure_schema
+from corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_REBUILD_AUTOMERGE, LSH_VERSION,
+                           ensure_schema)
 from corpus.urls import url_key
 
 log = logging.getLogger(__name__)
@@ -252,7 +253,11 @@ class Corpus:
         if triggers is None:
             return False
         with self.transaction():
+            set_automerge = ("INSERT INTO documents_fts (documents_fts, rank) "
+                             "VALUES ('automerge', ?)")
+            self.conn.execute(set_automerge, (FTS_REBUILD_AUTOMERGE,))
             self.conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('rebuild')")
+            self.conn.execute(set_automerge, (FTS_DEFAULT_AUTOMERGE,))
             for sql in json.loads(triggers).values():
                 self.conn.execute(sql)
             self.conn.execute("DELETE FROM corpus_meta WHERE key = 'fts_deferred'")
