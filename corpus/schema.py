@@ -113,13 +113,8 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
     db["captures"].create_index(["version_id"], if_not_exists=True)
     if "lsh_signatures" not in db.table_names():
         db["lsh_signatures"].create({"version_id": int, "signature": bytes}, pk="version_id")
-    # Three tables, as a three-level LSM: ingest inserts into the small ``lsh_bands_recent``;
-    # ``Corpus`` moves it into ``lsh_bands_middle`` in key order every ~20k documents, and that
-    # into ``lsh_bands`` when it reaches about sqrt(all rows x 640k). Band keys are random, so
-    # inserting them straight into one big B-tree dirties a different page for almost every
-    # key: at 100k documents each 500-document transaction rewrote ~13k pages (50 MiB of WAL +
-    # checkpoint), the main cause of ingest slowing down with corpus size; and merging each
-    # 20k documents into the largest level rewrites all its pages, which grows with the corpus.
+    # The LSH band index in three levels, smallest first: recent -> middle -> lsh_bands, merged
+    # in key order (why: ``corpus.band_index``).
     for table in ("lsh_bands", "lsh_bands_middle", "lsh_bands_recent"):
         if table not in db.table_names():
             db.execute(

@@ -37,12 +37,8 @@ capture times are broken by URL.
 Write path cost: a new document's row is inserted with its title and text, so the FTS5 index
 (``documents_fts``, external content) indexes it once; the index's update trigger only fires
 when title or text change (``schema.FTS_UPDATE_TRIGGER``), and ``_refresh_document`` copies the
-canonical version's columns only when the canonical version changed. LSH band keys go to
-``lsh_bands_recent``, which is merged in key order into ``lsh_bands_middle`` every
-``LSH_MERGE_ROWS`` keys, which is merged into ``lsh_bands`` when it outgrows
-``middle_level_cap`` (a three-level LSM, see ``schema``): random keys inserted straight into one
-large B-tree made every transaction rewrite most of its pages, and merging every 20k documents
-straight into the largest table rewrote all of it each time (96 s of a 1M-document build).
+canonical version's columns only when the canonical version changed. LSH band keys go to a
+three-level index whose two small levels are mirrored in memory (``corpus.band_index``).
 """
 from __future__ import annotations
 
@@ -61,6 +57,7 @@ import sqlite3
 import sqlite_utils
 
 from corpus import dedup
+from corpus.band_index import BandIndex
 from corpus.normalize import shingles
 from corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
 from corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_REBUILD_AUTOMERGE, LSH_VERSION,
@@ -72,25 +69,6 @@ log = logging.getLogger(__name__)
 OFFICIAL_SOURCES = ("mid", "mid_archive")
 SOURCE_RANK = {"mid": 2, "mid_archive": 1}  # any other source: 0
 _RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 ELSE 0 END"
-# The LSH band index, smallest level first (see ``schema``); every lookup reads all three.
-LSH_BAND_TABLES = ("lsh_bands_recent", "lsh_bands_middle", "lsh_bands")
-# Band keys in lsh_bands_recent before they are merged into lsh_bands_middle (20k documents x
-# 32 bands): small enough that a transaction's random inserts touch few pages, large enough that
-# a merge (which touches most pages of the level below) is rare.
-LSH_MERGE_ROWS = 640_000
-
-
-def middle_level_cap(total_rows: int) -> int:
-    """Rows ``lsh_bands_middle`` may hold before it is merged into ``lsh_bands``.
-
-    A merge costs about the size of the level it writes into, so with ``n`` band rows in all
-    the small merges cost ~n*cap/(2*LSH_MERGE_ROWS) and the large ones ~n^2/(2*cap): the sum is
-    least at cap = sqrt(n * LSH_MERGE_ROWS). Measured on 1M documents (32M rows): 56 s of merges
-    instead of 96 s with two levels. The floor keeps small corpora from merging twice as often.
-    """
-    return max(4 * LSH_MERGE_ROWS, int((total_rows * LSH_MERGE_ROWS) ** 0.5))
-
-
 def representative_key(source: str | None, text: str, url: str) -> tuple:
     """Sort key of a capture's text as representative of its version (smallest wins)."""
     return (-SOURCE_RANK.get(source, 0), -len(text), url,
@@ -141,11 +119,9 @@ class Corpus:
         self.conn = conn
         self._depth = 0
         self._recopy: set[int] = set()  # versions whose text was replaced in this ingest
+        self.bands = BandIndex(conn)
         if ensure_schema(self.db) < LSH_VERSION:
             self.rebuild_lsh_index()
-        self._recent_rows, self._middle_rows = (
-            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in LSH_BAND_TABLES[:2])
         self._bulk_lock: int | None = None  # fd of the lock held while FTS is deferred
         self._complete_abandoned_fts()
 
@@ -178,6 +154,7 @@ class Corpus:
         try:
             yield
         except BaseException:
+            self.bands.invalidate()  # its memory mirror may hold keys of rolled-back rows
             self.conn.execute(f"ROLLBACK TO {name}")
             self.conn.execute(f"RELEASE {name}")
             raise
@@ -429,14 +406,7 @@ class Corpus:
         query; shingle sets are built only when there is a candidate to verify.
         """
         keys = list(band_keys) if band_keys is not None else list(prepare_text(text).band_keys)
-        marks = ",".join("?" * len(keys))
-        levels = " UNION ALL ".join(f"SELECT version_id FROM {table} WHERE key IN ({marks})"
-                                    for table in LSH_BAND_TABLES)
-        rows = self.conn.execute(
-            f"SELECT version_id, count(*) AS hits FROM ({levels}) "
-            f"GROUP BY version_id ORDER BY hits DESC, version_id LIMIT ?",
-            (*keys * len(LSH_BAND_TABLES), self.settings.max_candidates)).fetchall()
-        candidate_ids = {r[0] for r in rows}
+        candidate_ids = set(self.bands.candidates(keys, self.settings.max_candidates))
         if date:
             candidate_ids.update(r[0] for r in self.conn.execute(
                 "SELECT v.id FROM versions v JOIN documents d ON d.id = v.document_id "
@@ -477,36 +447,7 @@ class Corpus:
     def _index_version(self, version_id: int, prepared: Prepared) -> None:
         self.conn.execute("INSERT INTO lsh_signatures (version_id, signature) VALUES (?, ?)",
                           (version_id, prepared.signature))
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO lsh_bands_recent (key, version_id) VALUES (?, ?)",
-            [(k, version_id) for k in prepared.band_keys])
-        self._recent_rows += len(prepared.band_keys)
-        if self._recent_rows >= LSH_MERGE_ROWS:
-            self.merge_lsh_bands()
-
-    def merge_lsh_bands(self) -> None:
-        """Move ``lsh_bands_recent`` into ``lsh_bands_middle``, and that into ``lsh_bands`` once
-        it holds more than ``middle_level_cap`` rows; each in key order (one pass over the
-        pages of the level written).
-
-        Runs inside the current transaction, so it commits or rolls back with the ingest that
-        triggered it. Lookups read every level, so when it runs only changes the cost.
-        """
-        recent, middle, largest = LSH_BAND_TABLES
-        with self.transaction():
-            self._merge_band_level(recent, middle)
-            self._middle_rows += self._recent_rows
-            self._recent_rows = 0
-            # Every version has BANDS keys: the rowid bound of lsh_signatures counts them all.
-            versions = self.conn.execute("SELECT max(version_id) FROM lsh_signatures").fetchone()[0]
-            if self._middle_rows >= middle_level_cap((versions or 0) * dedup.BANDS):
-                self._merge_band_level(middle, largest)
-                self._middle_rows = 0
-
-    def _merge_band_level(self, source: str, target: str) -> None:
-        self.conn.execute(f"INSERT OR IGNORE INTO {target} (key, version_id) "
-                          f"SELECT key, version_id FROM {source} ORDER BY key, version_id")
-        self.conn.execute(f"DELETE FROM {source}")
+        self.bands.add(version_id, prepared.band_keys)
 
     def rebuild_lsh_index(self, batch: int = 1000) -> int:
         """Recompute every version's signature and bands (after the MinHash family changed).
@@ -516,9 +457,7 @@ class Corpus:
         """
         n = 0
         with self.transaction():
-            for table in LSH_BAND_TABLES:
-                self.conn.execute(f"DELETE FROM {table}")
-            self._recent_rows = self._middle_rows = 0
+            self.bands.clear()
             self.conn.execute("DELETE FROM lsh_signatures")
             cursor = self.conn.execute("SELECT id, text FROM versions ORDER BY id")
             while rows := cursor.fetchmany(batch):

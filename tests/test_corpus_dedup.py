@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 from corpus import Corpus
 from corpus.dedup import (BANDS, band_keys, estimated_jaccard, signature_of_text, similarity)
 from corpus.normalize import normalise_text, shingles, text_hash
+from corpus.prepare import prepare_text
 from corpus.urls import url_key
 from archive.capture import Capture, WarcLocation
 
@@ -192,7 +193,7 @@ def test_band_index_levels_merge_without_changing_a_match(tmp_path, monkeypatch)
     """The three LSH levels are one index: merging them early and often (every 2 versions
     into the middle level, the middle one into the largest from 8) attaches every capture as
     with no merge at all, and no band key is lost or duplicated on the way."""
-    from corpus import store
+    from corpus import band_index
     rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
 
     def build(name):
@@ -202,18 +203,55 @@ def test_band_index_levels_merge_without_changing_a_match(tmp_path, monkeypatch)
                     corpus.ingest(make_capture(r["url"], source=r["source"]),
                                   transcript(r, date=None))
             levels = {t: corpus.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in store.LSH_BAND_TABLES}
+                      for t in band_index.LSH_BAND_TABLES}
             bands = sorted(corpus.conn.execute(
-                " UNION ALL ".join(f"SELECT key, version_id FROM {t}" for t in store.LSH_BAND_TABLES)))
+                " UNION ALL ".join(f"SELECT key, version_id FROM {t}" for t in band_index.LSH_BAND_TABLES)))
             matches = list(corpus.conn.execute(
                 "SELECT url, document_id, version_id, match FROM captures ORDER BY id"))
             return levels, bands, matches
 
     unmerged = build("unmerged")
     assert unmerged[0]["lsh_bands_middle"] == unmerged[0]["lsh_bands"] == 0
-    monkeypatch.setattr(store, "LSH_MERGE_ROWS", 2 * BANDS)
+    monkeypatch.setattr(band_index, "LSH_MERGE_ROWS", 2 * BANDS)
     merged = build("merged")
     assert merged[0]["lsh_bands"] > 0 and merged[0]["lsh_bands_recent"] < 2 * BANDS
     assert merged[1:] == unmerged[1:]
     assert len(set(merged[1])) == len(merged[1])
     assert any(m.startswith("near-duplicate") for *_, m in merged[2])
+
+
+def _seed_pair(name="seed-000/original", mirror="seed-000/extra-chrome"):
+    rows = {r["id"]: r for r in map(json.loads, LABELLED.read_text(encoding="utf-8").splitlines())}
+    return rows[name], rows[mirror]
+
+
+def test_band_index_forgets_the_keys_of_a_rolled_back_ingest(tmp_path):
+    """The memory mirror of the small LSH levels must not outlive a rollback: a mirror of a
+    rolled-back original finds nothing to join and becomes a new document."""
+    original, mirror = _seed_pair()
+    with Corpus(tmp_path / "c.db") as corpus:
+        try:
+            with corpus.transaction():
+                corpus.ingest(make_capture(original["url"]), transcript(original, date=None))
+                raise RuntimeError("the batch fails after the ingest")
+        except RuntimeError:
+            pass
+        assert corpus.bands.candidates(prepare_text(original["text"]).band_keys, 10) == []
+        res = corpus.ingest(make_capture(mirror["url"], source=mirror["source"]),
+                            transcript(mirror, date=None))
+        assert res.match == "new"
+        assert corpus.db["versions"].count == 1
+
+
+def test_band_index_sees_what_another_connection_committed(tmp_path):
+    """Two writers on one corpus (a crawl and a reprocess): the one that loaded its mirror
+    first still finds the other's new document as a near-duplicate candidate."""
+    original, mirror = _seed_pair()
+    with Corpus(tmp_path / "c.db") as reader, Corpus(tmp_path / "c.db") as writer:
+        other = reader.ingest(make_capture("https://example.org/unrelated"),
+                              transcript(_seed_pair("seed-001/original")[0], date=None))
+        first = writer.ingest(make_capture(original["url"]), transcript(original, date=None))
+        res = reader.ingest(make_capture(mirror["url"], source=mirror["source"]),
+                            transcript(mirror, date=None))
+        assert res.document_id == first.document_id != other.document_id
+        assert res.match.startswith("near-duplicate")
