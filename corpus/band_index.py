@@ -52,7 +52,7 @@ class BandIndex:
         self.conn = conn
         self._loaded = False
         self._data_version: int | None = None
-        self._recent: dict[int, list[int]] = {}
+        self._recent: dict[int, int | tuple[int, ...]] = {}
         self._recent_rows = 0
         self._middle_keys = np.empty(0, dtype=np.int64)
         self._middle_ids = np.empty(0, dtype=np.int64)
@@ -67,11 +67,9 @@ class BandIndex:
         if self._loaded and version == self._data_version:
             return
         recent, middle = LSH_BAND_TABLES[:2]
-        self._recent = {}
-        rows = self.conn.execute(f"SELECT key, version_id FROM {recent}").fetchall()
-        for key, version_id in rows:
-            self._recent.setdefault(key, []).append(version_id)
-        self._recent_rows = len(rows)
+        self._recent, self._recent_rows = {}, 0
+        for key, version_id in self.conn.execute(f"SELECT key, version_id FROM {recent}"):
+            self._add_recent(key, version_id)
         pairs = np.array(self.conn.execute(
             f"SELECT key, version_id FROM {middle} ORDER BY key, version_id").fetchall(),
             dtype=np.int64).reshape(-1, 2)
@@ -87,12 +85,22 @@ class BandIndex:
             f"INSERT OR IGNORE INTO {LSH_BAND_TABLES[0]} (key, version_id) VALUES (?, ?)",
             [(k, version_id) for k in keys])
         for key in keys:
-            ids = self._recent.setdefault(key, [])
-            if version_id not in ids:
-                ids.append(version_id)
-                self._recent_rows += 1
+            self._add_recent(key, version_id)
         if self._recent_rows >= LSH_MERGE_ROWS:
             self.merge()
+
+    def _add_recent(self, key: int, version_id: int) -> None:
+        # One int per key, a tuple for the rare shared key (a mirror's band): ints and tuples
+        # of ints are not tracked by the cyclic GC, lists are (with a list per key, collecting
+        # 640k of them took 7% of the writer's time).
+        ids = self._recent.get(key)
+        if ids is None:
+            self._recent[key] = version_id
+        elif ids == version_id or (type(ids) is tuple and version_id in ids):
+            return
+        else:
+            self._recent[key] = (ids, version_id) if type(ids) is int else (*ids, version_id)
+        self._recent_rows += 1
 
     def merge(self) -> None:
         """Move ``lsh_bands_recent`` into ``lsh_bands_middle``, and that into ``lsh_bands`` once
@@ -101,7 +109,8 @@ class BandIndex:
         self._current()
         recent, middle, largest = LSH_BAND_TABLES
         self._merge_level(recent, middle)
-        pairs = [(k, v) for k, ids in self._recent.items() for v in ids]
+        pairs = [(k, v) for k, ids in self._recent.items()
+                 for v in ((ids,) if type(ids) is int else ids)]
         keys = np.concatenate([self._middle_keys, np.array([k for k, _ in pairs], dtype=np.int64)])
         ids = np.concatenate([self._middle_ids, np.array([v for _, v in pairs], dtype=np.int64)])
         order = np.lexsort((ids, keys))
@@ -130,9 +139,12 @@ class BandIndex:
         self._current()
         hits: Counter[int] = Counter()
         for key in keys:
-            hits.update(self._recent.get(key, ()))
+            ids = self._recent.get(key)
+            if ids is not None:
+                hits.update((ids,) if type(ids) is int else ids)
         if len(self._middle_keys):
-            wanted = np.asarray(keys, dtype=np.int64)
+            # sorted, so numpy's binary search starts each key where the last one ended
+            wanted = np.sort(np.asarray(keys, dtype=np.int64))
             lo = np.searchsorted(self._middle_keys, wanted, "left")
             hi = np.searchsorted(self._middle_keys, wanted, "right")
             for a, b in zip(lo.tolist(), hi.tolist()):
