@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import sqlite_utils
 
-SCHEMA_VERSION = 3
+from corpus.band_index import UNMERGED_AFTER
+
+SCHEMA_VERSION = 4  # 4: the newest LSH band keys in memory, not in lsh_bands_recent
 # The version from which ``lsh_signatures``/``lsh_bands`` hold datasketch (affine32) MinHashes
 # keyed by ``dedup.band_keys``' 64-bit mix (version 2: blake2b band keys; version 1: a numpy
 # MinHash). An older corpus has its index rebuilt on open (``Corpus.rebuild_lsh_index``), since
@@ -54,6 +56,25 @@ def _set_fts_hashsize(db: sqlite_utils.Database) -> None:
     if not row or row[0] != FTS_HASHSIZE:
         db.execute("INSERT INTO documents_fts (documents_fts, rank) VALUES ('hashsize', ?)",
                    [FTS_HASHSIZE])
+
+
+def _fold_recent_band_table(db: sqlite_utils.Database) -> None:
+    """Schema 3 kept the newest band keys in a table ``lsh_bands_recent``; schema 4 keeps them
+    in memory (``corpus.band_index``). Move its rows into ``lsh_bands_middle``, once."""
+    if "lsh_bands_recent" not in db.table_names():
+        return
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("INSERT OR IGNORE INTO lsh_bands_middle (key, version_id) "
+                     "SELECT key, version_id FROM lsh_bands_recent ORDER BY key, version_id")
+        conn.execute("INSERT OR REPLACE INTO corpus_meta (key, value) SELECT ?, "
+                     "coalesce(max(version_id), 0) FROM lsh_signatures", (UNMERGED_AFTER,))
+        conn.execute("DROP TABLE lsh_bands_recent")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> int:
@@ -115,7 +136,7 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
         db["lsh_signatures"].create({"version_id": int, "signature": bytes}, pk="version_id")
     # The LSH band index in three levels, smallest first: recent -> middle -> lsh_bands, merged
     # in key order (why: ``corpus.band_index``).
-    for table in ("lsh_bands", "lsh_bands_middle", "lsh_bands_recent"):
+    for table in ("lsh_bands", "lsh_bands_middle"):
         if table not in db.table_names():
             db.execute(
                 f"CREATE TABLE {table} (key INTEGER NOT NULL, version_id INTEGER NOT NULL, "
@@ -130,6 +151,7 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
     # Small durable facts about the corpus itself (e.g. ``fts_deferred``: a bulk load has the
     # FTS triggers off, see ``Corpus.defer_fts``).
     db.execute("CREATE TABLE IF NOT EXISTS corpus_meta (key TEXT PRIMARY KEY, value TEXT)")
+    _fold_recent_band_table(db)
     if previous >= LSH_VERSION:  # else Corpus.rebuild_lsh_index sets it once the index is redone
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return previous

@@ -169,7 +169,7 @@ def test_prepared_ingest_equals_plain_ingest(tmp_path):
                     corpus.ingest(cap, t, p)
             dumps.append({t: list(corpus.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2"))
                           for t in ("documents", "versions", "lsh_bands", "lsh_bands_middle",
-                                    "lsh_bands_recent", "lsh_signatures")})
+                                    "lsh_signatures")})
     assert dumps[0] == dumps[1]
 
 
@@ -179,8 +179,7 @@ def test_index_of_an_older_minhash_is_rebuilt_on_open(tmp_path):
         a = c.ingest(make_capture(rows["seed-000/original"]["url"]),
                      transcript(rows["seed-000/original"], date=None))
         c.conn.execute("UPDATE lsh_bands SET key = key + 1")  # as if made by another MinHash
-        c.conn.execute("UPDATE lsh_bands_middle SET key = key + 1")  # (not merged yet)
-        c.conn.execute("UPDATE lsh_bands_recent SET key = key + 1")
+        c.bands.merge()  # (else its keys are only in memory)
         c.conn.execute("PRAGMA user_version = 1")
     with Corpus(tmp_path / "old.db") as c:
         mirror = rows["seed-000/extra-chrome"]
@@ -190,11 +189,15 @@ def test_index_of_an_older_minhash_is_rebuilt_on_open(tmp_path):
 
 
 def test_band_index_levels_merge_without_changing_a_match(tmp_path, monkeypatch):
-    """The three LSH levels are one index: merging them early and often (every 2 versions
-    into the middle level, the middle one into the largest from 8) attaches every capture as
-    with no merge at all, and no band key is lost or duplicated on the way."""
+    """The LSH levels are one index: merging them early and often (every 2 versions into the
+    middle level, the middle one into the largest from 8) attaches every capture as with no
+    merge at all, and every version's band keys end up stored once."""
     from corpus import band_index
     rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
+
+    def stored(corpus):
+        return sorted(corpus.conn.execute(" UNION ALL ".join(
+            f"SELECT key, version_id FROM {t}" for t in band_index.LSH_BAND_TABLES)))
 
     def build(name):
         with Corpus(tmp_path / f"{name}.db") as corpus:
@@ -202,22 +205,22 @@ def test_band_index_levels_merge_without_changing_a_match(tmp_path, monkeypatch)
                 for r in rows:
                     corpus.ingest(make_capture(r["url"], source=r["source"]),
                                   transcript(r, date=None))
-            levels = {t: corpus.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in band_index.LSH_BAND_TABLES}
-            bands = sorted(corpus.conn.execute(
-                " UNION ALL ".join(f"SELECT key, version_id FROM {t}" for t in band_index.LSH_BAND_TABLES)))
+            levels = {t: corpus.db[t].count for t in band_index.LSH_BAND_TABLES}
             matches = list(corpus.conn.execute(
                 "SELECT url, document_id, version_id, match FROM captures ORDER BY id"))
-            return levels, bands, matches
+            corpus.bands.merge()  # whatever is still in memory
+            expected = sorted((k, vid) for vid, text in corpus.conn.execute(
+                "SELECT id, text FROM versions") for k in set(prepare_text(text).band_keys))
+            return levels, matches, stored(corpus), expected
 
     unmerged = build("unmerged")
-    assert unmerged[0]["lsh_bands_middle"] == unmerged[0]["lsh_bands"] == 0
+    assert sum(unmerged[0].values()) == 0  # all in memory
     monkeypatch.setattr(band_index, "LSH_MERGE_ROWS", 2 * BANDS)
     merged = build("merged")
-    assert merged[0]["lsh_bands"] > 0 and merged[0]["lsh_bands_recent"] < 2 * BANDS
-    assert merged[1:] == unmerged[1:]
-    assert len(set(merged[1])) == len(merged[1])
-    assert any(m.startswith("near-duplicate") for *_, m in merged[2])
+    assert merged[0]["lsh_bands"] > 0
+    assert merged[1] == unmerged[1]
+    assert any(m.startswith("near-duplicate") for *_, m in merged[1])
+    assert merged[2] == unmerged[2] == merged[3]
 
 
 def _seed_pair(name="seed-000/original", mirror="seed-000/extra-chrome"):
@@ -255,3 +258,42 @@ def test_band_index_sees_what_another_connection_committed(tmp_path):
                             transcript(mirror, date=None))
         assert res.document_id == first.document_id != other.document_id
         assert res.match.startswith("near-duplicate")
+
+
+def test_unmerged_band_keys_survive_a_restart(tmp_path):
+    """The newest versions' band keys live in memory until a merge; a new process (after a
+    crash or a clean exit) recomputes them from the stored signatures and still finds the
+    original of a mirror."""
+    original, mirror = _seed_pair()
+    with Corpus(tmp_path / "c.db") as corpus:
+        first = corpus.ingest(make_capture(original["url"]), transcript(original, date=None))
+        assert corpus.db["lsh_bands_middle"].count == corpus.db["lsh_bands"].count == 0
+    with Corpus(tmp_path / "c.db") as corpus:
+        res = corpus.ingest(make_capture(mirror["url"], source=mirror["source"]),
+                            transcript(mirror, date=None))
+    assert res.document_id == first.document_id and res.match.startswith("near-duplicate")
+
+
+def test_schema_3_recent_band_table_is_folded_into_the_middle_level(tmp_path):
+    """A corpus written by schema 3 kept its newest band keys in ``lsh_bands_recent``: opening
+    it moves them into ``lsh_bands_middle`` once and marks them merged."""
+    import sqlite3
+    original, mirror = _seed_pair()
+    with Corpus(tmp_path / "c.db") as corpus:
+        first = corpus.ingest(make_capture(original["url"]), transcript(original, date=None))
+    keys = prepare_text(original["text"]).band_keys
+    conn = sqlite3.connect(tmp_path / "c.db")
+    with conn:
+        conn.execute("CREATE TABLE lsh_bands_recent (key INTEGER NOT NULL, version_id INTEGER "
+                     "NOT NULL, PRIMARY KEY (key, version_id)) WITHOUT ROWID")
+        conn.executemany("INSERT INTO lsh_bands_recent VALUES (?, ?)",
+                         [(k, first.version_id) for k in keys])
+        conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    with Corpus(tmp_path / "c.db") as corpus:
+        assert "lsh_bands_recent" not in corpus.db.table_names()
+        assert sorted(corpus.conn.execute("SELECT key FROM lsh_bands_middle")) == \
+            sorted((k,) for k in set(keys))
+        res = corpus.ingest(make_capture(mirror["url"], source=mirror["source"]),
+                            transcript(mirror, date=None))
+    assert res.document_id == first.document_id and res.match.startswith("near-duplicate")
