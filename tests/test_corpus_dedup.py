@@ -297,3 +297,44 @@ def test_schema_3_recent_band_table_is_folded_into_the_middle_level(tmp_path):
         res = corpus.ingest(make_capture(mirror["url"], source=mirror["source"]),
                             transcript(mirror, date=None))
     assert res.document_id == first.document_id and res.match.startswith("near-duplicate")
+
+
+@settings(max_examples=50, deadline=None)
+@given(keys=st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=3000, unique=True),
+       capacity=st.integers(0, 5000))
+def test_key_filter_never_misses_an_added_key(keys, capacity):
+    from corpus.band_index import KeyFilter
+    f = KeyFilter(capacity)
+    f.add(np.array(keys[::2], dtype=np.int64))
+    f.add(keys[1::2])
+    assert f.maybe(np.array(keys, dtype=np.int64)).all()
+    assert f.count == len(keys)
+
+
+def test_key_filter_false_positives_at_capacity():
+    """At its capacity the filter lets ~1% of absent keys through (the SQL probes it saves)."""
+    from corpus.band_index import KeyFilter
+    rng = np.random.default_rng(5)
+    f = KeyFilter(100_000)
+    f.add(rng.integers(-2**63, 2**63 - 1, size=f.capacity, dtype=np.int64))
+    absent = rng.integers(-2**63, 2**63 - 1, size=200_000, dtype=np.int64)
+    rate = f.maybe(absent).mean()
+    print(f"key filter: {f.capacity} keys in {len(f.words) * 8} bytes, false positives {rate:.4f}")
+    assert rate < 0.02
+
+
+def test_largest_level_filter_is_rebuilt_on_open(tmp_path, monkeypatch):
+    """A new process builds the largest level's filter from the table: every stored version is
+    still found under its own band keys."""
+    from corpus import band_index
+    monkeypatch.setattr(band_index, "LSH_MERGE_ROWS", 2 * BANDS)
+    rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
+    with Corpus(tmp_path / "c.db") as corpus:
+        for r in rows:
+            corpus.ingest(make_capture(r["url"], source=r["source"]), transcript(r, date=None))
+    with Corpus(tmp_path / "c.db") as corpus:
+        assert corpus.db["lsh_bands"].count > 0
+        in_largest = {v for (v,) in corpus.conn.execute("SELECT DISTINCT version_id FROM lsh_bands")}
+        for vid, text in corpus.conn.execute("SELECT id, text FROM versions"):
+            if vid in in_largest:
+                assert vid in corpus.bands.candidates(prepare_text(text).band_keys, 100)
