@@ -58,6 +58,14 @@ def unmerged_after(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def mark_merged(conn: sqlite3.Connection) -> int:
+    """Set the merge mark to the newest version (every version's keys are now in the tables);
+    returns it."""
+    conn.execute("INSERT OR REPLACE INTO corpus_meta (key, value) SELECT ?, "
+                 "coalesce(max(version_id), 0) FROM lsh_signatures", (UNMERGED_AFTER,))
+    return unmerged_after(conn)
+
+
 class KeyFilter:
     """A Bloom filter over 64-bit band keys: ``maybe(keys)`` is False only for keys never added.
 
@@ -71,7 +79,8 @@ class KeyFilter:
 
     BITS_PER_KEY = 12
     HASHES = 6
-    _SHIFTS = np.arange(0, 5 * HASHES, 5, dtype=np.uint64)[None, :]  # six 6-bit fields
+    # six 6-bit bit numbers, overlapping at 5-bit steps of the key's high half
+    _SHIFTS = np.arange(0, 5 * HASHES, 5, dtype=np.uint64)[None, :]
 
     def __init__(self, capacity: int):
         words = 1 << max(10, int(capacity * self.BITS_PER_KEY // 64).bit_length())
@@ -129,18 +138,18 @@ class BandIndex:
             for (version_id, _), version_keys in zip(rows, keys):
                 for key in version_keys:
                     self._add_recent(key, version_id)
-        pairs = np.array(self.conn.execute(
-            f"SELECT key, version_id FROM {LSH_BAND_TABLES[0]} ORDER BY key, version_id"
-        ).fetchall(), dtype=np.int64).reshape(-1, 2)
+        cursor = self.conn.execute(
+            f"SELECT key, version_id FROM {LSH_BAND_TABLES[0]} ORDER BY key, version_id")
+        pairs = np.concatenate([np.empty((0, 2), dtype=np.int64)] + [
+            np.array(rows, dtype=np.int64) for rows in iter(lambda: cursor.fetchmany(1 << 16), [])])
         self._middle_keys, self._middle_ids = pairs[:, 0].copy(), pairs[:, 1].copy()
-        self._filter_largest(0)
+        self._filter_largest()
         self._data_version, self._loaded = version, True
 
-    def _filter_largest(self, adding: int) -> None:
-        """(Re)build the filter of ``lsh_bands`` from the table, with room for ``adding`` more
-        keys and then some (each rebuild is a full scan: room for 4x as many keys)."""
-        rows = self.conn.execute(f"SELECT count(*) FROM {LSH_BAND_TABLES[1]}").fetchone()[0]
-        self._largest = KeyFilter(4 * (rows + adding))
+    def _filter_largest(self) -> None:
+        """(Re)build the filter of ``lsh_bands`` from the table, with room for 4x the keys of
+        every merged version (an upper bound of its rows, known without a count scan)."""
+        self._largest = KeyFilter(4 * unmerged_after(self.conn) * dedup.BANDS)
         cursor = self.conn.execute(f"SELECT key FROM {LSH_BAND_TABLES[1]}")
         while chunk := cursor.fetchmany(1 << 16):
             self._largest.add(np.fromiter((k for (k,) in chunk), dtype=np.int64, count=len(chunk)))
@@ -183,20 +192,19 @@ class BandIndex:
         self.conn.executemany(f"INSERT OR IGNORE INTO {middle} (key, version_id) VALUES (?, ?)",
                               zip(keys.tolist(), ids.tolist()))
         # Every version so far has been add()ed: all of their keys are in the tables now.
-        versions = self.conn.execute("SELECT max(version_id) FROM lsh_signatures").fetchone()[0]
-        self.conn.execute("INSERT OR REPLACE INTO corpus_meta (key, value) VALUES (?, ?)",
-                          (UNMERGED_AFTER, str(versions or 0)))
+        versions = mark_merged(self.conn)
         keys = np.concatenate([self._middle_keys, keys])
         ids = np.concatenate([self._middle_ids, ids])
         order = np.lexsort((ids, keys))  # two sorted runs: a merge for numpy's timsort
         self._middle_keys, self._middle_ids = keys[order], ids[order]
         self._recent, self._recent_rows = {}, 0
         # Every version has BANDS keys: the rowid bound of lsh_signatures counts them all.
-        if len(self._middle_keys) >= middle_level_cap((versions or 0) * dedup.BANDS):
-            if self._largest.count + len(self._middle_keys) > self._largest.capacity:
-                self._filter_largest(len(self._middle_keys))
+        if len(self._middle_keys) >= middle_level_cap(versions * dedup.BANDS):
             self._merge_level(middle, largest)
-            self._largest.add(self._middle_keys)
+            if self._largest.count + len(self._middle_keys) > self._largest.capacity:
+                self._filter_largest()  # from the table, which now holds the middle level too
+            else:
+                self._largest.add(self._middle_keys)
             self._middle_keys = self._middle_ids = np.empty(0, dtype=np.int64)
 
     def _merge_level(self, source: str, target: str) -> None:
@@ -220,15 +228,14 @@ class BandIndex:
             ids = self._recent.get(key)
             if ids is not None:
                 hits.update((ids,) if type(ids) is int else ids)
+        # sorted, so numpy's binary search starts each key where the last one ended
+        wanted = np.sort(np.asarray(keys, dtype=np.int64))
         if len(self._middle_keys):
-            # sorted, so numpy's binary search starts each key where the last one ended
-            wanted = np.sort(np.asarray(keys, dtype=np.int64))
             lo = np.searchsorted(self._middle_keys, wanted, "left")
             hi = np.searchsorted(self._middle_keys, wanted, "right")
             for a, b in zip(lo.tolist(), hi.tolist()):
                 hits.update(self._middle_ids[a:b].tolist())
         if self._largest.count:
-            wanted = np.asarray(keys, dtype=np.int64)
             stored = wanted[self._largest.maybe(wanted)].tolist()
             if stored:
                 hits.update(v for (v,) in self.conn.execute(

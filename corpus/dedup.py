@@ -36,8 +36,6 @@ irreversible for users, so every candidate is verified on the actual word-5-gram
 """
 from __future__ import annotations
 
-import hashlib
-import struct
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass

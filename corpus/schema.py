@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from corpus.band_index import UNMERGED_AFTER
+from corpus.band_index import mark_merged
 
 SCHEMA_VERSION = 4  # 4: the newest LSH band keys in memory, not in lsh_bands_recent
 # The version from which ``lsh_signatures``/``lsh_bands`` hold datasketch (affine32) MinHashes
@@ -68,8 +68,7 @@ def _fold_recent_band_table(db: sqlite_utils.Database) -> None:
     try:
         conn.execute("INSERT OR IGNORE INTO lsh_bands_middle (key, version_id) "
                      "SELECT key, version_id FROM lsh_bands_recent ORDER BY key, version_id")
-        conn.execute("INSERT OR REPLACE INTO corpus_meta (key, value) SELECT ?, "
-                     "coalesce(max(version_id), 0) FROM lsh_signatures", (UNMERGED_AFTER,))
+        mark_merged(conn)
         conn.execute("DROP TABLE lsh_bands_recent")
     except BaseException:
         conn.execute("ROLLBACK")
