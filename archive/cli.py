@@ -9,10 +9,8 @@ import os
 from pathlib import Path
 
 import click
-from cdxj_indexer.main import CDXJIndexer
 
 from archive.reader import expand_warc_paths
-from archive.wacz import build_wacz, corpus_pages
 
 
 def cdxj_path_for(warc: Path) -> Path:
@@ -28,6 +26,8 @@ def rebuild_cdxj(warc: str | os.PathLike) -> Path:
     """(Re)write ``NAME.cdxj`` for one WARC with cdxj-indexer: its default fields and record
     set, the same lines the live index holds, sorted (as pywb needs). Atomic: a reader never
     sees half an index."""
+    from cdxj_indexer.main import CDXJIndexer  # ~0.14 s (pkg_resources): not at CLI start
+
     warc = Path(warc)
     target = cdxj_path_for(warc)
     tmp = target.with_name(target.name + ".tmp")
@@ -66,6 +66,8 @@ def index(paths: tuple[Path, ...]) -> None:
 def wacz(paths: tuple[Path, ...], output: Path, db: Path | None, title: str | None,
          description: str | None) -> None:
     """Package WARC files (or directories of them) as a WACZ 1.1.1 file."""
+    from archive.wacz import build_wacz, corpus_pages
+
     pages = list(corpus_pages(db)) if db else None
     try:
         summary = build_wacz(paths, output, pages=pages, title=title, description=description)

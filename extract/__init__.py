@@ -2,8 +2,21 @@
 
 `extract_page(body, url=None, content_type=None) -> Transcript` is the package's API; the
 per-source knowledge lives in profiles.toml.
+
+The names below are resolved on first use (PEP 562), so importing a submodule such as
+extract.cli does not load trafilatura: that keeps `stenogram extract --help` fast.
 """
-from extract.page import EXTRACTOR_VERSION, extract_page, settings_hash
-from extract.transcript import Transcript, Turn
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {"EXTRACTOR_VERSION": "extract.page", "extract_page": "extract.page", "settings_hash": "extract.page",
+         "Transcript": "extract.transcript", "Turn": "extract.transcript"}
 
 __all__ = ["EXTRACTOR_VERSION", "Transcript", "Turn", "extract_page", "settings_hash"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'extract' has no attribute {name!r}")

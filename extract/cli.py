@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from extract.page import extract_page
-
 
 @click.command("extract")
 @click.argument("page", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -15,6 +13,8 @@ from extract.page import extract_page
 @click.option("--content-type", default=None, help="The HTTP Content-Type header, for its charset.")
 def extract_cmd(page: Path, url: str | None, content_type: str | None) -> None:
     """Extract one saved HTML PAGE and print the transcript as one JSON object."""
+    from extract.page import extract_page  # trafilatura: loaded only when a page is extracted
+
     transcript = extract_page(page.read_bytes(), url=url, content_type=content_type)
     click.echo(json.dumps(transcript.to_dict(), ensure_ascii=False))
 
