@@ -1,24 +1,67 @@
-"""Decide early that an input is not a transcript, with a reason the corpus can count.
+"""Decide whether a page is a transcript, with a reason the corpus can count.
 
-Anti-bot interstitials come with status 200 (sites.md): pages loading /TSPD/ scripts, "Please
-enable JavaScript", "Data processing... Please, wait.". Junk input (empty, binary, huge) is
-refused before parsing so it can neither crash the parser nor leak into the corpus.
+Two kinds of rule, both run by `extract_page`, so a crawl and `stenogram reprocess` of its WARCs
+give the same verdict on the same bytes:
+
+* **refusals** that need no parsing (empty, binary, huge, not HTML, CSV/JSON renamed .html) or
+  that recognise a known non-transcript (anti-bot interstitial, error page, directory index);
+* **positive evidence**: length alone never makes a transcript. A page is accepted only with at
+  least one of: the body came from a profile's container (the source's own article template);
+  speaker labels ("Question:", "С.В.Лавров:"; two labelled turns, or one question); a title in
+  the ministry's patterns (a kind of text — remarks, interview, briefing, выступление… — and an
+  official of the ministry); a transcript marker ("Unofficial translation", "Стенограмма").
+
+Caps: a title longer than MAX_TITLE_CHARS is cut at a word boundary (ending in "…"); a body longer
+than MAX_TEXT_CHARS is refused ("text too long"): the longest real transcript is far below it
+and the page stays in the WARC.
 """
 from __future__ import annotations
 
 import re
 
-from extract.interstitial import has_marker
+from extract.interstitial import has_marker, interstitial_reason
+from extract.turns import speaker_id, split_label
 
 MAX_INPUT_BYTES = 30 * 1024 * 1024
+MAX_TITLE_CHARS = 1000
+MAX_TEXT_CHARS = 5_000_000
+MIN_BODY_CHARS = 200
 
-_ERROR_TITLE = re.compile(
-    r"\b(?:404|403|500|502|503)\b|Not Found|Page not found|Forbidden|Service Unavailable|"
-    r"Internal Server Error|Страница не найдена|Ошибка|Доступ запрещ", re.I)
+# Error pages: a phrase, not a bare number ("Resolution 2404", "500 days of talks").
+_ERROR_PHRASE = re.compile(
+    r"\b(?:40[034]|50[0234])\b\s*[-–—:]?\s*(?:error|not found|forbidden|unavailable|ошибка)|"
+    r"\b(?:error|ошибка|http)\s*[-–—:]?\s*(?:40[034]|50[0234])\b|"
+    r"\bnot found\b|page not found|page (?:does not|doesn't) exist|\bforbidden\b|access denied|"
+    r"service unavailable|internal server error|bad gateway|"
+    r"страница не найдена|страница не существует|доступ запрещ|сервис недоступен|"
+    r"внутренняя ошибка сервера", re.I)
+_ERROR_BODY_MAX = 1500
 
-# C0 controls other than \t \n \v \f \r (0-8, 14-31): counted by deleting them (C speed).
-_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b)
-_CONTROL_CHARS = {b: None for b in _CONTROL_BYTES}
+# Directory listings written by web servers (Apache, nginx, IIS, Python's http.server).
+_INDEX_TITLE = re.compile(r"^\s*(?:Index of|Directory listing for|Listing of)\s+/", re.I)
+_INDEX_LINE = re.compile(r"^\s*(?:Parent Directory|\.\./?|\[To Parent Directory\])\s*$", re.I)
+
+# Markup that any real HTML page has near its top (a CSV or log renamed .html has none).
+_HTML_TAG = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|title|meta|div|p|table|span|a|br|h[1-6]|article|section|"
+    r"font|center|ul|li|td|link|script|style|form|img)\b", re.I)
+
+_KIND_WORDS = re.compile(
+    r"\b(?:remarks|answers?|questions?|interview|briefing|speech|address|statement|comments?|"
+    r"article|message|greetings?|press conference|news conference|opening|transcript|"
+    r"talks|lecture|conversation|round ?table)\b|"
+    r"выступлени|ответ[ыа]? на вопрос|интервью|брифинг|заявлени|комментари|стать[яи]|послани|"
+    r"приветстви|пресс-конференци|вступительное слово|речь|беседа|лекци|стенограмм",
+    re.I)
+_OFFICIAL = re.compile(
+    r"\bLavrov\b|Лавров|Foreign Minister|Minister of Foreign Affairs|Deputy (?:Foreign )?Minister|"
+    r"Foreign Ministry|Ministry of Foreign Affairs|Spokes(?:wo)?man|Spokesperson|Zakharova|"
+    r"Министр\w* иностранных дел|МИД|замминистра|Заместител\w* Министра|"
+    r"официальн\w+ представител\w+|Захаров", re.I)
+_MARKER = re.compile(
+    r"^\s*(?:Unofficial translation|Неофициальный перевод|Стенограмма|Transcript)\b|"
+    r"\b(?:unofficial translation from Russian|неофициальный перевод)\b", re.I)
+_MARKER_WINDOW = 3  # paragraphs at each end of the body where a marker counts
 
 
 def refuse_raw(body: bytes | str, content_type: str | None = None) -> str | None:
@@ -41,11 +84,21 @@ def refuse_raw(body: bytes | str, content_type: str | None = None) -> str | None
         controls = len(head) - len(head.translate(_CONTROL_CHARS))
         if "\x00" in head or controls > len(head) * 0.05:
             return "binary input"
-    return None
+    return interstitial_reason(body, content_type) and "anti-bot interstitial"
+
+
+# C0 controls other than \t \n \v \f \r (0-8, 14-31): counted by deleting them (C speed).
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b)
+_CONTROL_CHARS = {b: None for b in _CONTROL_BYTES}
 
 
 def refuse_decoded(text: str) -> str | None:
-    if "<" not in text[:65536]:
+    """Text that is not an HTML document: no markup, or JSON / CSV wearing an .html name."""
+    head = text[:65536]
+    stripped = head.lstrip("\ufeff \t\r\n")
+    if stripped[:1] in ("{", "[") and not _HTML_TAG.search(head[:2048]):
+        return "not HTML: JSON"
+    if "<" not in head or not _HTML_TAG.search(head):
         return "not HTML"
     return None
 
@@ -56,5 +109,90 @@ def is_interstitial(html: str, body_chars: int) -> bool:
     return body_chars < 1000 and has_marker(html)
 
 
-def looks_like_error(title: str | None, body_chars: int) -> bool:
-    return bool(title) and bool(_ERROR_TITLE.search(title)) and body_chars < 1500
+def looks_like_error(title: str | None, body_chars: int, evidence: list[str] | tuple = ()) -> bool:
+    """An error page: an error *phrase* in the title ("404 Not Found", "Страница не найдена";
+    a bare number is not enough), a short body, and no evidence of a transcript."""
+    return (bool(title) and bool(_ERROR_PHRASE.search(title)) and body_chars < _ERROR_BODY_MAX
+            and not evidence)
+
+
+def is_directory_index(title: str | None, paragraphs: list[str]) -> bool:
+    """A web server's directory listing ("Index of /wmd/library/news/russia/2021")."""
+    if title and _INDEX_TITLE.match(title):
+        return True
+    return any(_INDEX_LINE.match(p) for p in paragraphs[:5]) and \
+        bool(paragraphs) and _INDEX_TITLE.match(paragraphs[0] or "") is not None
+
+
+def cap_title(title: str | None) -> str | None:
+    """A title longer than MAX_TITLE_CHARS is cut at the last space before the cap, plus "…"."""
+    if title is None or len(title) <= MAX_TITLE_CHARS:
+        return title
+    cut = title[:MAX_TITLE_CHARS]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_TITLE_CHARS // 2 else cut).rstrip() + "…"
+
+
+def speaker_evidence(paragraphs: list[str]) -> bool:
+    """Two labelled turns by different speakers, or a question label: a dialogue's shape."""
+    speakers: set[str] = set()
+    for p in paragraphs:
+        label, _ = split_label(p)
+        if label is None:
+            continue
+        sid = speaker_id(label)
+        if sid == "question":
+            return True
+        speakers.add(sid)
+        if len(speakers) >= 2:
+            return True
+    return False
+
+
+def title_evidence(title: str | None) -> bool:
+    """A title in the ministry's patterns: a kind of text and an official of the ministry."""
+    return bool(title) and bool(_KIND_WORDS.search(title)) and bool(_OFFICIAL.search(title))
+
+
+def marker_evidence(title: str | None, paragraphs: list[str]) -> bool:
+    edges = paragraphs[:_MARKER_WINDOW] + paragraphs[-_MARKER_WINDOW:]
+    return any(_MARKER.search(p[:300]) for p in (title or "", *edges))
+
+
+def transcript_evidence(title: str | None, paragraphs: list[str], profile_body: bool) -> list[str]:
+    """The kinds of positive evidence that the page is a transcript (empty: none)."""
+    found = []
+    if profile_body:
+        found.append("profile")
+    if speaker_evidence(paragraphs):
+        found.append("speakers")
+    if title_evidence(title):
+        found.append("title")
+    if marker_evidence(title, paragraphs):
+        found.append("marker")
+    return found
+
+
+def refuse_extracted(*, html: str, title: str | None, paragraphs: list[str], text: str,
+                     listing: bool, profile_body: bool, require_evidence: bool = True) -> str | None:
+    """The verdict on an extracted page: a refusal reason, or None for a transcript.
+
+    `profile_body`: the body came from a (non-generic) profile's container.
+    `require_evidence=False` skips only the positive-evidence rule (to measure the text
+    extractor itself on pages that are not transcripts, as bench/bench_generic.py does)."""
+    if listing:
+        return "listing page"
+    if is_directory_index(title, paragraphs):
+        return "directory index"
+    if is_interstitial(html, len(text)):
+        return "anti-bot interstitial"
+    evidence = transcript_evidence(title, paragraphs, profile_body)
+    if looks_like_error(title, len(text), evidence):
+        return "error page"
+    if len(text) < MIN_BODY_CHARS:
+        return "no body text"
+    if len(text) > MAX_TEXT_CHARS:
+        return f"text too long ({len(text):,} characters > {MAX_TEXT_CHARS:,})"
+    if require_evidence and not evidence:
+        return "no transcript evidence"
+    return None

@@ -37,7 +37,7 @@ TRAFILATURA_OPTIONS = dict(
     include_links=False, include_formatting=False, favor_recall=True, deduplicate=False,
     with_metadata=False,
 )
-MIN_BODY_CHARS = 200
+MIN_BODY_CHARS = gate.MIN_BODY_CHARS
 _META_DATE_XPATH = etree.XPath(
     "//meta[@property='article:published_time' or @name='date' or @name='pubdate' or "
     "@itemprop='datePublished' or @name='DC.date' or @property='og:published_time']/@content")
@@ -191,8 +191,9 @@ def _outside_text(outside: list) -> str:
 
 
 def extract_page(body: bytes | str, url: str | None = None, content_type: str | None = None,
-                 profiles: ProfileSet | None = None) -> Transcript:
-    """Extract one page. Never raises on bad input: returns is_transcript=False with a reason."""
+                 profiles: ProfileSet | None = None, require_evidence: bool = True) -> Transcript:
+    """Extract one page. Never raises on bad input: returns is_transcript=False with a reason.
+    `require_evidence=False`: see gate.refuse_extracted (benchmarks of the text alone)."""
     profiles = profiles or default_profiles()
     reason = gate.refuse_raw(body, content_type)
     if reason:
@@ -207,7 +208,7 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
         return _refused(f"unparseable HTML: {exc}", profiles)
 
     profile = profiles.choose(root, url)
-    title = _title(root, profile)
+    title = gate.cap_title(_title(root, profile))
     page_date, time, date_lines = _page_date_time(root, profile)
     translation_urls = _translation_urls(root, profile, url)
     container = profile.container.first(root)
@@ -253,14 +254,11 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
         source=profile.name, doc_number=doc_number, kind=kind_from_title(title),
         translation_urls=translation_urls,
     )
-    if listing_items:
-        return _refused("listing page", profiles, **fields)
-    if gate.is_interstitial(html, len(text)):
-        return _refused("anti-bot interstitial", profiles, **fields)
-    if gate.looks_like_error(title, len(text)):
-        return _refused("error page", profiles, **fields)
-    if len(text) < MIN_BODY_CHARS:
-        return _refused("no body text", profiles, **fields)
+    reason = gate.refuse_extracted(
+        html=html, title=title, paragraphs=paragraphs, text=text, listing=bool(listing_items),
+        profile_body=container is not None, require_evidence=require_evidence)
+    if reason:
+        return _refused(reason, profiles, **fields)
 
     return Transcript(
         **fields, text=text, paragraphs=paragraphs, turns=split_turns(paragraphs, language),
