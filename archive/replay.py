@@ -1,20 +1,32 @@
 """Serve a Scrapy crawl from WARC/WACZ files instead of the network.
 
 Re-running a spider on an archive is how a changed parser is tested against exactly what was
-fetched. Wire it with settings::
+fetched. :func:`replay_settings` gives the settings (``stenogram crawl --replay`` uses it)::
 
     REPLAY_FROM = ["data/warc", "old-crawl.wacz"]
     DOWNLOAD_HANDLERS = {"http": "archive.replay.WarcReplayDownloadHandler",
                          "https": "archive.replay.WarcReplayDownloadHandler"}
 
-(:func:`replay_settings` returns both). Each request is answered with the archived response
-for its URL (the exact URL when recorded, else SURT-matched, so ``www.``/scheme/query-order
-variants find it): the recorded
-status and headers, and the body still content-encoded as it came off the wire, so
+Each request is answered with the archived response for its URL (the exact URL when recorded,
+else SURT-matched, so ``www.``/scheme/query-order variants find it): the recorded status and
+headers, and the body still content-encoded as it came off the wire, so
 HttpCompressionMiddleware decodes it exactly as in the live crawl; redirects are replayed as
-recorded. Revisits are answered with the payload they refer to. A URL not in the archive gets
-a 404 flagged ``replay-miss``. With several captures of a URL, the one closest to
-``REPLAY_AT`` (a 14-digit timestamp) is served, else the latest.
+recorded. Revisits are answered with the payload they refer to. With several captures of a
+URL, the one closest to ``REPLAY_AT`` (a 14-digit timestamp) is served, else the latest.
+
+Nothing is invented and nothing is archived again: ``request.meta["warc"]`` is the
+:class:`~archive.capture.WarcLocation` of the record that was served (its WARC file's name,
+offset, length, record id and payload digest; for a revisit, ``meta["warc_revisit_of"]`` is
+the original's) and ``meta["warc_date"]`` its ``WARC-Date``, so the corpus points at the
+original record. :func:`replay_settings` turns the WARC writer off.
+
+A crawl against other base URLs than the archive's (the live ``https://mid.ru`` defaults
+replaying a crawl of the sample site on 127.0.0.1) is mapped: each WARC's ``warcinfo`` names
+the spider that wrote it, and a URL not in the archive is looked up by path and query among
+that spider's captures. A URL found neither way is a miss: the request fails with
+:class:`ReplayMiss` (no response, so nothing downstream takes a made-up page for a real one),
+logged and counted ``replay/miss``; when a spider found nothing at all in the archive it
+logs an error, so the crawl exits 1.
 """
 from __future__ import annotations
 
@@ -27,18 +39,38 @@ from pathlib import Path
 from typing import Iterable
 
 import surt
+from scrapy import signals
 from scrapy.core.downloader.handlers.base import BaseDownloadHandler
-from scrapy.exceptions import NotConfigured
-from scrapy.http import Headers, HtmlResponse, Response
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
+from archive.capture import WarcLocation
 from archive.reader import WARC_SUFFIXES, dechunk
 
 log = logging.getLogger(__name__)
 
 HANDLER_PATH = "archive.replay.WarcReplayDownloadHandler"
+
+#: What a replay changes besides the download handler: nothing is fetched, so there is nothing
+#: to be polite about (no delay, no autothrottle, no backoff before a retry or after a
+#: Retry-After or an interstitial), and every response already sits in the archive it came
+#: from, so the WARC writer stays off (with it the archive guard, which needs it).
+REPLAY_OVERRIDES = {
+    "WARC_ENABLED": False,
+    "DOWNLOAD_DELAY": 0,
+    "DOWNLOAD_DELAY_JITTER": 0,
+    "RANDOMIZE_DOWNLOAD_DELAY": False,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+    "RETRY_BACKOFF_BASE": 0,
+    "RETRY_BACKOFF_MAX": 0,
+    "RETRY_AFTER_ENABLED": False,
+    "INTERSTITIAL_BACKOFF_BASE": 0,
+    "INTERSTITIAL_BACKOFF_MAX": 0,
+}
 
 
 def replay_settings(paths: Iterable[str | os.PathLike], at: str | None = None) -> dict:
@@ -46,10 +78,15 @@ def replay_settings(paths: Iterable[str | os.PathLike], at: str | None = None) -
     settings = {
         "REPLAY_FROM": [os.fspath(p) for p in paths],
         "DOWNLOAD_HANDLERS": {"http": HANDLER_PATH, "https": HANDLER_PATH},
+        **REPLAY_OVERRIDES,
     }
     if at:
         settings["REPLAY_AT"] = at
     return settings
+
+
+class ReplayMiss(IgnoreRequest):
+    """The URL is not in the archive (nor, mapped by path, in its spider's captures)."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +102,21 @@ class _Source:
 class _Entry:
     url: str
     timestamp: str
+    date: str  # the WARC-Date as recorded
     rec_type: str  # response | revisit
     source: _Source
     offset: int
+    length: int
     record_id: str | None
     digest: str | None
     refers_to: str | None
+    spider: str | None  # from the warcinfo record of the WARC it is in
+
+    @property
+    def location(self) -> WarcLocation:
+        """Where this record sits in its WARC file (named as the crawl named it)."""
+        return WarcLocation(os.path.basename(self.source.name or self.source.path.name),
+                            self.offset, self.length, self.record_id or "", self.digest)
 
 
 def url_key(url: str) -> str:
@@ -78,6 +124,11 @@ def url_key(url: str) -> str:
         return surt.surt(url)
     except Exception:
         return url
+
+
+def path_key(key: str) -> str:
+    """The path-and-query part of a SURT key (what is left when the host is mapped away)."""
+    return key.partition(")")[2]
 
 
 def _stored_member_start(path: Path, info: zipfile.ZipInfo) -> int:
@@ -131,43 +182,79 @@ class _Slice:
         return self.fh.read(n)
 
 
+def _warcinfo_spider(record) -> str | None:
+    """The ``spider`` field of a warcinfo record (stenogram writes one per WARC file)."""
+    for line in record.content_stream().read().decode("utf-8", "replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "spider":
+            return value.strip() or None
+    return None
+
+
+def _closest(entries: list[_Entry], at: str | None) -> _Entry:
+    if not at:
+        return entries[-1]
+    stamps = [e.timestamp for e in entries]
+    i = bisect_left(stamps, at)
+    near = entries[max(0, i - 1):i + 1]
+    return min(near, key=lambda e: abs(int(e.timestamp) - int(at.ljust(14, "0"))))
+
+
 class ReplayIndex:
     """URL (SURT) → captures, over WARC files and the WARCs inside WACZ files."""
 
     def __init__(self, paths: Iterable[str | os.PathLike]):
         self.by_key: dict[str, list[_Entry]] = {}
+        #: (spider, path key) → captures, for a crawl against other base URLs
+        self.by_path: dict[tuple[str, str], list[_Entry]] = {}
         self.by_id: dict[str, _Entry] = {}
         self.by_digest: dict[str, _Entry] = {}
         self.errors = 0
         for source in _sources(paths):
             self._add_source(source)
-        for entries in self.by_key.values():
+        for entries in (*self.by_key.values(), *self.by_path.values()):
             entries.sort(key=lambda e: e.timestamp)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.by_key.values())
+
+    @property
+    def spiders(self) -> set[str]:
+        return {spider for spider, _ in self.by_path}
 
     def _add_source(self, source: _Source) -> None:
         size = None
         if source.base:
             with zipfile.ZipFile(source.path) as z:
                 size = z.getinfo(source.name).file_size
+        spider = None
         with open(source.path, "rb") as fh:
             it = ArchiveIterator(_Slice(fh, source.base, size))
             try:
                 for record in it:
+                    if record.rec_type == "warcinfo":
+                        spider = _warcinfo_spider(record) or spider
+                        continue
                     if record.rec_type not in ("response", "revisit"):
                         continue
                     h = record.rec_headers
+                    offset = it.get_record_offset()
+                    it.read_to_end(record)
                     entry = _Entry(
                         url=h.get_header("WARC-Target-URI"),
                         timestamp=iso_date_to_timestamp(h.get_header("WARC-Date")),
-                        rec_type=record.rec_type, source=source, offset=it.get_record_offset(),
+                        date=h.get_header("WARC-Date"),
+                        rec_type=record.rec_type, source=source, offset=offset,
+                        length=it.get_record_length(),
                         record_id=h.get_header("WARC-Record-ID"),
                         digest=h.get_header("WARC-Payload-Digest"),
                         refers_to=h.get_header("WARC-Refers-To"),
+                        spider=spider,
                     )
-                    self.by_key.setdefault(url_key(h.get_header("WARC-Target-URI")), []).append(entry)
+                    key = url_key(entry.url)
+                    self.by_key.setdefault(key, []).append(entry)
+                    if spider:
+                        self.by_path.setdefault((spider, path_key(key)), []).append(entry)
                     if record.rec_type == "response":
                         if entry.record_id:
                             self.by_id[entry.record_id] = entry
@@ -178,18 +265,20 @@ class ReplayIndex:
                 log.error("replay index: stopped reading %s%s: %s", source.path,
                           f"!{source.name}" if source.base else "", exc)
 
-    def lookup(self, url: str, at: str | None = None) -> _Entry | None:
-        entries = self.by_key.get(url_key(url))
+    def lookup(self, url: str, at: str | None = None, spider: str | None = None) -> _Entry | None:
+        """The capture of ``url`` closest to ``at`` (else the latest); with ``spider``, a URL
+        whose host is not in the archive is looked up by path among that spider's captures."""
+        key = url_key(url)
+        entries = self.by_key.get(key)
         if not entries:
-            return None
+            if spider is None:
+                return None
+            entries = self.by_path.get((spider, path_key(key)))
+            if not entries:
+                return None
+            return _closest(entries, at)
         exact = [e for e in entries if e.url == url]
-        entries = exact or entries  # "/x" and "/x/" share a SURT key; the recorded one wins
-        if not at:
-            return entries[-1]
-        stamps = [e.timestamp for e in entries]
-        i = bisect_left(stamps, at)
-        near = [e for e in entries[max(0, i - 1):i + 1]]
-        return min(near, key=lambda e: abs(int(e.timestamp) - int(at.ljust(14, "0"))))
+        return _closest(exact or entries, at)  # "/x" and "/x/" share a SURT key
 
     def original_of(self, revisit: _Entry) -> _Entry | None:
         if revisit.refers_to and revisit.refers_to in self.by_id:
@@ -211,6 +300,20 @@ class ReplayIndex:
 _FRAMING = {"transfer-encoding", "content-length"}
 
 
+_INDEXES: dict[tuple, ReplayIndex] = {}
+
+
+def shared_index(paths: Iterable[str | os.PathLike]) -> ReplayIndex:
+    """One :class:`ReplayIndex` per set of files in a process: Scrapy builds a handler per
+    scheme and per crawler (``stenogram crawl`` runs four), and each would read every WARC."""
+    key = tuple(sorted(os.path.abspath(p) for p in paths))
+    stamp = tuple((p, os.stat(p).st_mtime_ns) if os.path.exists(p) else (p, None) for p in key)
+    index = _INDEXES.get(stamp)
+    if index is None:
+        index = _INDEXES[stamp] = ReplayIndex(paths)
+    return index
+
+
 class WarcReplayDownloadHandler(BaseDownloadHandler):
     """A download handler answering every request from the archive (see the module doc)."""
 
@@ -219,35 +322,56 @@ class WarcReplayDownloadHandler(BaseDownloadHandler):
         paths = crawler.settings.getlist("REPLAY_FROM")
         if not paths:
             raise NotConfigured("REPLAY_FROM is not set")
+        self.crawler = crawler
         self.at = crawler.settings.get("REPLAY_AT")
-        self.index = ReplayIndex(paths)
+        self.index = shared_index(paths)
         self.stats = crawler.stats
+        # weak=False: Scrapy drops its download handlers before it sends spider_closed
+        crawler.signals.connect(self._spider_closed, signal=signals.spider_closed, weak=False)
         log.info("replaying from %d captures of %d URLs", len(self.index), len(self.index.by_key))
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:
             self.stats.inc_value(f"replay/{key}")
 
-    @staticmethod
-    def _miss(request) -> Response:
-        """pywb-style: a small HTML 404 page, so spiders that parse error pages still can."""
-        body = b"<html><body><h1>404 Not Found</h1><p>Not in the archive.</p></body></html>"
-        return HtmlResponse(request.url, status=404, request=request, flags=["replay-miss"],
-                            headers={"Content-Type": "text/html; charset=utf-8"}, body=body)
+    def _spider_name(self) -> str | None:
+        spider = getattr(self.crawler, "spider", None)
+        return getattr(spider, "name", None)
+
+    def _spider_closed(self, spider=None, reason=None) -> None:
+        """An error (so the crawl exits 1) when the spider asked for URLs and none was there.
+
+        Both handlers of a crawler (http, https) hear the signal; the stats are the crawler's,
+        so the first one to hear it reports."""
+        stats = self.stats
+        if stats is None or stats.get_value("replay/nothing_found"):
+            return
+        misses = stats.get_value("replay/miss", 0) + stats.get_value("replay/revisit_unresolved", 0)
+        if misses and not stats.get_value("replay/hit", 0):
+            stats.set_value("replay/nothing_found", 1)
+            log.error("replay: none of the %d URLs %s requested is in the archive (%d captures"
+                      " of spiders %s)", misses, self._spider_name() or "the spider",
+                      len(self.index), ", ".join(sorted(self.index.spiders)) or "unknown")
+
+    def _miss(self, request, why: str) -> ReplayMiss:
+        self._inc(why)
+        log.warning("replay miss: %s is not in the archive", request.url)
+        return ReplayMiss(f"not in the archive: {request.url}")
 
     async def download_request(self, request) -> Response:
-        entry = self.index.lookup(request.url, self.at)
+        entry = self.index.lookup(request.url, self.at, spider=self._spider_name())
         if entry is None:
-            self._inc("miss")
-            return self._miss(request)
+            raise self._miss(request, "miss")
+        if entry.url != request.url and url_key(entry.url) != url_key(request.url):
+            self._inc("mapped")
         http, payload = self.index.read(entry)
         status = int(http.get_statuscode())
         coding_headers = http
+        original = None
         if entry.rec_type == "revisit":
             original = self.index.original_of(entry)
             if original is None:
-                self._inc("revisit_unresolved")
-                return self._miss(request)
+                raise self._miss(request, "revisit_unresolved")
             coding_headers, payload = self.index.read(original)
             if status == 304:
                 status = int(coding_headers.get_statuscode())
@@ -263,6 +387,12 @@ class WarcReplayDownloadHandler(BaseDownloadHandler):
         if payload:
             headers[b"Content-Length"] = str(len(payload))
         self._inc("hit")
+        request.meta["warc"] = entry.location
+        request.meta["warc_date"] = entry.date
+        if original is not None:
+            request.meta["warc_revisit_of"] = original.location
+        else:
+            request.meta.pop("warc_revisit_of", None)
         respcls = responsetypes.from_args(headers=headers, url=request.url, body=payload)
         return respcls(url=request.url, status=status, headers=headers, body=payload,
                        request=request, flags=["replayed"], protocol=http.protocol)

@@ -20,6 +20,7 @@ ERROR_KEYS = (
     "stenogram/warc_write_failed",
     "stenogram/corpus_write_failed",
     "stenogram/state_write_failed",
+    "replay/nothing_found",  # a --replay crawl that found none of its URLs in the archive
 )
 #: Given up on purpose, with a logged reason (anti-bot pages that never cleared, Retry-After
 #: beyond the limit, redirect traps). Reported, but not a failure: mid.ru serves interstitials

@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -69,7 +70,9 @@ SPIDER = textwrap.dedent('''
         start_urls = [os.environ["START"]]
 
         def parse(self, response):
+            warc = response.meta.get("warc")
             yield {"url": response.url, "status": response.status, "flags": response.flags,
+                   "warc": warc.to_dict() if warc else None, "warc_date": response.meta.get("warc_date"),
                    "redirects": response.meta.get("redirect_urls", []),
                    "title": response.css("title::text").get(),
                    "text": " ".join(response.css("p::text").getall()) if response.status == 200 else ""}
@@ -105,10 +108,28 @@ def test_scrapy_crawl_replays_from_warc(tmp_path):
     assert "replayed" in items[EN]["flags"]
     # windows-1251 page decoded by the response's declared charset
     assert RU_TEXT in items[RU]["text"] and items[RU]["title"] == "Лавров"
-    # a URL never archived is a 404 miss
-    assert items[MISSING]["status"] == 404 and "replay-miss" in items[MISSING]["flags"]
-    assert "'replay/hit':" in log and "'replay/miss':" in log
+    # a URL never archived is a miss: no response at all (nothing made up), logged and counted
+    assert MISSING not in items
+    assert f"replay miss: {MISSING} is not in the archive" in log
+    assert "'replay/hit': 5" in log and "'replay/miss': 3" in log  # + two robots.txt
     assert "downloader/request_count" in log
+    # nothing was waited for: no download delay, no autothrottle
+    assert "'replay/hit':" in log and "AutoThrottle" not in log.split("Enabled extensions")[1].split("]")[0]
+    # every item points at the record it was served from, in the archive it came from
+    from warcio.archiveiterator import ArchiveIterator
+    for url in (EN, RU, LISTING):
+        loc = items[url]["warc"]
+        assert loc["warc_file"] == "crawl.warc.gz"
+        with open(warc, "rb") as fh:
+            fh.seek(loc["warc_offset"])
+            it = ArchiveIterator(fh)
+            record = next(it)
+            assert record.rec_headers.get_header("WARC-Record-ID") == loc["warc_record_id"]
+            assert record.rec_headers.get_header("WARC-Target-URI") == url
+            assert record.rec_headers.get_header("WARC-Date") == items[url]["warc_date"]
+            it.read_to_end(record)
+            assert it.get_record_length() == loc["warc_length"]
+    assert items[EN]["warc_date"] == "2024-04-12T15:38:00Z"  # the latest capture's
 
 
 def test_scrapy_crawl_replays_from_wacz(tmp_path):
@@ -120,6 +141,12 @@ def test_scrapy_crawl_replays_from_wacz(tmp_path):
     got = run_replay_crawl(tmp_path, [wacz])
     assert EN_TEXT in got["items"][EN]["text"]
     assert RU_TEXT in got["items"][RU]["text"]
+    # the location is the record's in the WARC inside the WACZ (named as the crawl named it)
+    loc = got["items"][EN]["warc"]
+    assert loc["warc_file"] == "crawl.warc.gz"
+    plain = ReplayIndex([warc_dir / "crawl.warc.gz"]).lookup(EN).location
+    assert (loc["warc_offset"], loc["warc_length"], loc["warc_record_id"]) == (
+        plain.warc_offset, plain.warc_length, plain.warc_record_id)
 
 
 def test_index_lookup_surt_revisit_and_time(tmp_path):
@@ -139,3 +166,91 @@ def test_index_lookup_surt_revisit_and_time(tmp_path):
 def test_replay_from_must_exist(tmp_path):
     with pytest.raises(FileNotFoundError):
         ReplayIndex([tmp_path / "nope.warc.gz"])
+
+
+# ---------------------------------------------------------------- the demo, replayed by the CLI
+STENOGRAM = Path(sys.executable).parent / "stenogram"
+
+
+def stenogram(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(STENOGRAM), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+def document_hashes(db: Path) -> set[str]:
+    import hashlib
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        return {hashlib.sha1(text.encode()).hexdigest()
+                for (text,) in con.execute("SELECT text FROM documents")}
+    finally:
+        con.close()
+
+
+def warc_files(out: Path) -> list[Path]:
+    return sorted(out.rglob("*.warc*"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A demo crawl of the sample site and its WACZ (what the README's example replays)."""
+    d = tmp_path_factory.mktemp("demo")
+    proc = stenogram("demo", "--data", d / "data", "--size", "6")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    base_urls = dict(re.findall(r"sample site: (\w+)\s+(http://127\.0\.0\.1:\d+)", proc.stdout))
+    assert len(base_urls) == 4, proc.stdout
+    proc = stenogram("wacz", "--db", d / "data" / "corpus.db", "-o", d / "crawl.wacz", d / "data" / "warc")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hashes = document_hashes(d / "data" / "corpus.db")
+    assert len(hashes) >= 10
+    return d, base_urls, hashes
+
+
+def test_replay_of_demo_wacz_with_its_base_urls_gives_its_documents(demo, tmp_path):
+    d, base_urls, hashes = demo
+    out = tmp_path / "re"
+    args = [f"--base-url={source}={url}" for source, url in base_urls.items()]
+    proc = stenogram("crawl", *args, "--replay", d / "crawl.wacz", "--out", out)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert document_hashes(out / "corpus.db") == hashes
+    assert warc_files(out) == []  # nothing archived again, no record made up
+    assert "no WARC record" not in proc.stderr
+
+
+def test_replay_of_demo_wacz_with_live_base_urls_maps_them(demo, tmp_path):
+    d, _, hashes = demo
+    out = tmp_path / "re"
+    proc = stenogram("crawl", "--replay", d / "crawl.wacz", "--out", out)  # the README's example
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert document_hashes(out / "corpus.db") == hashes
+    assert warc_files(out) == []
+    assert "'replay/mapped':" in proc.stderr
+    # every capture points at a record of the demo's WARCs, at the offset it has there
+    import sqlite3
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    con = sqlite3.connect(out / "corpus.db")
+    rows = con.execute("SELECT warc_file, warc_offset, warc_record_id FROM captures").fetchall()
+    con.close()
+    assert rows
+    for warc_file, offset, record_id in rows:
+        with open(d / "data" / "warc" / warc_file, "rb") as fh:
+            fh.seek(offset)
+            record = next(iter(ArchiveIterator(fh)))
+            assert record.rec_headers.get_header("WARC-Record-ID") == record_id
+
+
+def test_replay_that_finds_nothing_fails(demo, tmp_path):
+    """A spider whose site is not in the archive: every request a counted miss, exit 1."""
+    d, _, _ = demo
+    (other,) = [w for w in (d / "data" / "warc").glob("*.warc.gz")
+                if b"spider: interaffairs" in gzip.open(w).read(4096)]
+    out = tmp_path / "re"
+    proc = stenogram("crawl", "mid", "--replay", other, "--out", out)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "replay miss: " in proc.stderr
+    assert "none of the" in proc.stderr and "is in the archive" in proc.stderr
+    assert warc_files(out) == []
