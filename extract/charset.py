@@ -1,8 +1,21 @@
-"""Bytes -> str the way a browser would: HTTP header charset, then <meta>, then detection.
+"""Bytes -> str the way a browser would, then checked: a declared charset can be wrong.
 
-Older platforms (DLE mirrors) serve windows-1251 with the charset only in a <meta> tag, or with
-none at all; charset_normalizer guesses those. Decoding never raises: undecodable bytes are
-replaced, and the caller learns which charset was used.
+Order: BOM, HTTP header charset, <meta>, then detection. Older platforms (DLE mirrors) serve
+windows-1251 with the charset only in a <meta> tag, or none at all; and a declaration is often
+wrong: cp1251 bytes labelled utf-8 (by a proxy or a CMS default), UTF-8 labelled windows-1251,
+KOI8-R and cp1251 confused. Decoding those as declared gives mojibake ("Р’С‹…", "\ufffd",
+"цЕПЦЕИ"), which would otherwise be accepted as a transcript. The checks:
+
+* declared UTF-8 that is not valid UTF-8 (more than a stray broken byte) -> a Cyrillic single-byte
+  charset is detected instead;
+* a declared single-byte charset whose bytes are valid UTF-8 with multi-byte sequences -> UTF-8
+  (cp1251 or KOI8-R text is practically never valid UTF-8);
+* cp1251 vs KOI8-R: the two put upper and lower case in swapped halves, so the wrong one turns
+  Russian prose into mostly capital letters; the candidate with the larger share of lower-case
+  Cyrillic letters (and no box-drawing or C1 control characters) wins.
+
+Decoding never raises: undecodable bytes are replaced, and the caller learns which charset was
+used.
 """
 from __future__ import annotations
 
@@ -15,6 +28,23 @@ _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w\-:.]+)", re.I)
 _META_CHARSET = re.compile(
     rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w\-:.]+)", re.I
 )
+# Single-byte charsets that Russian pages declare (rightly or not), in codecs' names.
+_CYRILLIC_SINGLE_BYTE = tuple(codecs.lookup(c).name for c in ("cp1251", "koi8_r"))
+_SINGLE_BYTE = frozenset(codecs.lookup(c).name for c in (
+    "cp1251", "koi8_r", "koi8_u", "iso8859_5", "cp866", "mac_cyrillic", "latin_1", "cp1252",
+    "ascii"))
+_UTF8 = frozenset(codecs.lookup(c).name for c in ("utf_8", "utf_8_sig"))
+_SAMPLE = 200_000  # bytes scored per candidate: enough for any page's prose
+
+_CYR_UPPER = re.compile(r"[А-ЯЁ]")
+_CYR_LOWER = re.compile(r"[а-яё]")
+# characters that do not occur in Russian/English prose but do in a wrong decoding: U+FFFD,
+# C1 controls, box drawing and blocks (KOI8-R's upper half), Serbian/Macedonian-only letters
+_WEIRD = re.compile(r"[\ufffd\u0080-\u009f\u2500-\u25ff\u0402\u0403\u0405\u0408-\u040d\u040f"
+                    r"\u0452\u0453\u0455\u0458-\u045d\u045f]")
+_LATIN1_RUN = re.compile(r"[\u00c0-\u00ff]{3,}")  # "Ñåðãåé": Russian read as Latin-1
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+_MIXED_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[А-Яа-яЁё])\w+\b")
 
 
 def _known(name: str | None) -> str | None:
@@ -38,20 +68,87 @@ def charset_from_meta(body: bytes) -> str | None:
     return _known(m.group(1).decode("ascii", "ignore")) if m else None
 
 
+def plausibility(text: str) -> float:
+    """How much `text` looks like a correct decoding of Russian/English prose (higher: better):
+    the share of Cyrillic letters in lower case, less heavy penalties for characters only a
+    wrong decoding produces and for words mixing Latin and Cyrillic letters."""
+    lower = len(_CYR_LOWER.findall(text))
+    upper = len(_CYR_UPPER.findall(text))
+    cyr = lower + upper
+    weird = len(_WEIRD.findall(text)) + sum(len(r) for r in _LATIN1_RUN.findall(text))
+    mixed = len(_MIXED_WORD.findall(text)) if cyr else 0
+    share = lower / cyr if cyr else 1.0
+    return share - 5.0 * (weird + mixed) / max(cyr, 1)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Valid UTF-8 with at least one multi-byte sequence (pure ASCII decides nothing)."""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a sample cut inside a multi-byte sequence still counts as valid
+        return exc.start >= len(data) - 3 and exc.reason == "unexpected end of data"
+    return True
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with at most a stray broken byte per 1,000 non-ASCII characters (a page truncated
+    or damaged in one place is still UTF-8; cp1251 prose fails on almost every letter)."""
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    non_ascii = len(_ASCII_RUNS.sub("", text))
+    return bad == 0 or bad * 1000 <= non_ascii
+
+
+def _best_single_byte(sample: bytes, prefer: str | None = None) -> str:
+    """cp1251 or KOI8-R, whichever decodes `sample` more plausibly (`prefer` wins ties)."""
+    order = [prefer] if prefer in _CYRILLIC_SINGLE_BYTE else []
+    order += [c for c in _CYRILLIC_SINGLE_BYTE if c not in order]
+    scored = [(plausibility(sample.decode(c, "replace")), -i, c) for i, c in enumerate(order)]
+    return max(scored)[2]
+
+
+def _detect(body: bytes) -> str:
+    """No usable declaration: UTF-8 if valid, else a Cyrillic single-byte charset when that
+    reads as prose, else charset_normalizer's guess (Western pages)."""
+    sample = body[:_SAMPLE]
+    if _is_utf8(sample) or sample.isascii():
+        return "utf-8"
+    best = _best_single_byte(sample)
+    text = sample.decode(best, "replace")
+    if _CYR_LOWER.search(text) and plausibility(text) > 0.5:
+        return best
+    guess = charset_normalizer.from_bytes(sample).best()
+    return (_known(guess.encoding) if guess is not None else None) or best
+
+
+def choose_charset(body: bytes, declared: str | None) -> str:
+    """The charset to decode `body` with, given the declared one (or None)."""
+    sample = body[:_SAMPLE]
+    if declared in _UTF8 or declared is None:
+        if _is_utf8(sample) or sample.isascii() or _mostly_utf8(sample):
+            return "utf-8"
+        return _detect(body)
+    if declared in _SINGLE_BYTE:
+        if _is_utf8(sample):
+            return "utf-8"  # UTF-8 labelled as a single-byte charset
+        if declared in _CYRILLIC_SINGLE_BYTE or not sample.isascii():
+            best = _best_single_byte(sample, prefer=declared)
+            own = plausibility(sample.decode(declared, "replace"))
+            if best != declared and plausibility(sample.decode(best, "replace")) > own + 0.2:
+                return best
+        return declared
+    return declared  # UTF-16/32, GB18030, Shift_JIS...: trusted as declared
+
+
 def decode_body(body: bytes | str, content_type: str | None = None) -> tuple[str, str]:
     """(text, charset used). A str is returned as is."""
     if isinstance(body, str):
         return body, "str"
     if body.startswith(codecs.BOM_UTF8):
         return body[len(codecs.BOM_UTF8):].decode("utf-8", "replace"), "utf-8"
-    for charset in (charset_from_header(content_type), charset_from_meta(body)):
-        if charset:
-            return body.decode(charset, "replace"), charset
-    try:
-        return body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(body[:200_000]).best()
-    charset = _known(best.encoding) if best is not None else None
-    charset = charset or "utf-8"
-    return body.decode(charset, "replace"), charset
+    declared = charset_from_header(content_type) or charset_from_meta(body)
+    charset = choose_charset(body, declared)
+    return body.decode(charset, "replace"), _known(charset) or charset
