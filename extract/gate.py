@@ -6,7 +6,8 @@ give the same verdict on the same bytes:
 * **refusals** that need no parsing (empty, binary, huge, not HTML, CSV/JSON renamed .html) or
   that recognise a known non-transcript (anti-bot interstitial, error page, directory index);
 * **positive evidence**: length alone never makes a transcript. A page is accepted only with at
-  least one of: the body came from a profile's container (the source's own article template);
+  least one of: the body came from a profile's container (the source's own article template) and
+  the ministry is named in the title or the body's first 5,000 characters;
   speaker labels ("Question:", "С.В.Лавров:"; two labelled turns, or one question); a title in
   the ministry's patterns (a kind of text — remarks, interview, briefing, выступление… — and an
   official of the ministry); a transcript marker ("Unofficial translation", "Стенограмма").
@@ -46,18 +47,34 @@ _HTML_TAG = re.compile(
     r"<(?:!doctype\s+html|html|head|body|title|meta|div|p|table|span|a|br|h[1-6]|article|section|"
     r"font|center|ul|li|td|link|script|style|form|img)\b", re.I)
 
-_KIND_WORDS = re.compile(
-    r"\b(?:remarks|answers?|questions?|interview|briefing|speech|address|statement|comments?|"
-    r"article|message|greetings?|press conference|news conference|opening|transcript|"
-    r"talks|lecture|conversation|round ?table)\b|"
-    r"выступлени|ответ[ыа]? на вопрос|интервью|брифинг|заявлени|комментари|стать[яи]|послани|"
-    r"приветстви|пресс-конференци|вступительное слово|речь|беседа|лекци|стенограмм",
-    re.I)
+# The ministry's titles (sites.md, the seeds): a kind of text first, or an official first and a
+# kind of text after ("Foreign Minister Sergey Lavrov’s remarks and answers…", "Speech by Sergey
+# Lavrov…", "Выступление и ответы на вопросы СМИ Министра…", "Брифинг официального представителя…").
+# News headlines about the minister ("Russia's Lavrov says…", "Лавров заявил…") are neither.
+_KIND = (r"(?:opening |closing |introductory |joint )?(?:remarks|speech|statement|interview|article|"
+         r"address|message|greetings?|comments?|briefing|answers?|replies|reply|response|lecture|"
+         r"transcript|press release|foreword|op-ed)")
+_KIND_FIRST = re.compile(
+    rf"^\W*(?:{_KIND}\b|(?:Выступление|Интервью|Статья|Заявление|Комментарий|Ответы?|Брифинг|"
+    r"Послание|Приветствие|Вступительное слово|Заключительное слово|Стенограмма|Речь|Лекция|"
+    r"Беседа|Сообщение для СМИ|Пресс-релиз)(?![а-яё]))", re.I)
+_OFFICIAL_FIRST = re.compile(
+    r"^\W*(?:Russian )?(?:(?:First )?Deputy )?(?:Foreign Minister|Minister of Foreign Affairs|"
+    r"Foreign Ministry(?: Spokes\w+| Official Spokes\w+)?|(?:Official )?Spokes(?:wo)?man|"
+    r"Spokesperson|(?:Министр|Заместитель Министра|Официальный представитель)\w* иностранных дел"
+    r"|Официальный представитель)\b")
+_KIND_ANYWHERE = re.compile(rf"\b{_KIND}\b|\bmakes? remarks\b|\banswers? (?:to )?(?:media )?questions\b", re.I)
 _OFFICIAL = re.compile(
-    r"\bLavrov\b|Лавров|Foreign Minister|Minister of Foreign Affairs|Deputy (?:Foreign )?Minister|"
-    r"Foreign Ministry|Ministry of Foreign Affairs|Spokes(?:wo)?man|Spokesperson|Zakharova|"
-    r"Министр\w* иностранных дел|МИД|замминистра|Заместител\w* Министра|"
-    r"официальн\w+ представител\w+|Захаров", re.I)
+    r"\bLavrov\b|Лавров|\bMinister\b|Foreign Ministry|Ministry of Foreign Affairs|Spokes(?:wo)?man|"
+    r"Spokesperson|Zakharova|Министр|МИД|Министерств\w* иностранных дел|"
+    r"официальн\w+ представител\w+|Захаров")
+# The ministry named: what makes a profile's article page (a mirror carries other sources too,
+# e.g. Kremlin readouts on globalsecurity) one of the ministry's texts.
+_MINISTRY = re.compile(
+    r"\bLavrov\b|Лавров|Foreign Minist|Ministry of Foreign Affairs|Minister of Foreign Affairs|"
+    r"\bMFA\b|Spokes(?:wo)?man|Zakharova|МИД\b|Министр\w* иностранных дел|"
+    r"Министерств\w* иностранных дел|Захаров")
+_MINISTRY_WINDOW = 5000  # characters of the body searched for the ministry's name
 _MARKER = re.compile(
     r"^\s*(?:Unofficial translation|Неофициальный перевод|Стенограмма|Transcript)\b|"
     r"\b(?:unofficial translation from Russian|неофициальный перевод)\b", re.I)
@@ -96,7 +113,7 @@ def refuse_decoded(text: str) -> str | None:
     """Text that is not an HTML document: no markup, or JSON / CSV wearing an .html name."""
     head = text[:65536]
     stripped = head.lstrip("\ufeff \t\r\n")
-    if stripped[:1] in ("{", "[") and not _HTML_TAG.search(head[:2048]):
+    if stripped[:1] in ("{", "["):  # no HTML document opens with a brace or a bracket
         return "not HTML: JSON"
     if "<" not in head or not _HTML_TAG.search(head):
         return "not HTML"
@@ -117,11 +134,11 @@ def looks_like_error(title: str | None, body_chars: int, evidence: list[str] | t
 
 
 def is_directory_index(title: str | None, paragraphs: list[str]) -> bool:
-    """A web server's directory listing ("Index of /wmd/library/news/russia/2021")."""
+    """A web server's directory listing ("Index of /wmd/library/news/russia/2021"): its title,
+    or a parent-directory link among the first lines (no transcript opens with "../")."""
     if title and _INDEX_TITLE.match(title):
         return True
-    return any(_INDEX_LINE.match(p) for p in paragraphs[:5]) and \
-        bool(paragraphs) and _INDEX_TITLE.match(paragraphs[0] or "") is not None
+    return any(_INDEX_TITLE.match(p) or _INDEX_LINE.match(p) for p in paragraphs[:5])
 
 
 def cap_title(title: str | None) -> str | None:
@@ -150,8 +167,22 @@ def speaker_evidence(paragraphs: list[str]) -> bool:
 
 
 def title_evidence(title: str | None) -> bool:
-    """A title in the ministry's patterns: a kind of text and an official of the ministry."""
-    return bool(title) and bool(_KIND_WORDS.search(title)) and bool(_OFFICIAL.search(title))
+    """A title in the ministry's patterns: it opens with a kind of text, or with an official's
+    post followed by a kind of text, and names an official of the ministry."""
+    if not title or not _OFFICIAL.search(title):
+        return False
+    return bool(_KIND_FIRST.match(title)) or (
+        bool(_OFFICIAL_FIRST.match(title)) and bool(_KIND_ANYWHERE.search(title)))
+
+
+def _names_ministry(title: str | None, paragraphs: list[str]) -> bool:
+    head, size = [title or ""], 0
+    for p in paragraphs:
+        head.append(p)
+        size += len(p)
+        if size > _MINISTRY_WINDOW:
+            break
+    return bool(_MINISTRY.search("\n".join(head)))
 
 
 def marker_evidence(title: str | None, paragraphs: list[str]) -> bool:
@@ -162,7 +193,7 @@ def marker_evidence(title: str | None, paragraphs: list[str]) -> bool:
 def transcript_evidence(title: str | None, paragraphs: list[str], profile_body: bool) -> list[str]:
     """The kinds of positive evidence that the page is a transcript (empty: none)."""
     found = []
-    if profile_body:
+    if profile_body and _names_ministry(title, paragraphs):
         found.append("profile")
     if speaker_evidence(paragraphs):
         found.append("speakers")
