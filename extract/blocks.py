@@ -146,3 +146,120 @@ def element_text(el, joiner: str = "") -> str:
 
 def html_fragment(el) -> str:
     return etree.tostring(el, encoding="unicode", method="html")
+
+
+# ---------------------------------------------------------------- when the profile misses
+# A "text host" is the block that owns a run of running text (the nearest block ancestor of a
+# text node). Hosts holding a real paragraph's worth of words are where the body is, whatever
+# the classes and ids say; their lowest common ancestor is the body container.
+SUBSTANTIAL_CHARS = 80
+LIST_TAGS = frozenset({"ul", "ol", "li", "dl", "dt", "dd"})
+
+
+def text_hosts(root, skip_texts: frozenset[str] = frozenset()) -> dict:
+    """{host block: characters of running text outside links it holds}, for hosts with at
+    least SUBSTANTIAL_CHARS; a host whose whole text is one of `skip_texts` (the title) does
+    not count: a heading is not the body. One pre-order walk: each element's host and
+    in-link state come from its parent's."""
+    body = root.find("body")
+    if body is None:
+        body = root
+    mass: dict = {}
+    state = {body: (body, False)}  # element -> (host block, inside a link)
+    for el in body.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        parent = el.getparent()
+        if el is not body:
+            host, in_link = state[parent]
+            if tag in BLOCK_TAGS:
+                host = el
+            elif tag == "a" and el.get("href") is not None:
+                in_link = True
+            state[el] = (host, in_link)
+        else:
+            host, in_link = body, False
+        if not in_link and el.text and not el.text.isspace():
+            mass[host] = mass.get(host, 0) + len(el.text.strip())
+        if el is not body and el.tail and not el.tail.isspace():
+            phost, p_in_link = state[parent]
+            if not p_in_link:
+                mass[phost] = mass.get(phost, 0) + len(el.tail.strip())
+    longest_skip = max((len(t) for t in skip_texts), default=0)
+    out = {}
+    for host, n in mass.items():
+        if n < SUBSTANTIAL_CHARS:
+            continue
+        if n <= longest_skip + 10 and normalise_for_compare(host.text_content()) in skip_texts:
+            continue
+        out[host] = n
+    return out
+
+
+def share_inside(hosts: dict, container) -> float:
+    """Share of the hosts' text mass that lies inside `container` (1.0 when there is none)."""
+    total = sum(hosts.values())
+    if not total:
+        return 1.0
+    inside = sum(n for host, n in hosts.items() if host is container or container in host.iterancestors())
+    return inside / total
+
+
+def main_container(hosts: dict):
+    """The lowest common ancestor of every substantial text host (None without any); one
+    level higher when it has a sibling of its own kind (same tag and class) holding text: a
+    body split in two parts (around a photo, an ad) whose short part (a salutation) is no
+    substantial host of its own."""
+    common = None
+    for host in hosts:
+        chain = [host, *host.iterancestors()]
+        if common is None:
+            common = chain
+            continue
+        members = set(chain)
+        common = [el for el in common if el in members]
+    if not common:
+        return None
+    found = common[0]
+    parent = found.getparent()
+    if parent is not None and parent.tag not in ("body", "html"):
+        kind = (found.tag, found.get("class"))
+        for sibling in parent:
+            if sibling is not found and (sibling.tag, sibling.get("class")) == kind \
+                    and sibling.text_content().strip():
+                return parent
+    return found
+
+
+def _link_chars(el) -> tuple[int, int]:
+    links = [a for a in el.iter("a") if a.get("href") is not None]
+    return len(links), sum(len(normalise_for_compare(a.text_content())) for a in links)
+
+
+def drop_link_blocks(container) -> int:
+    """Drop blocks inside the body that are navigation, not text: related-article lists,
+    sidebars, share buttons, language switchers, tag lines, a lone "Print version" link.
+    A block is navigation when its words are (nearly) all link text: two or more links and at
+    most a quarter of its text (or 20 characters) outside them, or a single link alone that is
+    short or a list (a "related" list of one title).
+    A paragraph that merely contains links keeps them. Outermost such blocks are dropped."""
+    doomed = []
+    stack = [c for c in container if isinstance(c.tag, str)]
+    while stack:
+        el = stack.pop()
+        if el.tag not in BLOCK_TAGS:
+            stack.extend(c for c in el if isinstance(c.tag, str))
+            continue
+        n_links, link_chars = _link_chars(el)
+        if n_links:
+            total = len(normalise_for_compare(el.text_content()))
+            outside = total - link_chars
+            if total and ((n_links >= 2 and (outside <= 0.25 * total or outside <= 20))
+                          or (n_links == 1 and outside <= 3 and (total <= 80 or el.tag in LIST_TAGS))):
+                doomed.append(el)
+                continue
+        stack.extend(c for c in el if isinstance(c.tag, str))
+    doomed.extend(container.iterdescendants("figure"))  # a photo and its caption
+    drop_nodes(doomed)
+    return len(doomed)

@@ -23,6 +23,10 @@ COMMON_CHROME_LINES = tuple(re.compile(rf"^\s*(?:{p})\s*$", re.I) for p in (
     r"Версия для печати", r"Please enable JavaScript.*", r"Data processing\.\.\. Please, wait\.",
     r"Share(?: this)?:?", r"Поделиться:?", r"(?:©|\(c\)|Copyright\b).{0,200}",
     r".{0,200}\bAll rights reserved\.?", r".{0,100}\bВсе права защищены\.?", r"Tags?:.*", r"Теги:.*",
+    # photo-album blocks, ad slots and banners any of these templates may put inside a body
+    r"Дополнительные материалы", r"Additional materials", r"Фото(?:альбом)?", r"Видео", r"Аудио",
+    r"Photo(?: album)?", r"Video", r"\d+ из \d+ фотографий в альбоме", r"\d+ of \d+ photos in album",
+    r"Advertisement", r"Реклама", r"UNITED24 - Make a charitable donation in support of Ukraine!",
 ))
 DOC_NUMBER = re.compile(r"^\s*(\d{1,5}-\d{2}-\d{2}-\d{4})\s*$")
 _TIME_ONLY = re.compile(r"^\s*(?:[01]?\d|2[0-3]):[0-5]\d\s*$")

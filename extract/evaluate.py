@@ -50,7 +50,7 @@ def load_cases(gold_dir: Path) -> list[dict]:
     return json.loads((gold_dir / "cases.json").read_text(encoding="utf-8"))
 
 
-def _score_text(score: Score, gold: list[str], got: list[str], page: str) -> None:
+def score_text(score: Score, gold: list[str], got: list[str], page: str) -> None:
     gold_n = [normalise_for_compare(p) for p in gold]
     got_n = [normalise_for_compare(p) for p in got if normalise_for_compare(p)]
     for g in gold_n:
@@ -123,7 +123,7 @@ def evaluate(gold_dir: Path) -> dict[str, Score]:
                 score.negatives += 1
                 score.refused += int(not ok)
                 continue
-            _score_text(score, case["paragraphs"], paragraphs, case["page"])
+            score_text(score, case["paragraphs"], paragraphs, case["page"])
             _score_meta(score, case, meta, case["page"])
             if case.get("turns"):
                 _score_turns(score, case["turns"], turns)

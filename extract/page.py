@@ -24,7 +24,7 @@ from extract import blocks, chrome, gate
 from extract.charset import decode_body
 from extract.dates import parse_date, parse_date_time, parse_time
 from extract.profiles import Profile, ProfileSet, default_profiles
-from extract.text import clean_paragraph, detect_language
+from extract.text import clean_paragraph, detect_language, normalise_for_compare
 from extract.titles import kind_from_title, participants_from_title, split_place_date, strip_site_suffix
 from extract.transcript import Transcript
 from extract.turns import split_turns
@@ -38,6 +38,9 @@ TRAFILATURA_OPTIONS = dict(
     with_metadata=False,
 )
 MIN_BODY_CHARS = gate.MIN_BODY_CHARS
+# The profile's container must hold at least this share of the page's running text (see
+# _check_container); below it the page is read by the fallback path.
+PLAUSIBLE_SHARE = 0.75
 _META_DATE_XPATH = etree.XPath(
     "//meta[@property='article:published_time' or @name='date' or @name='pubdate' or "
     "@itemprop='datePublished' or @name='DC.date' or @property='og:published_time']/@content")
@@ -190,6 +193,26 @@ def _outside_text(outside: list) -> str:
     return "\n".join(lines)
 
 
+def _check_container(root, profile: Profile, container, title: str | None):
+    """A profile is a hint, never a gate: (body container, why the profile's was not used).
+
+    The profile's container is kept when it holds most of the page's running text (the
+    substantial text blocks, wherever they sit); when its selector matched nothing, or it holds
+    too little of that text (a redesign moved the body out of it), the body container is chosen
+    from the text itself: the lowest common ancestor of the substantial text blocks."""
+    hosts = blocks.text_hosts(root, frozenset({normalise_for_compare(title)}) if title else frozenset())
+    if container is not None:
+        share = blocks.share_inside(hosts, container)
+        if share >= PLAUSIBLE_SHARE:
+            return container, None
+        reason = f"profile container holds {share:.0%} of the page's text"
+    elif profile.container.xpaths:
+        reason = "profile container matched nothing"
+    else:
+        reason = "profile has no container"
+    return blocks.main_container(hosts), reason
+
+
 def extract_page(body: bytes | str, url: str | None = None, content_type: str | None = None,
                  profiles: ProfileSet | None = None, require_evidence: bool = True) -> Transcript:
     """Extract one page. Never raises on bad input: returns is_transcript=False with a reason.
@@ -211,24 +234,26 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
     title = gate.cap_title(_title(root, profile))
     page_date, time, date_lines = _page_date_time(root, profile)
     translation_urls = _translation_urls(root, profile, url)
-    container = profile.container.first(root)
-    if container is not None and title:
-        # a title repeated inside the container is dropped by the line filter below
-        pass
+    profile_container = container = profile.container.first(root)
 
     blocks.drop_always(root)
+    path, fallback_reason = ("generic", None) if profile is profiles.generic else ("profile", None)
+    if path == "profile":
+        container, fallback_reason = _check_container(root, profile, container, title)
+        if fallback_reason:
+            path = "fallback"
+    if page_date is None:  # before pruning: a redesign may have put the date in a <header>
+        page_date, fallback_time = _date_lines_outside(_outside_elements(root, container))
+        time = time or fallback_time
     blocks.drop_nodes(profile.chrome.all(root), keep=container)
-    if profile is profiles.generic or container is None:
+    if path != "profile" or container is None:
         blocks.drop_nodes(profiles.generic.chrome.all(root), keep=container)
     outside_elements = _outside_elements(root, container)
     outside = _outside_text(outside_elements)
     doc_number = _doc_number(root, profile, outside)
-    if page_date is None:
-        page_date, fallback_time = _date_lines_outside(outside_elements)
-        time = time or fallback_time
 
     listing_items = []
-    if container is None:  # a listing on any known platform, even when served elsewhere
+    if profile_container is None:  # a listing on any known platform, even when served elsewhere
         # No article container and a known platform's listing markup: a listing, however short
         # (the last page of a section, or a new section, may list one or two items).
         for candidate in (profile, *profiles.profiles):
@@ -237,11 +262,19 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
                 break
     if container is not None:
         blocks.drop_in_page_navigation(container)
+        blocks.drop_link_blocks(container)
         raw_paragraphs = blocks.paragraphs_from(container)
     else:
         blocks.drop_in_page_navigation(root)
         raw_paragraphs = _trafilatura_paragraphs(root, url)
 
+    if page_date is None:  # a date line inside the body (a redesign moved it there)
+        for line in raw_paragraphs:
+            if chrome.is_date_line(line):
+                page_date, body_time = parse_date_time(line)
+                time = time or body_time
+                if page_date:
+                    break
     metadata_lines = [title or "", doc_number or "", *date_lines]
     paragraphs, letters = chrome.drop_chrome_lines_counted(
         raw_paragraphs, profile.chrome_line_match, metadata_lines)
@@ -252,11 +285,11 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
     fields = dict(
         title=title, date=title_date or page_date, time=time, place=place, language=language,
         source=profile.name, doc_number=doc_number, kind=kind_from_title(title),
-        translation_urls=translation_urls,
+        translation_urls=translation_urls, extraction_path=path, fallback_reason=fallback_reason,
     )
     reason = gate.refuse_extracted(
         html=html, title=title, paragraphs=paragraphs, text=text, listing=bool(listing_items),
-        profile_body=container is not None, require_evidence=require_evidence)
+        profile_body=container is not None and path == "profile", require_evidence=require_evidence)
     if reason:
         return _refused(reason, profiles, **fields)
 

@@ -36,6 +36,11 @@ class Transcript:
     extractor_version: str = ""
     settings_hash: str = ""
     translation_urls: list[str] = field(default_factory=list)
+    # Which path produced the text: "profile" (the source's container selector), "fallback" (a
+    # profile matched but its container missed or held too little: body chosen by text mass)
+    # or "generic" (no profile); fallback_reason says why the profile's container was not used.
+    extraction_path: str | None = None
+    fallback_reason: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
