@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from archive.cdxj import index_warc
 from archive.reader import expand_warc_paths
 
 
@@ -23,20 +24,10 @@ def cdxj_path_for(warc: Path) -> Path:
 
 
 def rebuild_cdxj(warc: str | os.PathLike) -> Path:
-    """(Re)write ``NAME.cdxj`` for one WARC with cdxj-indexer: its default fields and record
-    set, the same lines the live index holds, sorted (as pywb needs). Atomic: a reader never
-    sees half an index."""
-    from cdxj_indexer.main import CDXJIndexer  # ~0.14 s (pkg_resources): not at CLI start
-
-    warc = Path(warc)
-    target = cdxj_path_for(warc)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as out:
-            CDXJIndexer(out, [str(warc)], sort=True).process_all()
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """(Re)write ``NAME.cdxj`` for one WARC with cdxj-indexer, sorted (as pywb needs): the
+    bytes the live index holds once its WARC is closed. Atomic."""
+    target = cdxj_path_for(Path(warc))
+    index_warc(warc, target)
     return target
 
 

@@ -3,7 +3,8 @@
 A ``NAME.warc.gz.open`` file holds one gzip member per record; a crash can leave a member
 (or a record inside a complete member) half written. :func:`salvage_open_warc` keeps the
 longest prefix of complete members that each hold one complete WARC record, truncates the
-rest, renames the file to ``NAME.warc.gz`` and rebuilds ``NAME.cdxj`` from what was kept,
+rest, renames the file to ``NAME.warc.gz`` and rebuilds ``NAME.cdxj`` (sorted, by
+cdxj-indexer) from what was kept,
 so the index never lists a record that is not there (nor misses one that is).
 
 Files still held by a live writer (an exclusive ``flock``) are left alone.
@@ -18,7 +19,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from archive.cdxj import iter_cdxj_lines
+from archive.cdxj import index_warc
 
 logger = logging.getLogger(__name__)
 
@@ -125,19 +126,13 @@ def salvage_open_warc(open_path: str | os.PathLike) -> SalvageResult | None:
     if os.path.exists(final_path):
         raise FileExistsError(f"cannot salvage {open_path}: {final_path} already exists")
     os.replace(open_path, final_path)
-    lines = list(iter_cdxj_lines(final_path))
-    tmp = stem + CDXJ_SUFFIX + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.writelines(lines)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, stem + CDXJ_SUFFIX)
+    lines = index_warc(final_path, stem + CDXJ_SUFFIX)
     logger.warning(
         "salvage: %s kept %d complete records (%d bytes), dropped %d trailing bytes; "
         "index rebuilt with %d lines",
-        final_path, records, keep, total - keep, len(lines),
+        final_path, records, keep, total - keep, lines,
     )
-    return SalvageResult(final_path, records, keep, total - keep, len(lines))
+    return SalvageResult(final_path, records, keep, total - keep, lines)
 
 
 def salvage_directory(directory: str | os.PathLike) -> list[SalvageResult]:
