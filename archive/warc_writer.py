@@ -25,6 +25,7 @@ import socket
 import struct
 import time
 import zlib
+from collections import OrderedDict
 from datetime import datetime, timezone
 from importlib import metadata
 from typing import Iterable, Mapping
@@ -58,6 +59,9 @@ PROFILE_SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-no
 WARC_1_1_SPEC = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 #: WARC Content-Type of each record type when none is given (warcio's defaults)
 WARC_CONTENT_TYPES = RecordBuilder.WARC_RECORDS
+#: How many recent captures' WARC-Dates are kept for the metadata records about them (the
+#: corpus pipeline writes one shortly after each response; 64 bytes or so each).
+CAPTURE_DATES_KEPT = 4096
 #: Deflate level of the records. 6 is zlib's own default and what wget and most WARC tools use;
 #: warcio uses 9. On 1000 real HTML pages of 30-60 KB (35.8 KiB on average, identity-coded, each
 #: with a record head), one GzipMembers compressed a record in 0.52 ms of CPU at level 6 against
@@ -250,6 +254,8 @@ class WarcWriter:
         self.compresslevel = compresslevel
         self._gzip = GzipMembers(compresslevel)
         self._memo: tuple[bytes, str] | None = None  # (payload, its digest), see payload_digest
+        #: WARC-Date of the latest responses/revisits written, for their metadata records
+        self._capture_dates: OrderedDict[str, str] = OrderedDict()
         self._empty_digest = digest_of(b"", algorithm=digest)
         self.files_written: list[str] = []  # final paths of closed files
         self.files_opened = 0
@@ -451,6 +457,7 @@ class WarcWriter:
         head = response_head(response, len(body), method=request.method)
         location = self._write(current, rec_type="response", uri=response.url, date=date,
                                http_headers=head, payload=body, extra=extra)
+        self._remember_date(location.warc_record_id, date)
         self._write_request(current, request, date, location.warc_record_id)
         if self.digest_index is not None and not truncated:
             self.digest_index.add(FirstCapture(
@@ -495,6 +502,7 @@ class WarcWriter:
         location = self._write(current, rec_type="revisit", uri=response.url, date=date,
                                http_headers=head, payload=b"", extra=extra,
                                payload_digest=digest or False)
+        self._remember_date(location.warc_record_id, date)
         self._write_request(current, request, date, location.warc_record_id)
         self._memo = None
         return location
@@ -504,7 +512,11 @@ class WarcWriter:
                        date: str | None = None) -> WarcLocation:
         """A ``metadata`` record (application/warc-fields) about the record ``concurrent_to``.
 
-        A list value (outlinks) becomes one line per item.
+        A list value (outlinks) becomes one line per item. The record belongs to the capture
+        event of the record it describes, so it takes that record's ``WARC-Date`` (WARC 1.1,
+        section 5.4; ``date`` when given, else the one this writer wrote it with, else now),
+        and it carries no ``WARC-Payload-Digest``: a warc-fields block has no HTTP payload
+        (FastWARC and warcat flag one).
         """
         current = self._current or self._open_new_file()
         items = fields.items() if isinstance(fields, Mapping) else fields
@@ -512,12 +524,19 @@ class WarcWriter:
         for name, value in items:
             values = value if isinstance(value, (list, tuple)) else [value]
             lines += [f"{name}: {_field_text(v)}\r\n" for v in values if v is not None]
+        date = date or self._capture_dates.get(concurrent_to) or warc_date()
         return self._write(
-            current, rec_type="metadata", uri=url, date=date or warc_date(), http_headers=None,
+            current, rec_type="metadata", uri=url, date=date, http_headers=None,
             payload="".join(lines).encode("utf-8"),
             extra=[("WARC-Concurrent-To", concurrent_to)],
-            warc_content_type="application/warc-fields",
+            warc_content_type="application/warc-fields", payload_digest=False,
         )
+
+    def _remember_date(self, record_id: str, date: str) -> None:
+        dates = self._capture_dates
+        dates[record_id] = date
+        if len(dates) > CAPTURE_DATES_KEPT:
+            dates.popitem(last=False)
 
 
 _IDENTITY_CODINGS = ("", "identity")

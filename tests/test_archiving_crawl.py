@@ -219,6 +219,11 @@ def test_every_exchange_archived(crawls, server):
     assert b"operator: pytest" in recs[0]["payload"] and b"robots: obey" in recs[0]["payload"]
     metas = [r for r in recs if r["type"] == "metadata"]
     assert len(metas) == len(first["items"])
+    by_id = {r["h"].get_header("WARC-Record-ID"): r for r in recs}
+    for meta in metas:  # one capture event with the response it describes
+        described = by_id[meta["h"].get_header("WARC-Concurrent-To")]
+        assert meta["h"].get_header("WARC-Date") == described["h"].get_header("WARC-Date")
+        assert meta["h"].get_header("WARC-Payload-Digest") is None
     stats = first["stats"]
     [warc] = {r["file"] for r in recs}
     assert stats["warc/records"] == len(recs) and stats["warc/files"] == 1

@@ -190,6 +190,28 @@ def test_metadata_record(writer, tmp_path):
     assert rec.get_header("WARC-Concurrent-To") == loc.warc_record_id
     assert rec.get_header("Content-Type") == "application/warc-fields"
     assert payload.count(b"outlink: ") == 2 and b"interstitial: no\r\n" in payload
+    # one capture event: the response's WARC-Date; a warc-fields block has no payload digest
+    response = [r for r, _, _ in records(tmp_path / loc.warc_file)
+                if r.get_header("WARC-Record-ID") == loc.warc_record_id][0]
+    assert rec.get_header("WARC-Date") == response.get_header("WARC-Date")
+    assert rec.get_header("WARC-Payload-Digest") is None and meta.payload_digest is None
+    assert rec.get_header("WARC-Block-Digest") == digest_of(payload)
+
+
+def test_metadata_date_of_an_earlier_capture_and_of_an_unknown_one(tmp_path):
+    w = WarcWriter(tmp_path, "m", hostname="box")
+    first = w.write_exchange(*exchange(), date="2024-04-12T15:38:00.123456Z")
+    for i in range(3):
+        w.write_exchange(*exchange(url=f"{URL}?n={i}"))
+    meta = w.write_metadata(first.warc_record_id, URL, {"k": "v"})
+    given = w.write_metadata(first.warc_record_id, URL, {"k": "v"}, date="2024-04-12T15:38:01Z")
+    unknown = w.write_metadata("<urn:uuid:00000000-0000-4000-8000-000000000000>", URL, {"k": "v"})
+    w.close()
+    dates = {r.get_header("WARC-Record-ID"): r.get_header("WARC-Date")
+             for r, _, _ in records(tmp_path / first.warc_file)}
+    assert dates[meta.warc_record_id] == "2024-04-12T15:38:00.123456Z"
+    assert dates[given.warc_record_id] == "2024-04-12T15:38:01Z"
+    assert dates[unknown.warc_record_id] > "2024-04-13"  # now
 
 
 def test_warcinfo_and_names(writer, tmp_path):
