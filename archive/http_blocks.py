@@ -6,7 +6,11 @@ intact but chunking already removed); this module turns that into header blocks 
 the truth about the stored bytes:
 
 * every header value is kept, repeated headers stay repeated, in the order received;
-* header bytes are kept as-is (latin-1 round trip), never %-encoded as warcio would;
+* header bytes are kept as-is (latin-1 round trip), never %-encoded as warcio would, and
+  never stripped: a value is written ``f"{name}: {value}"`` with whatever whitespace (or
+  folded continuation line) it came with;
+* when the network layer kept the exact status line (``ArchivedResponse.status_line``) or the
+  exact request head as sent (``ArchivedRequest.head``), those are written as they are;
 * ``Transfer-Encoding`` is renamed ``X-Archive-Orig-Transfer-Encoding`` (the stored body is
   de-chunked) and ``Content-Length`` is set to the stored body length, keeping a differing
   original as ``X-Archive-Orig-Content-Length`` (the wget/Heritrix-compatible convention
@@ -121,6 +125,9 @@ class ArchivedRequest:
     headers: HeaderPairs = field(default_factory=list)  # or anything header_pairs takes
     body: bytes = b""
     protocol: str = "HTTP/1.1"
+    #: the head exactly as sent (request line to blank line, latin-1 text), when known: it
+    #: then replaces ``method``/``headers``/``protocol`` in the record
+    head: str | None = None
 
 
 @dataclass
@@ -135,10 +142,14 @@ class ArchivedResponse:
     reason: str | None = None
     ip_address: str | None = None
     disconnected: bool = False  # the server cut the body short (Scrapy's "dataloss" flag)
+    status_line: str | None = None  # "HTTP/1.1 200 OK" as received, when known
 
 
 def request_head(request: ArchivedRequest) -> RawHttpHeaders:
-    """``METHOD target PROTOCOL`` plus the headers sent, ``Host`` added when missing."""
+    """``METHOD target PROTOCOL`` plus the headers sent, ``Host`` added when missing; or the
+    head as sent, line for line, when ``request.head`` has it."""
+    if request.head:
+        return _parsed_head(request.head)
     headers = header_pairs(request.headers)
     names = {name.lower() for name, _ in headers}
     parts = urlsplit(request.url)
@@ -148,6 +159,20 @@ def request_head(request: ArchivedRequest) -> RawHttpHeaders:
         headers.insert(0, ("Content-Length", str(len(request.body))))
     statusline = f"{_target_of(parts, request.url)} {request.protocol}"
     return RawHttpHeaders(statusline, headers, protocol=request.method.upper())
+
+
+def _parsed_head(head: str) -> RawHttpHeaders:
+    """A head's text as RawHttpHeaders that serialise back to the same text: every header line
+    split at its first ``": "`` (how Twisted writes them), a line without one kept whole."""
+    first, *lines = head.removesuffix("\r\n\r\n").split("\r\n")
+    method, _, rest = first.partition(" ")
+    headers: HeaderPairs = []
+    for line in lines:
+        name, sep, value = line.partition(": ")
+        if not sep:  # not a line Twisted writes; kept as a name with an empty value
+            name, value = line.removesuffix(":"), ""
+        headers.append((name, value))
+    return RawHttpHeaders(rest, headers, protocol=method)
 
 
 def _body_is_framed(status: int, method: str) -> bool:
@@ -175,6 +200,9 @@ def response_head(
         headers.append((name, value))
     if fix_length and not had_length:
         headers.append(("Content-Length", str(stored_length)))
+    if response.status_line:
+        protocol, _, statusline = response.status_line.partition(" ")
+        return RawHttpHeaders(statusline, headers, protocol=protocol)
     statusline = f"{response.status} {reason}".rstrip()
     return RawHttpHeaders(statusline, headers, protocol=_protocol(response.protocol))
 

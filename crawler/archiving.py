@@ -13,11 +13,11 @@ line's reason phrase and every header line in received order and case (including
 another download handler, the records fall back to what Scrapy keeps: the standard phrase of
 :class:`http.HTTPStatus` and Scrapy's headers grouped per name.
 
-What is still not byte-exact:
-
-* request headers: ``request.headers`` as left by the downloader middlewares, plus ``Host``
-  (and ``Content-Length`` for a body) as Twisted adds them; the request line is always
-  ``HTTP/1.1`` with Scrapy's HTTP/1.1 handler.
+The request head is the one sent, too: the same handler keeps the bytes Twisted wrote
+(request line, every header line, ``Host``/``Connection``/framing lines Twisted adds) in
+``meta["wire"]["request_head"]``. With another download handler the request record is
+rebuilt from ``request.headers`` as left by the downloader middlewares, plus ``Host`` (and
+``Content-Length`` for a body) as Twisted adds them.
 
 Responses flagged ``cached`` or ``replayed`` (served from HTTP cache or from a WARC) and
 requests with ``meta["warc_skip"]`` are not archived again.
@@ -143,6 +143,10 @@ class WarcArchiver:
     def archived_request(request, response=None) -> ArchivedRequest:
         """The request as sent. Scrapy's headers are handed over as they are: the record's
         head flattens them (:func:`archive.http_blocks.request_head`), once."""
+        wire = request.meta.get("wire")
+        if wire and wire.get("request_head"):
+            return ArchivedRequest(url=request.url, method=request.method,
+                                   body=request.body or b"", head=wire["request_head"])
         headers = _header_items(request.headers)
         if (request.method.upper() == "POST" and not request.body
                 and "Content-Length" not in request.headers):  # Scrapy's headers ignore case
@@ -153,8 +157,10 @@ class WarcArchiver:
     @staticmethod
     def archived_response(response, request=None) -> ArchivedResponse:
         wire = request.meta.get("wire") if request is not None else None
+        status_line = None
         if wire and wire.get("status") == response.status:
             headers, reason = wire["headers"], wire["reason"]
+            status_line = wire.get("status_line")
         else:  # another download handler: Scrapy's grouped headers, the standard phrase
             headers, reason = _header_items(response.headers), None
         return ArchivedResponse(
@@ -163,6 +169,7 @@ class WarcArchiver:
             protocol=getattr(response, "protocol", None) or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None,
             disconnected="dataloss" in (response.flags or ()),
+            status_line=status_line,
         )
 
     def response_downloaded(self, response, request, spider):

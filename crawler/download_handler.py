@@ -17,9 +17,16 @@ has ``__slots__``, so it cannot carry an extra attribute, and ``response.meta`` 
 
     {"status": 200,
      "reason": "Fine",                                # txresponse.phrase, latin-1
+     "status_line": "HTTP/1.1 200 Fine",              # as received
      "headers": [("Content-Type", "text/html"),       # every header line: wire order,
-                 ("Transfer-Encoding", "chunked")],   #   original name case
-     "connection_headers": [("Transfer-Encoding", "chunked")]}  # the ones Scrapy never sees
+                 ("Transfer-Encoding", "chunked")],   #   original name case, value bytes
+     "connection_headers": [("Transfer-Encoding", "chunked")],  # the ones Scrapy never sees
+     "request_head": "GET / HTTP/1.1\r\nHost: ...\r\n\r\n"}  # the bytes Twisted sent
+
+Header values are the bytes after the colon and its one space, up to the line end: trailing
+whitespace (which Twisted strips) is kept, and a folded header keeps its ``CRLF`` and the
+continuation line's leading whitespace, so ``f"{name}: {value}"`` is the line received. (A line
+with no space after its colon is the one case that comes back with one.)
 
 ``connection_headers`` is classified with the parser's own
 ``isConnectionControlHeader`` (so ``Content-Length`` of a HEAD response is an entity header,
@@ -38,6 +45,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+
+from twisted.web._newclient import HEADER
 
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import (
@@ -58,6 +67,8 @@ logger = logging.getLogger(__name__)
 WIRE_META_KEY = "wire"
 #: where the parser leaves the recorded head on Twisted's response object
 _TX_ATTR = "_stenogram_wire"
+#: where the recorded request head is left on Twisted's request object
+_TX_REQUEST_ATTR = "_stenogram_head"
 
 
 def _text(value: bytes) -> str:
@@ -75,6 +86,26 @@ class WireRecordingParser(_LenientHTTPClientParser):
 
     def start_recording(self) -> None:
         self._wire_headers = []
+        self._wire_status = b""
+        self._raw_lines: list[bytes] | None = None  # the header line being received, folds too
+        self._raw_header: bytes | None = None  # the one headerReceived is about to get
+
+    def statusReceived(self, status: bytes) -> None:
+        self._wire_status = status
+        super().statusReceived(status)
+
+    def lineReceived(self, line: bytes) -> None:
+        # Twisted joins a header's lines and strips its value before ``headerReceived``; the
+        # raw lines are kept here, the way the parent splits them (a header ends when a line
+        # does not start with whitespace).
+        if self.state == HEADER:
+            text = line.removesuffix(b"\r")
+            if not text or text[:1] not in b" \t":
+                self._raw_header = b"\r\n".join(self._raw_lines) if self._raw_lines else None
+                self._raw_lines = [text] if text else None
+            elif self._raw_lines is not None:
+                self._raw_lines.append(text)
+        super().lineReceived(line)
 
     def connectionMade(self) -> None:
         # Twisted calls this again to reset the parser after an unexpected 1xx response:
@@ -84,7 +115,13 @@ class WireRecordingParser(_LenientHTTPClientParser):
 
     def headerReceived(self, name: bytes, value: bytes) -> None:
         # ``name`` is still in its received case here; HTTPParser lower-cases it.
-        self._wire_headers.append((name, value))
+        raw, self._raw_header = self._raw_header, None
+        kept = value
+        if raw is not None and raw.startswith(name + b":"):
+            kept = raw[len(name) + 1:]
+            if kept[:1] == b" ":
+                kept = kept[1:]
+        self._wire_headers.append((name, kept))
         super().headerReceived(name, value)
 
     def allHeadersReceived(self) -> None:
@@ -97,9 +134,12 @@ class WireRecordingParser(_LenientHTTPClientParser):
 
     def wire_head(self, response) -> dict[str, Any]:
         headers = [(_text(n), _text(v)) for n, v in self._wire_headers]
+        sent = getattr(self.request, _TX_REQUEST_ATTR, None)
         return {
             "status": int(response.code),
             "reason": _text(response.phrase or b""),
+            "status_line": _text(self._wire_status),
+            "request_head": _text(sent) if sent is not None else None,
             "headers": headers,
             "connection_headers": [
                 (n, v) for (n, v), (raw, _) in zip(headers, self._wire_headers)
@@ -108,10 +148,37 @@ class WireRecordingParser(_LenientHTTPClientParser):
         }
 
 
+class _HeadRecorder:
+    """A transport stand-in for ``Request._writeHeaders``: keeps the head it writes."""
+
+    def __init__(self, transport, request):
+        self._transport, self._request = transport, request
+
+    def writeSequence(self, data) -> None:
+        data = list(data)
+        setattr(self._request, _TX_REQUEST_ATTR, b"".join(data))
+        self._transport.writeSequence(data)
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
+def _record_request_head(request) -> None:
+    """Make Twisted's ``request`` keep the bytes of the head it writes (request line, every
+    header line as sent, including the ``Host``, ``Connection`` and framing lines Twisted adds)."""
+    write_headers = request._writeHeaders
+
+    def recording(transport, te_or_cl):
+        write_headers(_HeadRecorder(transport, request), te_or_cl)
+
+    request._writeHeaders = recording
+
+
 class WireHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
     """Builds each request's parser as a :class:`WireRecordingParser`."""
 
     def request(self, request):
+        _record_request_head(request)
         d = super().request(request)
         # The parent has just created the parser and swapped its class to Scrapy's lenient
         # one; no response byte can have arrived yet (that needs the reactor), so swapping

@@ -499,3 +499,97 @@ def test_url_key_plain_urls_take_the_short_way():
         assert _plain_url_key(url) == surt.surt(url)
     assert _plain_url_key("http://mid.ru/%D0%9B") is None
     assert _plain_url_key("http://1.2.3/") is None
+
+
+# ------------------------------------------------------------------ header bytes, round trip
+_TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_VCHAR = st.characters(codec="latin-1", categories=("L", "N", "P", "S"), exclude_characters="\x7f")
+_name = st.text(_TCHAR, min_size=1, max_size=12).filter(
+    lambda n: n.lower() not in ("content-length", "transfer-encoding"))
+_ows = st.text(" \t", max_size=3)
+_word = st.text(_VCHAR, min_size=1, max_size=12)
+_value = st.builds(lambda lead, words, trail: lead + " ".join(words) + trail,
+                   _ows, st.lists(_word, max_size=4), _ows)
+
+
+@st.composite
+def _response_heads(draw):
+    """A response head as a server might write it: odd phrases, trailing and leading whitespace
+    in values, empty values, folded (obs-fold) continuation lines, any name case."""
+    code = draw(st.integers(200, 599).filter(lambda c: c not in (204, 304)))
+    reason = draw(st.none() | st.builds(lambda r, t: r + t, st.text(_VCHAR | st.just(" "), max_size=20), _ows))
+    lines = [f"HTTP/1.1 {code}" + ("" if reason is None else f" {reason}")]
+    body = draw(st.binary(max_size=20))
+    headers = draw(st.lists(st.tuples(_name, _value, st.lists(_value.filter(str.strip), max_size=2)),
+                            max_size=6))
+    at = draw(st.integers(0, len(headers)))
+    for i, (name, value, folds) in enumerate(headers):
+        if i == at:
+            lines.append(f"Content-Length: {len(body)}")
+        lines.append(f"{name}: {value}" + "".join(f"\r\n {fold}" for fold in folds))
+    if at == len(headers):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), body
+
+
+@settings(max_examples=200, deadline=None)
+@given(_response_heads())
+def test_response_head_bytes_round_trip(case):
+    """What Twisted's parser reads off the wire (crawler.download_handler) is written to the
+    WARC record byte for byte: no value stripped, no fold joined, the status line as sent."""
+    from twisted.internet.testing import StringTransport
+    from twisted.web._newclient import Request
+    from twisted.web.http_headers import Headers
+
+    from crawler.archiving import WarcArchiver
+    from crawler.download_handler import _TX_ATTR, WireRecordingParser
+
+    head, body = case
+    parser = WireRecordingParser(Request(b"GET", b"/", Headers({b"host": [b"x"]}), None),
+                                 lambda rest: None)
+    parser.makeConnection(StringTransport())
+    parser.dataReceived(head + body)
+    wire = getattr(parser.response, _TX_ATTR)
+
+    from types import SimpleNamespace
+
+    archived = WarcArchiver.archived_response(
+        SimpleNamespace(url=URL, status=wire["status"], headers={}, body=body, flags=[],
+                        ip_address=None, protocol="HTTP/1.1"),
+        SimpleNamespace(meta={"wire": wire}))
+    block = response_head(archived, len(body))
+    block.compute_headers_buffer()
+    assert block.headers_buff == head
+    # and warcio reads the same status and headers back from it
+    from warcio.statusandheaders import StatusAndHeadersParser
+
+    parsed = StatusAndHeadersParser(["HTTP/1.1"], verify=False).parse(io.BytesIO(block.headers_buff))
+    assert parsed.get_statuscode() == str(wire["status"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_name, st.builds(lambda w, t: " ".join(w) + t, st.lists(_word, max_size=3), _ows)),
+                max_size=6),
+       st.sampled_from([b"GET", b"POST", b"HEAD"]), st.booleans())
+def test_request_head_bytes_round_trip(headers, method, persistent):
+    """The request head Twisted writes (request line, Host, Connection, every header line with
+    its value unstripped) is the request record's head, byte for byte."""
+    from twisted.internet.testing import StringTransport
+    from twisted.web._newclient import Request
+    from twisted.web.http_headers import Headers
+
+    from crawler.download_handler import _TX_REQUEST_ATTR, _record_request_head
+
+    tx_headers = Headers({b"Host": [b"127.0.0.1:8000"]})
+    for name, value in headers:
+        if name.lower() != "host":
+            tx_headers.addRawHeader(name.encode("latin-1"), value.encode("latin-1"))
+    request = Request(method, b"/en/a?b=1", tx_headers, None, persistent=persistent)
+    _record_request_head(request)
+    transport = StringTransport()
+    request.writeTo(transport)
+    sent = getattr(request, _TX_REQUEST_ATTR)
+    assert transport.value() == sent
+    block = request_head(ArchivedRequest(URL, head=sent.decode("latin-1")))
+    block.compute_headers_buffer()
+    assert block.headers_buff == sent
