@@ -9,6 +9,14 @@ digest does not match, or that stops short is logged, counted in :class:`ReadSta
 skipped, and reading goes on — in a ``.warc.gz`` at the next gzip member header, in a plain
 ``.warc`` at the next ``WARC/1.x`` line. Records are streamed one at a time; a WARC is never
 held in memory (only one payload at a time, plus a small index used to resolve revisits).
+
+Archives come from elsewhere too, so nothing read is trusted to be small: a record's payload and
+its decoded body are capped (``max_decoded``, default :data:`DEFAULT_MAX_DECODED`, the crawl's
+``DOWNLOAD_MAXSIZE``). A gzip member or a ``Content-Encoding`` that inflates past the cap (a
+"zip bomb": 2 MB of gzip made ``reprocess`` reach 6.4 GB) is decoded in bounded steps, never
+whole, and the record is skipped with reason ``too-large``. Whole files that are not WARCs
+(a CSV renamed ``.warc.gz``, a whole-file gzip, an ARC file) are named by :func:`warc_problem`
+before anything reads them, so a caller skips that file with its reason and goes on.
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 
@@ -31,10 +40,28 @@ WARC_SUFFIXES = (".warc.gz", ".warc")
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGIC = b"WARC/1."
 _SCAN_CHUNK = 1 << 20
+_DECODE_STEP = 1 << 20
+
+#: Largest payload (as stored, and once decoded) a record may have; the crawl's own
+#: DOWNLOAD_MAXSIZE, so everything a stenogram crawl archived reads back.
+DEFAULT_MAX_DECODED = 64 * 1024 * 1024
+
+#: Reasons for a skipped record that mean the *file* is damaged (an archive a WACZ, an index or
+#: a rebuild must not trust). Others (``bad-content-encoding``, ``too-large``, ``not-http``...)
+#: are records as the server sent them.
+DAMAGE_REASONS = ("truncated", "corrupt", "not-a-warc")
 
 
 class ContentDecodingError(ValueError):
     """The payload does not decode with the content-coding its headers declare."""
+
+
+class TooLargeError(ContentDecodingError):
+    """The payload, or what it decodes to, is larger than the cap (``max_decoded``)."""
+
+    def __init__(self, what: str, limit: int):
+        super().__init__(f"{what} over the {limit:,}-byte cap (max_decoded)")
+        self.limit = limit
 
 
 @dataclass
@@ -49,7 +76,10 @@ class ReadStats:
 
     def skip(self, reason: str, path: Path | str, offset: int | None, detail: object = "") -> None:
         self.skipped[reason] += 1
-        log.warning("skipped record in %s at offset %s: %s %s", path, offset, reason, detail)
+        if offset is None:  # the whole file
+            log.warning("skipped file %s: %s: %s", path, reason, detail)
+        else:
+            log.warning("skipped record in %s at offset %s: %s %s", path, offset, reason, detail)
 
     @property
     def skipped_total(self) -> int:
@@ -106,9 +136,9 @@ class ArchivedRecord:
     def payload_digest(self) -> str | None:
         return self.rec_headers.get_header("WARC-Payload-Digest")
 
-    def decoded_body(self) -> bytes:
-        """The payload as a browser would parse it."""
-        return decode_payload(self.payload, self.http_headers)
+    def decoded_body(self, max_decoded: int = DEFAULT_MAX_DECODED) -> bytes:
+        """The payload as a browser would parse it (raises :class:`TooLargeError` past the cap)."""
+        return decode_payload(self.payload, self.http_headers, max_decoded)
 
 
 # --------------------------------------------------------------------------- paths
@@ -130,6 +160,65 @@ def expand_warc_paths(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+def warc_problem(path: str | Path) -> str | None:
+    """Why ``path`` is not a WARC file this reader can use, or None (it looks like one).
+
+    Cheap: the first bytes, and for a ``.warc.gz`` the first two records. Catches what users
+    hand over by mistake: an empty file, a CSV or HTML file renamed ``.warc.gz``, a whole-file
+    gzip (one member for all records: warcio and pywb refuse it), an ARC file. Damage further
+    in is counted per record by the scanner (:func:`warc_damage` looks at every record).
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    if not head:
+        return "an empty file"
+    gz = head.startswith(GZIP_MAGIC[:2])
+    start = head
+    if gz:
+        try:
+            start = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+        except zlib.error as exc:
+            return f"a damaged gzip file ({exc})"
+    if start.lstrip().startswith(b"filedesc://"):
+        return "an ARC file (stenogram reads WARC files only)"
+    if not start.startswith(WARC_MAGIC):
+        shown = start[:24].decode("utf-8", "replace")
+        return f"not a WARC file ({'gzip content' if gz else 'it'} starts with {shown!r})"
+    if gz:
+        with open(path, "rb") as fh:
+            it = ArchiveIterator(fh)
+            try:
+                for n, _ in enumerate(it):
+                    if n >= 1:
+                        break
+            except ArchiveLoadFailed as exc:
+                if "non-chunked" in str(exc):
+                    return ("a whole-file gzip, not one gzip member per record "
+                            "(`warcio recompress` rewrites it)")
+            except Exception:  # damage after the start: the scanner counts it per record
+                pass
+    return None
+
+
+def warc_damage(path: str | Path, max_decoded: int = DEFAULT_MAX_DECODED) -> str | None:
+    """Why the WARC at ``path`` cannot be trusted whole (not a WARC, a truncated or corrupt
+    record), or None. Reads every record (memory bounded by ``max_decoded``): for commands that
+    package or index a file as it is, where one bad record makes a bad WACZ or index."""
+    if problem := warc_problem(path):
+        return problem
+    stats = ReadStats()
+    for _ in _scan_records(Path(path), stats, max_decoded):
+        pass
+    damage = {k: v for k, v in stats.skipped.items() if k in DAMAGE_REASONS}
+    if damage:
+        return "damaged: " + ", ".join(f"{n} {reason} record(s)" for reason, n in damage.items())
+    return None
+
+
 # --------------------------------------------------------------------------- decoding
 
 
@@ -145,8 +234,13 @@ def dechunk(data: bytes) -> bytes:
     return b"".join(out)
 
 
-def decode_content(data: bytes, content_encoding: str | None) -> bytes:
-    """Undo a Content-Encoding chain ("gzip", "br", "deflate", "gzip, br" ...)."""
+def decode_content(data: bytes, content_encoding: str | None,
+                   max_decoded: int = DEFAULT_MAX_DECODED) -> bytes:
+    """Undo a Content-Encoding chain ("gzip", "br", "deflate", "gzip, br" ...).
+
+    Each step stops as soon as its output passes ``max_decoded`` bytes (:class:`TooLargeError`),
+    so a bomb costs at most the cap in memory, never its inflated size.
+    """
     if not content_encoding:
         return data
     codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
@@ -155,16 +249,14 @@ def decode_content(data: bytes, content_encoding: str | None) -> bytes:
             continue
         try:
             if coding in ("gzip", "x-gzip"):
-                data = _gunzip_members(data)
+                data = _gunzip_members(data, max_decoded)
             elif coding == "deflate":
                 try:
-                    data = zlib.decompress(data)
-                except zlib.error:
-                    data = zlib.decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+                    data = _inflate_whole(zlib.MAX_WBITS, data, max_decoded)
+                except zlib.error:  # raw deflate, as some servers send
+                    data = _inflate_whole(-zlib.MAX_WBITS, data, max_decoded)
             elif coding == "br":
-                import brotli
-
-                data = brotli.decompress(data)
+                data = _unbrotli(data, max_decoded)
             else:
                 raise ContentDecodingError(f"unsupported content-encoding {coding!r}")
         except ContentDecodingError:
@@ -174,11 +266,35 @@ def decode_content(data: bytes, content_encoding: str | None) -> bytes:
     return data
 
 
-def _gunzip_members(data: bytes) -> bytes:
-    out = []
+def _inflate(d, data: bytes, max_decoded: int) -> bytes:
+    """One zlib stream, in bounded steps; ``d.unused_data`` holds what follows it."""
+    out, size = [], 0
+    while True:
+        block = d.decompress(data, _DECODE_STEP)
+        data = d.unconsumed_tail
+        size += len(block)
+        if size > max_decoded:
+            raise TooLargeError("decoded body", max_decoded)
+        out.append(block)
+        if d.eof or (not data and not block):
+            return b"".join(out)
+
+
+def _inflate_whole(wbits: int, data: bytes, max_decoded: int) -> bytes:
+    d = zlib.decompressobj(wbits)
+    out = _inflate(d, data, max_decoded)
+    if not d.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out
+
+
+def _gunzip_members(data: bytes, max_decoded: int = DEFAULT_MAX_DECODED) -> bytes:
+    out, size = [], 0
     while data:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out.append(d.decompress(data))
+        block = _inflate(d, data, max_decoded - size)
+        size += len(block)
+        out.append(block)
         if not d.eof:
             raise ContentDecodingError("gzip: truncated stream")
         data = d.unused_data
@@ -187,14 +303,34 @@ def _gunzip_members(data: bytes) -> bytes:
     return b"".join(out)
 
 
-def decode_payload(payload: bytes, http_headers: StatusAndHeaders | None) -> bytes:
+def _unbrotli(data: bytes, max_decoded: int) -> bytes:
+    import brotli
+
+    d = brotli.Decompressor()
+    out, size = [], 0
+    block = d.process(data, output_buffer_limit=_DECODE_STEP)
+    while True:
+        size += len(block)
+        if size > max_decoded:
+            raise TooLargeError("decoded body", max_decoded)
+        out.append(block)
+        if d.is_finished() or (d.can_accept_more_data() and not block):
+            break
+        block = d.process(b"", output_buffer_limit=_DECODE_STEP)
+    if not d.is_finished():
+        raise ContentDecodingError("br: truncated stream")
+    return b"".join(out)
+
+
+def decode_payload(payload: bytes, http_headers: StatusAndHeaders | None,
+                   max_decoded: int = DEFAULT_MAX_DECODED) -> bytes:
     """Payload bytes as stored → body as a browser parses it (chunking and coding removed)."""
     if http_headers is None:
         return payload
     te = (http_headers.get_header("Transfer-Encoding") or "").lower()
     if "chunked" in te:
         payload = dechunk(payload)
-    return decode_content(payload, http_headers.get_header("Content-Encoding"))
+    return decode_content(payload, http_headers.get_header("Content-Encoding"), max_decoded)
 
 
 class _BytesStream:
@@ -243,20 +379,31 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(3) == GZIP_MAGIC
 
 
-def _read_payload(record) -> tuple[bytes, int]:
-    """All the record's remaining content, and how many declared bytes never arrived."""
-    parts = []
+def _read_payload(record, max_decoded: int = DEFAULT_MAX_DECODED) -> tuple[bytes | None, int]:
+    """All the record's remaining content, and how many declared bytes never arrived.
+
+    The content is None when it is longer than ``max_decoded``: the rest is read and dropped
+    block by block (the iterator must pass it to reach the next record), never held.
+    """
+    parts, size = [], 0
     stream = record.raw_stream
     while True:
         block = stream.read(1 << 16)
         if not block:
             break
+        size += len(block)
+        if size > max_decoded:
+            parts = None
+            while stream.read(1 << 16):
+                pass
+            break
         parts.append(block)
     missing = getattr(stream, "limit", 0)
-    return b"".join(parts), missing
+    return (None if parts is None else b"".join(parts)), missing
 
 
-def _scan_records(path: Path, stats: ReadStats) -> Iterator[ArchivedRecord]:
+def _scan_records(path: Path, stats: ReadStats,
+                  max_decoded: int = DEFAULT_MAX_DECODED) -> Iterator[ArchivedRecord]:
     """Every readable record in one file, resyncing after damage."""
     stats.files += 1
     magic = GZIP_MAGIC if _is_gzip(path) else WARC_MAGIC
@@ -269,8 +416,13 @@ def _scan_records(path: Path, stats: ReadStats) -> Iterator[ArchivedRecord]:
             try:
                 for record in it:
                     offset = it.offset
-                    payload, missing = _read_payload(record)
+                    payload, missing = _read_payload(record, max_decoded)
                     length = it.get_record_length()
+                    if payload is None and not missing:
+                        stats.skip("too-large", path, offset,
+                                   f"record payload over the {max_decoded:,}-byte cap (max_decoded)")
+                        offset = None
+                        continue
                     if missing:
                         stats.skip("truncated", path, offset, f"{missing} bytes missing")
                         offset = None
@@ -294,7 +446,8 @@ def _scan_records(path: Path, stats: ReadStats) -> Iterator[ArchivedRecord]:
                     log.info("resyncing %s at offset %d", path, start)
 
 
-def read_record_at(path: str | Path, offset: int) -> ArchivedRecord:
+def read_record_at(path: str | Path, offset: int,
+                   max_decoded: int = DEFAULT_MAX_DECODED) -> ArchivedRecord:
     """Read the one record at ``offset`` of ``path`` (as given by a :class:`WarcLocation`)."""
     path = Path(path)
     with open(path, "rb") as fh:
@@ -304,9 +457,11 @@ def read_record_at(path: str | Path, offset: int) -> ArchivedRecord:
             record = next(it)
         except StopIteration:
             raise ValueError(f"no WARC record at {path}:{offset}") from None
-        payload, missing = _read_payload(record)
+        payload, missing = _read_payload(record, max_decoded)
         if missing:
             raise ValueError(f"truncated WARC record at {path}:{offset} ({missing} bytes missing)")
+        if payload is None:
+            raise TooLargeError(f"WARC record at {path}:{offset}", max_decoded)
         length = it.get_record_length()
         return ArchivedRecord.of(record, path, offset, length, payload,
                                  list(record.digest_checker.problems))
@@ -376,12 +531,16 @@ def _location(rec: ArchivedRecord) -> WarcLocation:
     )
 
 
-def _response_capture(rec: ArchivedRecord, stats: ReadStats) -> Capture | None:
+def _response_capture(rec: ArchivedRecord, stats: ReadStats,
+                      max_decoded: int = DEFAULT_MAX_DECODED) -> Capture | None:
     if rec.http_headers is None or (status := _status(rec.http_headers)) is None:
         stats.skip("not-http", rec.path, rec.offset)
         return None
     try:
-        body = decode_payload(rec.payload, rec.http_headers)
+        body = decode_payload(rec.payload, rec.http_headers, max_decoded)
+    except TooLargeError as exc:
+        stats.skip("too-large", rec.path, rec.offset, exc)
+        return None
     except ContentDecodingError as exc:
         stats.skip("bad-content-encoding", rec.path, rec.offset, exc)
         return None
@@ -396,15 +555,19 @@ def _response_capture(rec: ArchivedRecord, stats: ReadStats) -> Capture | None:
     )
 
 
-def _revisit_capture(rec: ArchivedRecord, original: _Original, stats: ReadStats) -> Capture | None:
+def _revisit_capture(rec: ArchivedRecord, original: _Original, stats: ReadStats,
+                     max_decoded: int = DEFAULT_MAX_DECODED) -> Capture | None:
     """A revisit as a capture: its own URL, date and headers; the body of the record it refers to.
 
     A ``304 Not Modified`` revisit takes the original's status, since the body it stands for is
     the original's.
     """
     try:
-        orig = read_record_at(original.path, original.offset)
-        body = orig.decoded_body()
+        orig = read_record_at(original.path, original.offset, max_decoded)
+        body = orig.decoded_body(max_decoded)
+    except TooLargeError as exc:
+        stats.skip("too-large", rec.path, rec.offset, exc)
+        return None
     except (ValueError, OSError) as exc:  # ContentDecodingError is a ValueError
         stats.skip("revisit-original-unreadable", rec.path, rec.offset, exc)
         return None
@@ -459,13 +622,16 @@ class _CrawlOfRecords:
 
 
 def iter_captures(
-    paths: Iterable[str | Path] | str | Path, stats: ReadStats | None = None
+    paths: Iterable[str | Path] | str | Path, stats: ReadStats | None = None,
+    max_decoded: int = DEFAULT_MAX_DECODED,
 ) -> Iterator[Capture]:
     """Yield a :class:`Capture` per ``response`` record and per resolvable ``revisit`` record.
 
     ``paths`` are WARC files and/or directories (their ``*.warc.gz``/``*.warc``, sorted).
     Revisits whose original comes later in the given files are yielded at the end; revisits
     whose original is not in the files at all are counted as ``revisit-unresolved``.
+    A file that is not a WARC at all (:func:`warc_problem`) is skipped whole, counted as
+    ``not-a-warc``; a record larger than ``max_decoded`` (stored or decoded) as ``too-large``.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -474,20 +640,23 @@ def iter_captures(
     crawls = _CrawlOfRecords()
     deferred: list[ArchivedRecord] = []
     for path in expand_warc_paths(paths):
-        for rec in _scan_records(path, stats):
+        if problem := warc_problem(path):
+            stats.skip("not-a-warc", path, None, problem)
+            continue
+        for rec in _scan_records(path, stats, max_decoded):
             if rec.rec_type == "warcinfo":
                 crawls.add(rec)
                 continue
             if rec.rec_type == "response":
                 index.add(rec)
-                capture = _response_capture(rec, stats)
+                capture = _response_capture(rec, stats, max_decoded)
             elif rec.rec_type == "revisit":
                 original = index.find(rec)
                 if original is None:
                     rec.payload = b""  # keep only headers while waiting
                     deferred.append(rec)
                     continue
-                capture = _revisit_capture(rec, original, stats)
+                capture = _revisit_capture(rec, original, stats, max_decoded)
             else:
                 continue
             if capture is not None:
@@ -499,7 +668,7 @@ def iter_captures(
             stats.skip("revisit-unresolved", rec.path, rec.offset,
                        rec.rec_headers.get_header("WARC-Refers-To") or "")
             continue
-        capture = _revisit_capture(rec, original, stats)
+        capture = _revisit_capture(rec, original, stats, max_decoded)
         if capture is not None:
             stats.captures += 1
             yield crawls.attribute(capture, rec)

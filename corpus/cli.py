@@ -15,15 +15,22 @@ from pathlib import Path
 import click
 
 from corpus import export as export_module
+from corpus.access import ReadOnlyCorpus
 from corpus.store import Corpus
+from stenogram.inputs import (EXIT_SKIPPED, BadInput, CorpusTarget, ExistingCorpus, InputPath,
+                              OutputFile)
 
+# Commands that read a corpus take an existing one (checked, opened read-only: nothing created);
+# ``reprocess`` writes one, so it may create it, but never inside a file that is something else.
 DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", show_default=True,
-                         type=click.Path(dir_okay=False), help="Corpus SQLite database")
+                         type=ExistingCorpus(), help="Corpus SQLite database")
+TARGET_DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", show_default=True,
+                                type=CorpusTarget(), help="Corpus SQLite database (created if missing)")
 
 
 @click.command()
-@DB_OPTION
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@TARGET_DB_OPTION
+@click.argument("paths", nargs=-1, required=True, type=InputPath())
 @click.option("--workers", "-j", type=int, default=None,
               help="Extraction processes (default: number of cores; 1 = no pool)")
 @click.option("--chunk-size", type=int, default=16, show_default=True)
@@ -35,28 +42,46 @@ DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", show_defau
 @click.option("--cache-mib", type=int, default=256, show_default=True,
               help="SQLite page cache; ~600 MiB per million documents keeps the LSH index in it")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty)")
-def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cache_mib, progress):
-    """Build or update the corpus from WARC files or directories (idempotent)."""
+@click.option("--max-decoded-mib", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Skip a record whose payload, stored or decoded, is larger (a gzip bomb "
+                   "is skipped with reason too-large, never inflated whole)")
+def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cache_mib, progress,
+              max_decoded_mib):
+    """Build or update the corpus from WARC files or directories (idempotent).
+
+    A file that is not a WARC, or records that are damaged, are skipped with their reason and
+    the rest is processed; the exit status is then 1."""
     from archive.reader import iter_captures  # lazily: written concurrently by the archive owner
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
     from rich.progress import TimeElapsedColumn
 
+    from archive.reader import DAMAGE_REASONS
     from corpus.reprocess import count_reader_stats, new_reader_stats
     from corpus.reprocess import reprocess as run, warc_paths
 
+    from archive.reader import warc_problem
+
     files = warc_paths(paths)
+    problems = {f: warc_problem(f) for f in files}
+    if files and all(problems.values()):  # nothing to read: refuse before creating a corpus
+        first = next(iter(problems))
+        more = f" (and {len(files) - 1} more file(s) that are not WARCs)" if len(files) > 1 else ""
+        raise BadInput(f"{first}: {problems[first]}{more}", 65)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     console = Console(stderr=True)
     show = console.is_terminal if progress is None else progress
     reader_stats = new_reader_stats()
     started = time.monotonic()
+    if not files:
+        raise BadInput(f"no WARC files in {', '.join(map(str, paths))}", 66)
     with Corpus(db_path, cache_mib=cache_mib) as corpus, Progress(
         SpinnerColumn(), TextColumn("captures"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, disable=not show,
     ) as bar:
         task = bar.add_task("reprocess", total=None)
-        summary = run(corpus, iter_captures([str(f) for f in files], stats=reader_stats),
+        summary = run(corpus, iter_captures([str(f) for f in files], stats=reader_stats,
+                                            max_decoded=max_decoded_mib * 1024 * 1024),
                       workers=workers, chunk_size=chunk_size, commit_every=commit_every,
                       defer_fts=defer_fts, progress=lambda n: bar.advance(task, n))
         count_reader_stats(reader_stats, summary)
@@ -72,6 +97,11 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
         f"{stats['versions']} versions"
         + (f"; full-text index rebuilt in {summary.fts_rebuild_seconds:.1f} s"
            if summary.fts_rebuilt else "") + f" ({elapsed:.1f} s)")
+    damaged = {k: v for k, v in reader_stats.skipped.items() if k in DAMAGE_REASONS}
+    if damaged:
+        click.echo("skipped: " + ", ".join(f"{n} {k}" for k, n in sorted(damaged.items()))
+                   + " (reasons in the log above)", err=True)
+        sys.exit(EXIT_SKIPPED)
 
 
 @click.command()
@@ -81,29 +111,34 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
 @click.option("--where", help="SQL condition on the documents table, e.g. \"language = 'en'\"")
 @click.option("-p", "--param", "params", multiple=True, type=(str, str),
               help="Named parameter for --where: -p name value")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout)")
+@click.option("-o", "--output", type=OutputFile(), help="File (default: stdout)")
 def export(db_path, fmt, where, params, output):
     """Export one record per document with its provenance (captures)."""
-    if not Path(db_path).exists():
-        raise click.ClickException(f"no corpus at {db_path}")
-    with Corpus(db_path) as corpus:
+    if fmt == "parquet" and not output:
+        raise click.ClickException("parquet needs -o FILE")
+    # Written beside the target and renamed when complete: a failed export (bad --where SQL,
+    # disk full) leaves no half file and does not clobber the previous one.
+    part = output.with_name(output.name + ".part") if output else None
+    with ReadOnlyCorpus(db_path) as corpus:
         try:
             records = export_module.iter_documents(corpus.db, where, dict(params))
             if fmt == "parquet":
-                if not output:
-                    raise click.ClickException("parquet needs -o FILE")
-                n = export_module.write_parquet(records, output)
+                n = export_module.write_parquet(records, str(part))
             else:
                 writer = export_module.write_jsonl if fmt == "jsonl" else export_module.write_csv
                 if output:
-                    with open(output, "w", encoding="utf-8", newline="") as f:
+                    with open(part, "w", encoding="utf-8", newline="") as f:
                         n = writer(records, f)
                 else:
                     n = writer(records, sys.stdout)
+            if part:
+                os.replace(part, output)
         except Exception as exc:  # bad --where SQL, missing pyarrow: a clear message
+            if part:
+                part.unlink(missing_ok=True)
             if isinstance(exc, click.ClickException):
                 raise
-            raise click.ClickException(str(exc)) from exc
+            raise BadInput(f"{type(exc).__name__}: {exc}", 1) from exc
     if output:
         click.echo(f"{n} documents written to {output}", err=True)
 
@@ -114,7 +149,7 @@ def export(db_path, fmt, where, params, output):
 @click.option("--context", "-U", type=int, default=3, show_default=True)
 def diff(db_path, doc_id, context):
     """Show a document's versions as a unified diff."""
-    with Corpus(db_path) as corpus:
+    with ReadOnlyCorpus(db_path) as corpus:
         try:
             out = corpus.diff(doc_id, context=context)
         except KeyError:
@@ -129,8 +164,6 @@ def serve(db_path, port):
     """Browse and search the corpus with Datasette on 127.0.0.1."""
     from corpus import serve as serve_module
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"no corpus at {db_path}")
     with tempfile.TemporaryDirectory() as tmp:
         meta = serve_module.write_metadata(db_path, Path(tmp) / "metadata.json")
         cmd = serve_module.datasette_command(db_path, port, meta)
