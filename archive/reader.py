@@ -95,6 +95,11 @@ class ReadStats:
         }
 
 
+class _QuietStats(ReadStats):
+    def skip(self, reason: str, path, offset, detail: object = "") -> None:
+        self.skipped[reason] += 1
+
+
 @dataclass
 class ArchivedRecord:
     """One WARC record read back whole: headers, payload as stored, where it sits.
@@ -210,7 +215,7 @@ def warc_damage(path: str | Path, max_decoded: int = DEFAULT_MAX_DECODED) -> str
     package or index a file as it is, where one bad record makes a bad WACZ or index."""
     if problem := warc_problem(path):
         return problem
-    stats = ReadStats()
+    stats = _QuietStats()  # the caller reports the one-line reason
     for _ in _scan_records(Path(path), stats, max_decoded):
         pass
     damage = {k: v for k, v in stats.skipped.items() if k in DAMAGE_REASONS}

@@ -300,9 +300,11 @@ def html_pages(warc_paths: Iterable[str | os.PathLike], stats: ReadStats | None 
 
 def corpus_pages(db_path: str | os.PathLike) -> Iterator[dict]:
     """A page per capture of a transcript in the corpus, with the document's title and text."""
-    if not Path(db_path).is_file():
-        raise FileNotFoundError(f"no corpus database at {db_path}")
-    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    from corpus.access import corpus_problem, open_readonly  # never creates or changes it
+
+    if problem := corpus_problem(db_path):
+        raise ValueError(f"{db_path}: {problem}")
+    conn = open_readonly(db_path)
     try:
         rows = conn.execute(
             "SELECT captures.url, captures.fetched_at, documents.title, documents.text"

@@ -23,7 +23,7 @@ import sqlite_utils
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Tables every stenogram corpus has had since its first schema.
-REQUIRED_TABLES = ("documents", "versions", "captures")
+REQUIRED_TABLES = ("documents", "captures")
 
 
 def corpus_problem(path: str | Path, *, may_create: bool = False) -> str | None:

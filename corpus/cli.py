@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -154,6 +155,8 @@ def diff(db_path, doc_id, context):
             out = corpus.diff(doc_id, context=context)
         except KeyError:
             raise click.ClickException(f"no document {doc_id}")
+        except sqlite3.Error as exc:  # a corpus from an older or foreign tool: one line
+            raise BadInput(f"{db_path}: cannot read versions ({exc})") from exc
     click.echo(out or f"document {doc_id} has a single version", nl=not out)
 
 

@@ -27,6 +27,38 @@ WHEN old."title" IS NOT new."title" OR old."text" IS NOT new."text" BEGIN
 END"""
 
 
+# The two other FTS triggers, as sqlite-utils' ``enable_fts(create_triggers=True)`` writes them.
+FTS_INSERT_TRIGGER = """CREATE TRIGGER "documents_ai" AFTER INSERT ON "documents" BEGIN
+  INSERT INTO "documents_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+END"""
+FTS_DELETE_TRIGGER = """CREATE TRIGGER "documents_ad" AFTER DELETE ON "documents" BEGIN
+  INSERT INTO "documents_fts" ("documents_fts", rowid, "title", "text") VALUES('delete', old.rowid, old."title", old."text");
+END"""
+FTS_TRIGGERS = {"documents_ai": FTS_INSERT_TRIGGER, "documents_ad": FTS_DELETE_TRIGGER,
+                "documents_au": FTS_UPDATE_TRIGGER}
+
+# ``corpus_meta.fts_deferred``: present while a bulk load has the FTS triggers off. Its value is
+# a flag, never SQL: a corpus file is data anyone can hand over, and resuming used to execute
+# the trigger SQL stored there (a crafted corpus made `stenogram diff` ATTACH and write a file).
+# The triggers are always rebuilt from FTS_TRIGGERS above; a value from an older version (JSON of
+# trigger name -> SQL) reads as the same flag and its SQL is ignored.
+FTS_DEFERRED_KEY = "fts_deferred"
+FTS_DEFERRED_FLAG = "triggers-off"
+
+
+def drop_fts_triggers(conn) -> None:
+    """Drop the FTS triggers named in code (never names or SQL read from the file)."""
+    for name in FTS_TRIGGERS:
+        conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+def restore_fts_triggers(conn) -> None:
+    """Put the FTS triggers back, from code."""
+    drop_fts_triggers(conn)
+    for sql in FTS_TRIGGERS.values():
+        conn.execute(sql)
+
+
 def _guard_fts_update_trigger(db: sqlite_utils.Database) -> None:
     """Replace sqlite-utils' unconditional FTS update trigger (new and older databases)."""
     row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "

@@ -60,8 +60,9 @@ from corpus import dedup
 from corpus.band_index import BandIndex
 from corpus.normalize import shingles
 from corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
-from corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_REBUILD_AUTOMERGE, LSH_VERSION,
-                           ensure_schema)
+from corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_DEFERRED_FLAG, FTS_DEFERRED_KEY,
+                           FTS_REBUILD_AUTOMERGE, LSH_VERSION, drop_fts_triggers, ensure_schema,
+                           restore_fts_triggers)
 from corpus.urls import url_key
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ class Corpus:
         writer's time on 400-word texts), and FTS5 builds an index much faster in one
         ``rebuild`` pass than in thousands of small per-transaction segments it then merges.
         ``reprocess`` defers it when a run adds many documents. The FTS triggers are dropped
-        and their SQL kept in ``corpus_meta`` (in the current transaction, so the state is
+        and a flag kept in ``corpus_meta`` (in the current transaction, so the state is
         durable with the rows it concerns); an exclusive lock on ``<db>-bulk.lock`` says that
         a live process owns the deferral. If that process dies, the next ``Corpus`` opened on
         the database finds the lock free and completes the index (``resume_fts``). Returns
@@ -210,14 +211,10 @@ class Corpus:
                 os.close(fd)
                 return False
             self._bulk_lock = fd
-        triggers = dict(self.conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = "
-            "'documents' AND sql LIKE '%documents_fts%'").fetchall())
-        with self.transaction():
-            self.conn.execute("INSERT INTO corpus_meta (key, value) VALUES ('fts_deferred', ?)",
-                              (json.dumps(triggers),))
-            for name in triggers:
-                self.conn.execute(f'DROP TRIGGER "{name}"')
+        with self.transaction():  # a flag, never SQL: see schema.FTS_DEFERRED_FLAG
+            self.conn.execute("INSERT INTO corpus_meta (key, value) VALUES (?, ?)",
+                              (FTS_DEFERRED_KEY, FTS_DEFERRED_FLAG))
+            drop_fts_triggers(self.conn)
         return True
 
     def resume_fts(self) -> bool:
@@ -235,8 +232,7 @@ class Corpus:
             self.conn.execute(set_automerge, (FTS_REBUILD_AUTOMERGE,))
             self.conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('rebuild')")
             self.conn.execute(set_automerge, (FTS_DEFAULT_AUTOMERGE,))
-            for sql in json.loads(triggers).values():
-                self.conn.execute(sql)
+            restore_fts_triggers(self.conn)  # from code, whatever the stored value says
             self.conn.execute("DELETE FROM corpus_meta WHERE key = 'fts_deferred'")
         if self._bulk_lock is not None:
             os.close(self._bulk_lock)  # closing the fd releases the flock

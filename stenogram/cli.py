@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from stenogram import __version__
+from stenogram.inputs import OutputDir, ReplaySource
 
 # command name -> ("module:attribute", one-line help shown by `stenogram --help` without importing
 # the module). tests/test_cli_startup.py checks each line equals the command's own short help.
@@ -105,7 +106,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
               help="Crawl another copy of a source (e.g. the sample site) instead of the live site.")
 @click.option("--set", "-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting, as `scrapy crawl -s`.")
 @click.option("--loopback", is_flag=True, help="No politeness delays: only for the local sample site.")
-@click.option("--replay", "replay_from", multiple=True, type=click.Path(exists=True),
+@click.option("--replay", "replay_from", multiple=True, type=ReplaySource(),
               help="Answer requests from these WARC/WACZ files or folders instead of the network.")
 def crawl(sources, out_dir, base_urls, settings, loopback, replay_from):
     """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked."""
@@ -136,7 +137,7 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from):
 
 
 @cli.command()
-@click.option("--data", "data_dir", default="data", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--data", "data_dir", default="data", show_default=True, type=OutputDir())
 @click.option("--size", default=40, show_default=True, help="Generated filler transcripts on the sample site.")
 @click.option("--seed", default=1, show_default=True)
 def demo(data_dir, size, seed):

@@ -118,6 +118,29 @@ def check_warc_file(path: str | os.PathLike) -> Path:
     return path
 
 
+def check_replay_source(path: str | os.PathLike) -> Path:
+    """A WARC, a WACZ, or a folder holding at least one of them (``crawl --replay``)."""
+    import zipfile
+
+    from archive.reader import WARC_SUFFIXES
+
+    path = check_input_path(path)
+    if path.is_dir():
+        if not any(c.is_file() and c.name.endswith(WARC_SUFFIXES + (".wacz",))
+                   for c in path.iterdir()):
+            raise BadInput(f"{path}: no WARC or WACZ files in this folder", EX_NOINPUT)
+        return path
+    if path.name.endswith(".wacz"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                if not any(n.startswith("archive/") for n in z.namelist()):
+                    raise BadInput(f"{path}: a zip file without archive/ (not a WACZ)")
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise BadInput(f"{path}: not a WACZ file ({exc})") from exc
+        return path
+    return check_warc_file(path)
+
+
 # ----------------------------------------------------------------------------- click types
 
 
@@ -157,3 +180,7 @@ def CorpusTarget() -> click.ParamType:  # noqa: N802
 
 def WarcFile() -> click.ParamType:  # noqa: N802
     return _Checked(check_warc_file, "warc")
+
+
+def ReplaySource() -> click.ParamType:  # noqa: N802
+    return _Checked(check_replay_source, "replay")

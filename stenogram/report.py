@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 #: Failures: what the crawl could not do. Resets that a retry recovered are not failures
@@ -145,23 +146,26 @@ def silent_edits(db_path: Path, crawl_id: str) -> list[dict]:
 
 
 def print_summary(summary: CrawlSummary, result, console: Console | None = None) -> None:
+    """Print the report. Every value is escaped before rich sees it: titles and URLs come from
+    pages (a title holding ``[/bold]`` crashed the report), paths and ids from the command line,
+    and rich reads ``[...]`` in a string as markup."""
     console = console or Console()
-    table = Table(title=f"stenogram crawl {result.crawl_id}")
+    table = Table(title=escape(f"stenogram crawl {result.crawl_id}"))
     table.add_column("source", no_wrap=True, min_width=len("globalsecurity"))
     for col in ("pages fetched", "transcript pages", "not transcripts", "errors"):
         table.add_column(col, justify="right")
     table.add_column("finish", justify="right", no_wrap=True, min_width=len("corpus_write_failed"))
     for line in summary.sources:
         table.add_row(
-            line.source,
+            escape(line.source),
             str(line.pages_fetched),
             str(line.transcript_pages),
             str(line.not_transcript),
             str(line.errors),
-            line.finish_reason,
+            escape(line.finish_reason),
         )
     console.print(table)
-    console.print(
+    console.print(escape(
         f"WARC files: {summary.warc_files} ({summary.warc_bytes:,} bytes) in {result.warc_dir}\n"
         f"Corpus: {summary.documents} documents, {summary.versions} versions, "
         f"{summary.captures} captures, {summary.merged_captures} captures merged as duplicates "
@@ -171,6 +175,7 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
         f"Recrawl: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.recrawl.items()) + "\n"
         f"Gave up (logged, not failures): {summary.gave_up}\n"
         f"Errors: {summary.errors}"
-    )
+    ))
     for edit in summary.edited:
-        console.print(f"  edited: document {edit['document_id']} {edit['title']!r} at {edit['url']}")
+        console.print(escape(f"  edited: document {edit['document_id']} {edit['title']!r} "
+                             f"at {edit['url']}"))

@@ -160,8 +160,9 @@ def test_wacz_command_errors_clearly(tmp_path):
 def test_index_command_writes_sorted_cdxj_beside_each_warc(warc_dir):
     result = CliRunner().invoke(cli_group(), ["index", str(warc_dir)])
     assert result.exit_code == 0, result.output
-    for name in ("crawl-00000-1234~host", "crawl-00001"):
-        lines = (warc_dir / f"{name}.cdxj").read_text().splitlines()
+    for name, index_name in (("crawl-00000-1234~host", "crawl-00000-1234~host.cdxj"),
+                             ("crawl-00001", "crawl-00001.warc.cdxj")):
+        lines = (warc_dir / index_name).read_text().splitlines()
         assert lines == sorted(lines)
         # request, warcinfo and warc-fields metadata records are not indexed
         assert len(lines) == 6
@@ -171,14 +172,14 @@ def test_index_command_writes_sorted_cdxj_beside_each_warc(warc_dir):
             assert fields["filename"] == name + (".warc" if name.endswith("1") else ".warc.gz")
             assert len(ts) == 14 and key.startswith(("com,", "org,", "ru,"))
     # idempotent
-    before = (warc_dir / "crawl-00001.cdxj").read_bytes()
+    before = (warc_dir / "crawl-00001.warc.cdxj").read_bytes()
     rebuild_cdxj(warc_dir / "crawl-00001.warc")
-    assert (warc_dir / "crawl-00001.cdxj").read_bytes() == before
+    assert (warc_dir / "crawl-00001.warc.cdxj").read_bytes() == before
 
 
 def test_cdxj_name_matches_the_live_index_name():
     assert cdxj_path_for(Path("/d/stenogram-2024-00001.warc.gz")) == Path("/d/stenogram-2024-00001.cdxj")
-    assert cdxj_path_for(Path("x.warc")) == Path("x.cdxj")
+    assert cdxj_path_for(Path("x.warc")) == Path("x.warc.cdxj")  # never x.warc.gz's index
 
 
 def test_html_title_decodes_declared_charset():
