@@ -99,10 +99,9 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
         + (f"; full-text index rebuilt in {summary.fts_rebuild_seconds:.1f} s"
            if summary.fts_rebuilt else "") + f" ({elapsed:.1f} s)")
     damaged = {k: v for k, v in reader_stats.skipped.items() if k in DAMAGE_REASONS}
-    if damaged:
-        click.echo("skipped: " + ", ".join(f"{n} {k}" for k, n in sorted(damaged.items()))
-                   + " (reasons in the log above)", err=True)
-        sys.exit(EXIT_SKIPPED)
+    if damaged:  # the rest is in the corpus; say what was not, and exit 1
+        raise BadInput("skipped as damaged: " + ", ".join(
+            f"{n} {k}" for k, n in sorted(damaged.items())) + " (reasons above)", EXIT_SKIPPED)
 
 
 @click.command()

@@ -138,7 +138,12 @@ def check_replay_source(path: str | os.PathLike) -> Path:
         except (zipfile.BadZipFile, OSError) as exc:
             raise BadInput(f"{path}: not a WACZ file ({exc})") from exc
         return path
-    return check_warc_file(path)
+    from archive.reader import warc_damage
+
+    check_input_file(path)
+    if problem := warc_damage(path):  # replay indexes every record anyway
+        raise BadInput(f"{path}: {problem}", EX_DATAERR)
+    return path
 
 
 # ----------------------------------------------------------------------------- click types
