@@ -203,6 +203,8 @@ def test_bombs_are_skipped_with_a_reason_in_bounded_memory(tmp_path):
     assert stats.skipped["too-large"] == 2, stats.to_dict()
     # the payload read up to the cap, plus warcio's inflated read block (~4 MiB) and copies
     assert peak < 4 * cap + 16 * MIB, f"peak {peak / MIB:.1f} MiB for {n // MIB} MiB bombs"
+    print(f"reader peak (tracemalloc) on 2 x {n // MIB} MiB bombs at a {cap // MIB} MiB cap: "
+          f"{peak / MIB:.1f} MiB")
     assert warc_damage(warc, max_decoded=cap) is None  # large is not damaged
 
 
