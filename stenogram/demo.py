@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
+from rich.text import Text
 
 from crawler.runner import LOOPBACK_SETTINGS, SOURCES, crawl_lock, run_crawl
 from stenogram.report import print_summary, summarise
@@ -21,7 +21,7 @@ def run_demo(data_dir: Path, size: int = 40, seed: int = 1, console=None):
     with crawl_lock(data_dir), SampleSite(port=0, size=size, seed=seed) as site:
         if console is not None:
             for source, url in site.base_urls.items():
-                console.print(escape(f"sample site: {source:15} {url}"))  # no markup in data
+                console.print(Text(f"sample site: {source:15} {url}"))  # data, not markup
         result = run_crawl(SOURCES, out_dir=data_dir, base_urls=site.base_urls, settings=LOOPBACK_SETTINGS)
     summary = summarise(result)
     if console is not None:

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 #: Failures: what the crawl could not do. Resets that a retry recovered are not failures
 #: (``downloader/exception_count`` counts those too), so they are not here.
@@ -146,26 +146,27 @@ def silent_edits(db_path: Path, crawl_id: str) -> list[dict]:
 
 
 def print_summary(summary: CrawlSummary, result, console: Console | None = None) -> None:
-    """Print the report. Every value is escaped before rich sees it: titles and URLs come from
-    pages (a title holding ``[/bold]`` crashed the report), paths and ids from the command line,
-    and rich reads ``[...]`` in a string as markup."""
+    """Print the report. Every value goes to rich as ``Text``, never as a markup string: titles
+    and URLs come from pages (a title holding ``[/bold]`` crashed the report), paths and ids from
+    the command line, and rich reads ``[...]`` in a string as markup and ``:name:`` as emoji
+    (``markup.escape`` is not enough: it lost the backslash of a title ``\\[``)."""
     console = console or Console()
-    table = Table(title=escape(f"stenogram crawl {result.crawl_id}"))
+    table = Table(title=Text(f"stenogram crawl {result.crawl_id}"))
     table.add_column("source", no_wrap=True, min_width=len("globalsecurity"))
     for col in ("pages fetched", "transcript pages", "not transcripts", "errors"):
         table.add_column(col, justify="right")
     table.add_column("finish", justify="right", no_wrap=True, min_width=len("corpus_write_failed"))
     for line in summary.sources:
         table.add_row(
-            escape(line.source),
+            Text(line.source),
             str(line.pages_fetched),
             str(line.transcript_pages),
             str(line.not_transcript),
             str(line.errors),
-            escape(line.finish_reason),
+            Text(line.finish_reason),
         )
     console.print(table)
-    console.print(escape(
+    console.print(Text(
         f"WARC files: {summary.warc_files} ({summary.warc_bytes:,} bytes) in {result.warc_dir}\n"
         f"Corpus: {summary.documents} documents, {summary.versions} versions, "
         f"{summary.captures} captures, {summary.merged_captures} captures merged as duplicates "
@@ -177,5 +178,5 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
         f"Errors: {summary.errors}"
     ))
     for edit in summary.edited:
-        console.print(escape(f"  edited: document {edit['document_id']} {edit['title']!r} "
+        console.print(Text(f"  edited: document {edit['document_id']} {edit['title']!r} "
                              f"at {edit['url']}"))
