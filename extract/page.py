@@ -20,7 +20,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from extract import blocks, chrome, gate
+from extract import blocks, chrome, gate, generic
 from extract.charset import decode_body
 from extract.dates import parse_date, parse_date_time, parse_time
 from extract.profiles import Profile, ProfileSet, default_profiles
@@ -34,7 +34,7 @@ EXTRACTOR_VERSION = "1.0.0"
 # never deduplicate=True: it keeps state across calls).
 TRAFILATURA_OPTIONS = dict(
     output_format="txt", include_comments=False, include_tables=True, include_images=False,
-    include_links=False, include_formatting=False, favor_recall=True, deduplicate=False,
+    include_links=False, include_formatting=False, favor_precision=True, deduplicate=False,
     with_metadata=False,
 )
 MIN_BODY_CHARS = gate.MIN_BODY_CHARS
@@ -160,8 +160,7 @@ def _translation_urls(root, profile: Profile, url: str | None) -> list[str]:
 
 
 def _trafilatura_paragraphs(root, url: str | None) -> list[str]:
-    text = trafilatura.extract(root, url=url, **TRAFILATURA_OPTIONS) or ""
-    return [p for p in (clean_paragraph(line) for line in text.splitlines()) if p]
+    return generic.paragraphs(root, url, TRAFILATURA_OPTIONS)  # see extract/generic.py
 
 
 def _outside_elements(root, container) -> list:
