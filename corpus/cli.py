@@ -60,10 +60,12 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     from archive.reader import DAMAGE_REASONS
     from corpus.reprocess import count_reader_stats, new_reader_stats
     from corpus.reprocess import reprocess as run, warc_paths
+    from stenogram.report import drift_figures, drift_lines_text, max_capture_id
 
     from archive.reader import warc_problem
 
     files = warc_paths(paths)
+    first_new = max_capture_id(db_path)
     problems = {f: warc_problem(f) for f in files}
     if files and all(problems.values()):  # nothing to read: refuse before creating a corpus
         first = next(iter(problems))
@@ -98,6 +100,9 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
         f"{stats['versions']} versions"
         + (f"; full-text index rebuilt in {summary.fts_rebuild_seconds:.1f} s"
            if summary.fts_rebuilt else "") + f" ({elapsed:.1f} s)")
+    # template drift among the captures this run added (the crawl report's figures)
+    for line in drift_lines_text(drift_figures(db_path, after_capture_id=first_new)):
+        click.echo(line)
     damaged = {k: v for k, v in reader_stats.skipped.items() if k in DAMAGE_REASONS}
     if damaged:  # the rest is in the corpus; say what was not, and exit 1
         raise BadInput("skipped as damaged: " + ", ".join(

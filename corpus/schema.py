@@ -153,7 +153,7 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
                 "content_type": str, "warc_file": str, "warc_offset": int, "warc_length": int,
                 "warc_record_id": str, "payload_digest": str, "source": str, "crawl_id": str,
                 "extractor_version": str, "document_id": int, "version_id": int, "match": str,
-                "is_transcript": int, "reason": str,
+                "is_transcript": int, "reason": str, "extraction_path": str, "fallback_reason": str,
             },
             pk="id",
             foreign_keys=[("document_id", "documents", "id"), ("version_id", "versions", "id")],
@@ -161,6 +161,12 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
         db["captures"].create_index(["warc_record_id"], unique=True)
         db["captures"].create_index(["url_key"])
         db["captures"].create_index(["document_id"])
+    # Which extraction path read each capture (profile | fallback | generic, and why the
+    # profile's container was not used): added in place to older databases, NULL there.
+    capture_columns = db["captures"].columns_dict
+    for column in ("extraction_path", "fallback_reason"):
+        if column not in capture_columns:
+            db["captures"].add_column(column, str)
     # The canonical-URL rule looks captures up by version (a full scan per ingest without it).
     db["captures"].create_index(["version_id"], if_not_exists=True)
     if "lsh_signatures" not in db.table_names():

@@ -290,13 +290,14 @@ class Corpus:
         cur = self.conn.execute(
             "INSERT INTO captures (url, url_key, fetched_at, http_status, content_type, warc_file, "
             "warc_offset, warc_length, warc_record_id, payload_digest, source, crawl_id, "
-            "extractor_version, document_id, version_id, match, is_transcript, reason) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "extractor_version, document_id, version_id, match, is_transcript, reason, "
+            "extraction_path, fallback_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (capture.url, key or url_key(capture.url), capture.fetched_at, capture.http_status,
              capture.content_type, loc.warc_file, loc.warc_offset, loc.warc_length,
              loc.warc_record_id, loc.payload_digest, source, capture.crawl_id,
              (transcript or {}).get("extractor_version"), document_id, version_id, match,
-             int(is_transcript), reason),
+             int(is_transcript), reason, (transcript or {}).get("extraction_path"),
+             (transcript or {}).get("fallback_reason")),
         )
         return cur.lastrowid
 

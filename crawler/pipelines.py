@@ -113,6 +113,9 @@ class CorpusPipeline:
         }
         if record.get("reason"):
             fields["x-stenogram-reason"] = record["reason"]
+        if record.get("extraction_path"):  # profile | fallback (why) | generic: template drift
+            why = record.get("fallback_reason")
+            fields["x-stenogram-extraction-path"] = record["extraction_path"] + (f" ({why})" if why else "")
         if item.get("outlinks"):
             fields["outlink"] = item["outlinks"]  # one line per link, as Heritrix's metadata
         archiver.write_metadata(item["warc"], item["url"], fields)

@@ -20,6 +20,10 @@ STENOGRAM_DB = None  # default: <STENOGRAM_DATA>/corpus.db
 STENOGRAM_DB_CACHE_MIB = 16  # SQLite page cache per spider's corpus connection
 STENOGRAM_CRAWL_ID = None  # default: a UTC timestamp chosen when the crawl starts
 STENOGRAM_OPERATOR = os.environ.get("STENOGRAM_OPERATOR", "")
+# Template-drift alarm (stenogram/report.py): the crawl report warns when more than this share of
+# a source's transcript pages needed the fallback extraction or were refused; 20% because a
+# stable template gives ~0% (the sample site, the gold set) and a redesign gives most pages.
+STENOGRAM_DRIFT_THRESHOLD = 0.2
 
 # --- identity and politeness ------------------------------------------------------------------
 STENOGRAM_CONTACT = os.environ.get("STENOGRAM_CONTACT", "https://github.com/stenogram/stenogram")

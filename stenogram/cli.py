@@ -40,6 +40,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 EXIT_OK, EXIT_ERRORS, EXIT_LOCKED = 0, 1, 75
+EXIT_DRIFT = 3  # `crawl --fail-on-drift`: no errors, but a source's markup may have changed
 
 
 class LazyGroup(click.Group):
@@ -108,9 +109,11 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--loopback", is_flag=True, help="No politeness delays: only for the local sample site.")
 @click.option("--replay", "replay_from", multiple=True, type=ReplaySource(),
               help="Answer requests from these WARC/WACZ files or folders instead of the network.")
-def crawl(sources, out_dir, base_urls, settings, loopback, replay_from):
+@click.option("--fail-on-drift", is_flag=True,
+              help="Exit 3 when a source's markup may have changed (see STENOGRAM_DRIFT_THRESHOLD).")
+def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift):
     """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked."""
-    from crawler.runner import LOOPBACK_SETTINGS, SOURCES, CrawlLocked, crawl_lock, run_crawl
+    from crawler.runner import LOOPBACK_SETTINGS, SOURCES, CrawlLocked, crawl_lock, project_settings, run_crawl
     from stenogram.report import print_summary, summarise
 
     from rich.console import Console
@@ -131,8 +134,10 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from):
         sys.exit(EXIT_LOCKED)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    summary = summarise(result)
+    summary = summarise(result, project_settings(overrides).getfloat("STENOGRAM_DRIFT_THRESHOLD", 0.2))
     print_summary(summary, result, console)
+    if summary.ok and fail_on_drift and summary.drift_alarms:
+        sys.exit(EXIT_DRIFT)
     sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)
 
 

@@ -32,6 +32,13 @@ GAVE_UP_KEYS = (
     "stenogram/traps/redirect_max_reached",
 )
 RECRAWL_KEYS = ("new", "due", "not_modified", "changed", "skipped_not_due")
+#: Template drift: above this share of a source's transcript pages read by the fallback path
+#: (the profile's container missed) or refused at an article URL, the report says the site's
+#: markup may have changed (setting STENOGRAM_DRIFT_THRESHOLD; `crawl --fail-on-drift`).
+DRIFT_THRESHOLD = 0.2
+DRIFT_MIN_PAGES = 3  # fewer pages than this prove nothing either way
+#: Refusals that mean "no text found here", not "this is no article" (listings, interstitials).
+DRIFT_REFUSALS = ("no body text", "no transcript evidence")
 
 
 @dataclass
@@ -42,6 +49,105 @@ class SourceLine:
     not_transcript: int
     errors: int
     finish_reason: str
+
+
+@dataclass
+class DriftLine:
+    """One source's extraction paths: how many transcript pages its profile read, how many
+    needed the fallback (the profile's container missed, or no profile recognised the page at
+    all: the generic path, on a source that has a profile), and how many article-URL pages
+    were refused for lack of text."""
+
+    source: str
+    transcripts: int = 0
+    fallback: int = 0
+    refused: int = 0
+
+    @property
+    def pages(self) -> int:
+        return self.transcripts + self.refused
+
+    @property
+    def share(self) -> float:
+        return (self.fallback + self.refused) / self.pages if self.pages else 0.0
+
+    def alarm(self, threshold: float = DRIFT_THRESHOLD, min_pages: int = DRIFT_MIN_PAGES) -> str | None:
+        """The warning in plain words, or None."""
+        if self.pages < min_pages or self.share <= threshold:
+            return None
+        return (f"{self.source}: {self.share:.0%} of {self.pages} transcript pages needed the fallback "
+                f"extraction or were refused ({self.fallback} fallback, {self.refused} refused; "
+                f"threshold {threshold:.0%}): the site's markup may have changed; check a page and "
+                f"update extract/profiles.toml")
+
+
+def _profile_names() -> set[str]:
+    from extract.profiles import default_profiles
+
+    return {p.name for p in default_profiles().profiles}
+
+
+def _article_url(source: str | None, url: str) -> bool:
+    """Whether ``url``'s path has the shape of an article on ``source`` (its profile's
+    url_patterns); a refused listing or home page is no sign of drift."""
+    from urllib.parse import urlsplit
+
+    from extract.profiles import default_profiles
+
+    profile = next((p for p in default_profiles().profiles if p.name == source), None)
+    if profile is None:
+        return False
+    path = urlsplit(url).path
+    return not profile.url_patterns or any(p.search(path) for p in profile.url_patterns)
+
+
+def drift_figures(db_path: Path, crawl_id: str | None = None, after_capture_id: int = 0) -> list[DriftLine]:
+    """Per source: transcript pages, those read by the fallback path, refused article pages;
+    for the captures of ``crawl_id`` (all when None) with an id above ``after_capture_id``."""
+    if not Path(db_path).exists():
+        return []
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        columns = {r[1] for r in con.execute("pragma table_info(captures)")}
+        if "extraction_path" not in columns:
+            return []  # a corpus written before extraction paths were recorded
+        where = "(? IS NULL OR crawl_id = ?) AND id > ? AND source IS NOT NULL"
+        args = (crawl_id, crawl_id, after_capture_id)
+        lines: dict[str, DriftLine] = {}
+        for source, n, fallback in con.execute(
+                f"SELECT source, count(*), sum(extraction_path IN ('fallback', 'generic')) FROM captures "
+                f"WHERE is_transcript = 1 AND {where} GROUP BY source", args):
+            lines[source] = DriftLine(source, n, fallback or 0)
+        marks = ",".join("?" * len(DRIFT_REFUSALS))
+        for source, url in con.execute(
+                f"SELECT source, url FROM captures WHERE is_transcript = 0 AND reason IN ({marks}) "
+                f"AND {where}", (*DRIFT_REFUSALS, *args)):
+            if _article_url(source, url):
+                lines.setdefault(source, DriftLine(source)).refused += 1
+        return [lines[s] for s in sorted(lines) if s in _profile_names()]
+    finally:
+        con.close()
+
+
+def max_capture_id(db_path: Path) -> int:
+    """The newest capture's id (0 without a corpus): `reprocess` reports drift above it."""
+    if not Path(db_path).exists():
+        return 0
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT coalesce(max(id), 0) FROM captures").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def drift_lines_text(lines: list[DriftLine], threshold: float = DRIFT_THRESHOLD) -> list[str]:
+    """One line per source, then one warning per source above the threshold."""
+    out = [f"Extraction: {line.source}: {line.transcripts - line.fallback} by profile, "
+           f"{line.fallback} by fallback, {line.refused} article pages refused" for line in lines]
+    out += [f"WARNING template drift: {w}" for w in (line.alarm(threshold) for line in lines) if w]
+    return out
 
 
 @dataclass
@@ -60,6 +166,12 @@ class CrawlSummary:
     revisits: int = 0
     recrawl: dict[str, int] = field(default_factory=dict)
     edited: list[dict] = field(default_factory=list)  # silent edits seen by this crawl
+    drift: list[DriftLine] = field(default_factory=list)  # extraction paths per source
+    drift_threshold: float = DRIFT_THRESHOLD
+
+    @property
+    def drift_alarms(self) -> list[str]:
+        return [w for w in (line.alarm(self.drift_threshold) for line in self.drift) if w]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,9 +205,9 @@ def warc_totals(warc_dir: Path) -> tuple[int, int]:
     return len(files), sum(f.stat().st_size for f in files)
 
 
-def summarise(result) -> CrawlSummary:
+def summarise(result, drift_threshold: float = DRIFT_THRESHOLD) -> CrawlSummary:
     """Build the summary of a :class:`crawler.runner.CrawlResult`."""
-    summary = CrawlSummary()
+    summary = CrawlSummary(drift_threshold=drift_threshold)
     for source, stats in result.stats.items():
         errors = sum(int(stats.get(k, 0)) for k in ERROR_KEYS)
         summary.sources.append(
@@ -122,6 +234,7 @@ def summarise(result) -> CrawlSummary:
     summary.merged_captures = counts["merged_captures"]
     summary.versions = counts["versions"]
     summary.edited = silent_edits(result.db_path, result.crawl_id)
+    summary.drift = drift_figures(result.db_path, result.crawl_id)
     return summary
 
 
@@ -180,3 +293,5 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
     for edit in summary.edited:
         console.print(Text(f"  edited: document {edit['document_id']} {edit['title']!r} "
                              f"at {edit['url']}"))
+    for line in drift_lines_text(summary.drift, summary.drift_threshold):
+        console.print(Text(line, style="bold red" if line.startswith("WARNING") else ""))
