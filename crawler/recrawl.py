@@ -13,8 +13,13 @@ which happen mostly to recent items. :class:`RecrawlPolicy` decides from the dur
 * a not-due request is dropped and counted (``stenogram/recrawl/skipped_not_due``).
 
 :class:`RecrawlMiddleware` applies the policy as a downloader middleware and records each
-final response in the state table (one commit per response), which is also what makes a rerun
-after a crash a resume.
+final response in the state table (one commit per response).
+
+:class:`FrontierKeeper` is what makes a rerun after a crash a resume: every request the engine
+schedules is written to the frontier (:class:`~crawler.state.SqliteFrontier`) before it is
+queued, and leaves it only once its page was archived and, when it makes an item, the item was
+committed to the corpus. A spider that starts re-issues what is still owed, besides its own
+discovery, so a URL found by a killed crawl is never forgotten.
 """
 from __future__ import annotations
 
@@ -26,11 +31,12 @@ from datetime import datetime, timedelta
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Response
+from scrapy.http import Request, Response
+from scrapy.utils.misc import load_object
 
 from crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
 
-from crawler.state import CrawlState, UrlState, parse_iso, utcnow
+from crawler.state import CrawlState, FrontierEntry, UrlState, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +159,153 @@ def header(response, name: str) -> str | None:
     return value.decode("latin-1") if value else None
 
 
+#: request meta a re-issued request needs to behave as the original (depth limits, walks, policy)
+FRONTIER_META_KEYS = ("discovery", "depth", "walk", "item_date", "recrawl_expects_item")
+
+
+def request_urls(request) -> list[str]:
+    """The request's URL and those it was redirected from: one fetch settles them all."""
+    return [request.url, *request.meta.get("redirect_urls", ())]
+
+
+class FrontierKeeper:
+    """The crawl's frontier, kept durable: one per crawler, shared by the recrawl middlewares.
+
+    * ``request_scheduled`` (after every spider middleware, before the scheduler's duplicate
+      filter): the request is owed; it is written before it is queued.
+    * done: a 200 page that makes an item once the item is through the pipeline (``item_scraped``
+      fires after ``Corpus.ingest`` committed); a page that makes no item once the spider's
+      output for it has been scheduled (so the links it led to are owed first); a final 4xx, a
+      304 and a not-due skip at once. 5xx, 429, download errors and give-ups stay owed: the next
+      crawl tries them again.
+    * a starting spider re-issues what is owed on its own site (:meth:`owed_requests`).
+    * a listing walk ("walk": its first page) is recorded as completed when the spider
+      finishes (reason ``finished``); only then may a later walk stop at known items.
+
+    The backend is ``FRONTIER_BACKEND`` (default :class:`crawler.state.SqliteFrontier`), any
+    class with the :class:`crawler.state.Frontier` methods and ``from_settings``.
+    """
+
+    def __init__(self, crawler, frontier):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.frontier = frontier
+        self.source = None
+        self.spider = None
+        #: URLs this process enqueued or settled: no second write for them
+        self.tracked: set[str] = set()
+        #: listing walks seen in this run, recorded as completed if the spider finishes
+        self.walks: set[str] = set()
+        self.closed = False
+
+    @classmethod
+    def for_crawler(cls, crawler) -> "FrontierKeeper":
+        keeper = getattr(crawler, "_stenogram_frontier", None)
+        if keeper is None:
+            backend = load_object(crawler.settings.get("FRONTIER_BACKEND", "crawler.state.SqliteFrontier"))
+            keeper = cls(crawler, backend.from_settings(crawler.settings))
+            crawler.signals.connect(keeper.spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(keeper.request_scheduled, signal=signals.request_scheduled)
+            crawler.signals.connect(keeper.request_dropped, signal=signals.request_dropped)
+            crawler.signals.connect(keeper.spider_closed, signal=signals.spider_closed)
+            crawler._stenogram_frontier = keeper
+        return keeper
+
+    def spider_opened(self, spider):
+        self.source, self.spider = spider.name, spider
+        spider.frontier = self
+        owed = self.frontier.count(spider.name)
+        if owed:
+            logger.info("frontier: %d URLs owed by earlier crawls of %s", owed, spider.name)
+
+    def spider_closed(self, spider, reason):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if reason == "finished" and self.walks:
+                self.frontier.complete_walks(spider.name, sorted(self.walks))
+        except STORAGE_ERRORS as exc:
+            logger.error("cannot record the completed listing walks: %s", exc)
+        finally:
+            self.frontier.close()
+
+    # -- owed
+    def request_scheduled(self, request, spider):
+        if request.url in self.tracked or self.closed:
+            return
+        callback = request.callback
+        name = "parse" if callback is None else getattr(callback, "__name__", None)
+        if name is None or getattr(spider, name, None) is None:
+            return  # not a spider method: cannot be issued again by name
+        meta = {k: request.meta[k] for k in FRONTIER_META_KEYS if k in request.meta}
+        entry = FrontierEntry(request.url, spider.name, name, dict(request.cb_kwargs or {}), meta,
+                              request.priority)
+        try:
+            self.frontier.enqueue(entry)
+        except TypeError:  # cb_kwargs that are not JSON: the request still runs, unrecorded
+            self.stats.inc_value("stenogram/frontier/not_recorded")
+            return
+        except STORAGE_ERRORS as exc:
+            stop_crawl(self.crawler, "state_write_failed", f"cannot write the crawl frontier: {exc}")
+            raise IgnoreRequest(f"frontier not written: {exc}") from exc
+        self.tracked.add(request.url)
+
+    def request_dropped(self, request, spider):
+        """A duplicate of a request already scheduled: the hops that led to it are settled."""
+        hops = [u for u in request.meta.get("redirect_urls", ()) if u != request.url]
+        if hops:
+            self._done(hops)
+
+    # -- done
+    def done(self, request) -> None:
+        self._done(request_urls(request))
+
+    def _done(self, urls) -> None:
+        if self.closed:
+            return
+        try:
+            self.frontier.done(self.source, urls)
+        except STORAGE_ERRORS as exc:
+            stop_crawl(self.crawler, "state_write_failed", f"cannot write the crawl frontier: {exc}")
+            return
+        self.tracked.update(urls)
+
+    # -- resume
+    def owed_requests(self, spider):
+        """Requests for what earlier crawls of this spider's site discovered and did not finish."""
+        from urllib.parse import urlsplit
+
+        base = getattr(spider, "base_url", None)
+        home = urlsplit(base).netloc.removeprefix("www.") if base else None
+        issued = elsewhere = 0
+        for entry in self.frontier.owed(spider.name):
+            if home is not None and urlsplit(entry.url).netloc.removeprefix("www.") != home:
+                elsewhere += 1  # owed to another copy of the site (another --base-url): kept
+                continue
+            callback = getattr(spider, entry.callback, None)
+            if callback is None:
+                self.stats.inc_value("stenogram/frontier/unknown_callback")
+                logger.warning("frontier: %s has no callback %r for %s; left owed", spider.name,
+                               entry.callback, entry.url)
+                continue
+            issued += 1
+            yield Request(entry.url, callback=callback, cb_kwargs=entry.cb_kwargs, meta=dict(entry.meta),
+                          priority=entry.priority)
+        if issued:
+            self.stats.set_value("stenogram/frontier/reissued", issued)
+            logger.info("frontier: %d owed URLs issued again", issued)
+        if elsewhere:
+            self.stats.set_value("stenogram/frontier/owed_elsewhere", elsewhere)
+
+    # -- walks
+    def walk_seen(self, walk: str) -> None:
+        self.walks.add(walk)
+
+    def walk_completed(self, walk: str) -> bool:
+        return self.frontier.walk_completed(self.source, walk)
+
+
 class RecrawlMiddleware:
     """Downloader middleware: applies :class:`RecrawlPolicy` and keeps the state table current.
 
@@ -168,6 +321,7 @@ class RecrawlMiddleware:
         self.state = state
         self.policy = policy
         self.source = None
+        self.frontier = frontier_keeper(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -218,6 +372,7 @@ class RecrawlMiddleware:
             row = self.state.get(request.url)
             self.stats.inc_value("stenogram/recrawl/skipped_not_due")
             logger.debug("not due until %s: %s", row.next_due if row else "?", request.url)
+            self._settled(request)
             raise IgnoreRequest(f"not due: {request.url}")
         status = response.status
         if status >= 500 or status == 429:
@@ -232,6 +387,7 @@ class RecrawlMiddleware:
                                                etag=header(response, "ETag"),
                                                last_modified=header(response, "Last-Modified"))
             self.stats.inc_value("stenogram/recrawl/not_modified")
+            self._settled(request)
             raise NotModified(f"not modified: {url}")
         if 300 <= status < 400 and header(response, "Location"):
             return response  # the redirect middleware follows it; the target is recorded
@@ -250,7 +406,13 @@ class RecrawlMiddleware:
         except STORAGE_ERRORS as exc:
             stop_crawl(self.crawler, "state_write_failed", f"cannot write the crawl state: {exc}")
             raise IgnoreRequest(f"crawl state not written: {exc}") from exc
+        if not 200 <= status < 300:
+            self._settled(request)  # a final 4xx: archived, no callback will see it
         return response
+
+    def _settled(self, request) -> None:
+        if self.frontier is not None:
+            self.frontier.done(request)
 
     def _record_fetch(self, url, response, status, now, digest, item_date, row, discovery, pending):
         self.state.record_fetch(
@@ -277,6 +439,9 @@ class RecrawlMiddleware:
 
     def _complete(self, item, response):
         self.state.mark_complete(response.url)
+        # after the state row: a crash in between leaves the URL owed, and the rerun's filter
+        # settles it (complete and not due) without fetching it
+        self._settled(response.request or Request(response.url))
         date = item.get("date") if hasattr(item, "get") else None
         if not date:
             return
@@ -290,6 +455,7 @@ class RecrawlMiddleware:
         if response is not None and not isinstance(exception, StorageDropItem):
             try:
                 self.state.mark_complete(response.url)
+                self._settled(response.request or Request(response.url))
             except STORAGE_ERRORS as exc:
                 stop_crawl(self.crawler, "state_write_failed", f"cannot write the crawl state: {exc}")
 
@@ -297,6 +463,13 @@ class RecrawlMiddleware:
     def _digest(request, response) -> str:
         """SHA-1 of the decoded body: the same whether or not the WARC payload was compressed."""
         return "sha1:" + hashlib.sha1(response.body).hexdigest()
+
+
+def frontier_keeper(crawler) -> FrontierKeeper | None:
+    """The crawler's :class:`FrontierKeeper`, or None with ``FRONTIER_ENABLED = False``."""
+    if not crawler.settings.getbool("FRONTIER_ENABLED", True):
+        return None
+    return FrontierKeeper.for_crawler(crawler)
 
 
 class RecrawlFilterMiddleware:
@@ -309,9 +482,11 @@ class RecrawlFilterMiddleware:
     """
 
     def __init__(self, crawler, state: CrawlState, policy: RecrawlPolicy):
+        self.crawler = crawler
         self.stats = crawler.stats
         self.state = state
         self.policy = policy
+        self.frontier = frontier_keeper(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -335,19 +510,53 @@ class RecrawlFilterMiddleware:
             return True
         self.stats.inc_value("stenogram/recrawl/skipped_not_due")
         logger.debug("not due until %s: %s", row.next_due, request.url)
+        if self.frontier is not None:
+            self.frontier.done(request)  # owed by a crawl that died after completing it
         return False
 
     async def process_start(self, start):
+        """What earlier crawls left owed first, then the spider's own discovery."""
+        if self.frontier is not None and self.crawler.spider is not None:
+            for request in self.frontier.owed_requests(self.crawler.spider):
+                if self.keep(request):
+                    yield request
         async for item_or_request in start:
             if self.keep(item_or_request):
                 yield item_or_request
 
+    # A page's items go out after its requests: the links it led to are owed (written to the
+    # frontier) before the item can reach the corpus and settle the page. A page with no item
+    # is settled once all it led to is scheduled.
     def process_spider_output(self, response, result):
-        for item_or_request in result:
-            if self.keep(item_or_request):
-                yield item_or_request
+        items = []
+        try:
+            for item_or_request in result:
+                if not isinstance(item_or_request, Request):
+                    items.append(item_or_request)
+                elif self.keep(item_or_request):
+                    yield item_or_request
+        except Exception:
+            yield from items
+            raise
+        yield from items
+        self._settle(response, items)
 
     async def process_spider_output_async(self, response, result):
-        async for item_or_request in result:
-            if self.keep(item_or_request):
-                yield item_or_request
+        items = []
+        try:
+            async for item_or_request in result:
+                if not isinstance(item_or_request, Request):
+                    items.append(item_or_request)
+                elif self.keep(item_or_request):
+                    yield item_or_request
+        except Exception:
+            for item in items:
+                yield item
+            raise
+        for item in items:
+            yield item
+        self._settle(response, items)
+
+    def _settle(self, response, items) -> None:
+        if not items and self.frontier is not None and response is not None:
+            self.frontier.done(response.request or Request(response.url))

@@ -35,18 +35,31 @@ class TranscriptSpider(scrapy.Spider):
             if urlsplit(url).netloc == host:
                 yield url
 
-    def follow_listing(self, articles: list[str], next_pages: list[str], **next_page_kwargs):
+    def follow_listing(self, articles: list[str], next_pages: list[str], response=None, **next_page_kwargs):
         """Requests for a listing page's articles, then its next pages unless all were known.
 
         ``next_page_kwargs`` (e.g. ``cb_kwargs``) go to the next pages' requests, which are
-        discovery requests: always fetched, never subject to the recrawl schedule.
+        discovery requests: always fetched, never subject to the recrawl schedule. ``response``
+        (the listing page) names the walk: its first page's URL, carried in ``meta["walk"]``.
         """
+        walk = self.walk_of(response)
         for url in articles:
             yield scrapy.Request(url, callback=self.parse_article)
-        if self.all_known(articles):
+        if self.all_known(articles, walk):
             return
+        meta = {"discovery": True} if walk is None else {"discovery": True, "walk": walk}
         for url in next_pages:
-            yield scrapy.Request(url, callback=self.parse_listing, meta={"discovery": True}, **next_page_kwargs)
+            yield scrapy.Request(url, callback=self.parse_listing, meta=dict(meta), **next_page_kwargs)
+
+    def walk_of(self, response) -> str | None:
+        """The walk a listing page belongs to (its first page's URL); noted for the frontier."""
+        if response is None:
+            return None
+        walk = response.meta.get("walk") or response.url
+        frontier = getattr(self, "frontier", None)
+        if frontier is not None:
+            frontier.walk_seen(walk)
+        return walk
 
     def page_item(self, response: scrapy.http.Response) -> TranscriptPage:
         """The item for a page the spider takes to be a transcript (the extractor decides)."""
@@ -65,14 +78,21 @@ class TranscriptSpider(scrapy.Spider):
             or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
 
-    def all_known(self, urls: list[str]) -> bool:
-        """True when every URL is already in the crawl state: a listing walk can stop here.
+    def all_known(self, urls: list[str], walk: str | None = None) -> bool:
+        """True when a listing walk can stop here: every URL is known and the walk went past them.
 
         Listings are newest first, so a page whose items were all archived before means the
         rest of the walk would only find old items; their recrawl schedule brings them back.
+        But "known" only means the walk went further before when an earlier crawl *finished*
+        the walk (``walks`` in state.db): a crawl killed mid-walk leaves known items at the
+        top and unwalked pages below them, and stopping there would lose those pages.
         """
         state = getattr(self, "crawl_state", None)
         if state is None or not urls or not all(state.known(u) for u in urls):
+            return False
+        frontier = getattr(self, "frontier", None)
+        if frontier is not None and (walk is None or not frontier.walk_completed(walk)):
+            self.crawler.stats.inc_value("stenogram/listing/walked_past_known")
             return False
         self.crawler.stats.inc_value("stenogram/listing/stopped_at_known")
         return True

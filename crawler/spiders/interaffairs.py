@@ -39,7 +39,7 @@ class InterAffairsSpider(TranscriptSpider):
                 articles.append(url)
             elif (m := PAGE_PATH.match(path)) and int(m["n"]) <= self.max_pages:
                 pages.append(url)
-        yield from self.follow_listing(articles, pages)
+        yield from self.follow_listing(articles, pages, response=response)
 
     def parse_article(self, response):
         yield self.page_item(response)

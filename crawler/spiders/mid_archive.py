@@ -44,7 +44,7 @@ class MidArchiveSpider(TranscriptSpider):
                 articles.append(url.split("?")[0].split("#")[0])
             elif PAGING_PARAM.search(url) and page < self.max_pages:
                 pages.append(url)
-        yield from self.follow_listing(articles, pages, cb_kwargs={"page": page + 1})
+        yield from self.follow_listing(articles, pages, response=response, cb_kwargs={"page": page + 1})
 
     def parse_article(self, response):
         yield self.page_item(response)
