@@ -104,3 +104,40 @@ def test_silent_edit_becomes_a_new_version_in_the_report(three_crawls):
     edited_path = three_crawls["edited"].copies["mid"].path
     row = state.execute("select fetch_count, last_status from urls where url like ?", (f"%{edited_path}",)).fetchone()
     assert row == (2, 200)
+
+
+def test_finished_crawls_leave_nothing_owed_and_walks_completed(three_crawls):
+    state = sqlite3.connect(three_crawls["out"] / "state.db")
+    try:
+        assert state.execute("select count(*) from frontier").fetchone()[0] == 0
+        walks = {w for (w,) in state.execute("select walk from walks where source = 'mid_archive'")}
+    finally:
+        state.close()
+    site = three_crawls["site"]
+    assert {w.removeprefix(site.base_urls["mid_archive"]) for w in walks} >= {"/en/foreign_policy/news"}
+    # the walk was completed by crawl 1, so crawl 2 could stop at its known items
+    assert total(three_crawls["runs"][1], "stenogram/listing/stopped_at_known") >= 1
+
+
+def test_a_walk_never_finished_goes_past_known_items(tmp_path):
+    """A crawl killed mid-walk leaves known items on page 1 and pages below never walked.
+
+    Simulated exactly: a finished crawl, then its record of completed walks removed (as if the
+    walk had been interrupted): the next crawl must walk past the known items, not stop there.
+    """
+    from stenogram.sample_site.server import SampleSite
+
+    sources = ("mid_archive", "interaffairs")
+    with SampleSite(port=0, size=30, seed=3) as site:
+        run_crawl_subprocess(site, tmp_path, sources)
+        state = sqlite3.connect(tmp_path / "state.db")
+        with state:
+            state.execute("delete from walks")
+        state.close()
+        mark = len(site.requests)
+        stats, _ = run_crawl_subprocess(site, tmp_path, sources)
+        listings = [t for _s, _m, t, _h in site.requests[mark:] if "/page/" in t or "_cur=" in t]
+    assert total(stats, "stenogram/listing/stopped_at_known") == 0
+    assert total(stats, "stenogram/listing/walked_past_known") >= 2
+    assert listings  # page 2 onwards fetched again
+    assert total(stats, "stenogram/documents_new") == 0
