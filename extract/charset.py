@@ -102,11 +102,36 @@ def _mostly_utf8(data: bytes) -> bool:
     return bad == 0 or bad * 1000 <= non_ascii
 
 
-def _best_single_byte(sample: bytes, prefer: str | None = None) -> str:
-    """cp1251 or KOI8-R, whichever decodes `sample` more plausibly (`prefer` wins ties)."""
+_HIGH_RUNS = re.compile(rb"[\x80-\xff]+")
+_ASCII_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_SCORED_BYTES = 65_536
+
+
+def _high_runs(sample: bytes) -> bytes:
+    """Only what a charset changes: the runs of non-ASCII bytes (with one adjoining ASCII letter,
+    so a Latin word with one accented letter still reads as a mixed word), space-separated.
+    Scoring these instead of the whole page keeps the check ~20x cheaper."""
+    sample = sample[:_SCORED_BYTES]
+    out = []
+    for m in _HIGH_RUNS.finditer(sample):
+        start, end = m.span()
+        if start and sample[start - 1] in _ASCII_LETTERS:
+            start -= 1
+        if end < len(sample) and sample[end] in _ASCII_LETTERS:
+            end += 1
+        out.append(sample[start:end])
+    return b" ".join(out)
+
+
+def _score(runs: bytes, charset: str) -> float:
+    return plausibility(runs.decode(charset, "replace"))
+
+
+def _best_single_byte(runs: bytes, prefer: str | None = None) -> str:
+    """cp1251 or KOI8-R, whichever decodes `runs` more plausibly (`prefer` wins ties)."""
     order = [prefer] if prefer in _CYRILLIC_SINGLE_BYTE else []
     order += [c for c in _CYRILLIC_SINGLE_BYTE if c not in order]
-    scored = [(plausibility(sample.decode(c, "replace")), -i, c) for i, c in enumerate(order)]
+    scored = [(_score(runs, c), -i, c) for i, c in enumerate(order)]
     return max(scored)[2]
 
 
@@ -116,8 +141,9 @@ def _detect(body: bytes) -> str:
     sample = body[:_SAMPLE]
     if _is_utf8(sample) or sample.isascii():
         return "utf-8"
-    best = _best_single_byte(sample)
-    text = sample.decode(best, "replace")
+    runs = _high_runs(sample)
+    best = _best_single_byte(runs)
+    text = runs.decode(best, "replace")
     if _CYR_LOWER.search(text) and plausibility(text) > 0.5:
         return best
     guess = charset_normalizer.from_bytes(sample).best()
@@ -134,10 +160,10 @@ def choose_charset(body: bytes, declared: str | None) -> str:
     if declared in _SINGLE_BYTE:
         if _is_utf8(sample):
             return "utf-8"  # UTF-8 labelled as a single-byte charset
-        if declared in _CYRILLIC_SINGLE_BYTE or not sample.isascii():
-            best = _best_single_byte(sample, prefer=declared)
-            own = plausibility(sample.decode(declared, "replace"))
-            if best != declared and plausibility(sample.decode(best, "replace")) > own + 0.2:
+        if not sample.isascii():
+            runs = _high_runs(sample)
+            best = _best_single_byte(runs, prefer=declared)
+            if best != declared and _score(runs, best) > _score(runs, declared) + 0.2:
                 return best
         return declared
     return declared  # UTF-16/32, GB18030, Shift_JIS...: trusted as declared

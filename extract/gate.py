@@ -215,9 +215,9 @@ def refuse_extracted(*, html: str, title: str | None, paragraphs: list[str], tex
         return "listing page"
     if is_directory_index(title, paragraphs):
         return "directory index"
-    if is_interstitial(html, len(text)):
-        return "anti-bot interstitial"
     evidence = transcript_evidence(title, paragraphs, profile_body)
+    if is_interstitial(html, len(text)) and not evidence:  # a short statement may embed TSPD
+        return "anti-bot interstitial"
     if looks_like_error(title, len(text), evidence):
         return "error page"
     if len(text) < MIN_BODY_CHARS:
