@@ -194,3 +194,60 @@ def test_pywb_replays_gzip_and_windows_1251_pages(wayback, sample_warc, writer_w
         status, headers, body = fetch(f"{base}/{coll}/20240412153900mp_/{RU_URL}")
         assert status == 200, (coll, body[:500])
         assert RU_TEXT in page_text(headers, body), coll
+
+
+def test_pywb_replays_live_indexes_and_a_page_after_a_recrawl_304(wayback, tools_bin, tmp_path):
+    """A first crawl, then a re-crawl answered 304 Not Modified, each in its own WARC with the
+    live .cdxj stenogram wrote beside it, dropped as they are into a pywb collection's
+    archive/ and indexes/ (no reindexing): every URL replays, and at the re-crawl's time the
+    page replays as the original 200 with its text, not as an empty 304."""
+    import gzip
+    import shutil
+
+    from archive.digests import DigestIndex
+    from archive.http_blocks import ArchivedRequest, ArchivedResponse
+    from archive.warc_writer import WarcWriter
+    from test_reader import html_page
+
+    d = tmp_path / "warc"
+    d.mkdir()
+    index = DigestIndex.in_directory(d)
+    # URLs written in an order far from their SURT order: an unsorted index loses most of them
+    urls = [f"http://127.0.0.{1 + i % 3}:8001/news/{900 - 37 * i}/" for i in range(12)]
+    pages = {u: gzip.compress(html_page(f"Remarks {i}", f"{EN_TEXT} ({i})").encode(), mtime=0)
+             for i, u in enumerate(urls)}
+    html = [("Content-Type", "text/html; charset=UTF-8"), ("Content-Encoding", "gzip"),
+            ("ETag", '"v1"')]
+    first = WarcWriter(d, "first", digest_index=index, salvage=False)
+    for i, url in enumerate(urls):
+        first.write_exchange(ArchivedRequest(url), ArchivedResponse(
+            url, 200, html + [("Content-Length", str(len(pages[url])))], pages[url]),
+            date=f"2024-04-12T15:{i:02d}:00Z")
+    first.close()
+    second = WarcWriter(d, "second", digest_index=index, salvage=False)
+    recrawled = urls[5]
+    second.write_revisit(
+        ArchivedRequest(recrawled, headers=[("If-None-Match", '"v1"')]),
+        ArchivedResponse(recrawled, 304, [("ETag", '"v1"'), ("Date", "Mon, 01 May 2024 00:00:00 GMT")]),
+        index.latest_for_uri(recrawled), date="2024-05-01T00:00:00Z")
+    second.close()
+    index.close()
+
+    home = tmp_path / "pywb"  # the wayback fixture's
+    assert run([tools_bin / "wb-manager", "init", "live"], cwd=home).returncode == 0
+    coll = home / "collections" / "live"
+    for warc in d.glob("*.warc.gz"):
+        shutil.copy(warc, coll / "archive")
+        shutil.copy(warc.with_name(warc.name[: -len(".warc.gz")] + ".cdxj"), coll / "indexes")
+    base = wayback({})
+    for i, url in enumerate(urls):
+        status, headers, body = fetch(f"{base}/live/20240412150000mp_/{url}")
+        assert status == 200, (url, body[:300])
+        assert f"({i})" in page_text(headers, body), url
+    status, headers, body = fetch(f"{base}/live/20240501000000mp_/{recrawled}")
+    assert status == 200, body[:300]
+    assert f"{EN_TEXT} (5)".replace("'", "&#x27;") in page_text(headers, body) or \
+        f"{EN_TEXT} (5)" in page_text(headers, body).replace("&#x27;", "'").replace("&#39;", "'")
+    # and the record pywb served was the re-crawl's, not the first capture
+    assert "20240501000000" in headers.get("Memento-Datetime", "") or \
+        "01 May 2024" in headers.get("Memento-Datetime", "")

@@ -159,7 +159,9 @@ def test_revisits_and_sha256(tmp_path):
     prior = index.lookup(w.payload_digest(HTML))
     assert prior.record_id == first.warc_record_id and prior.length == first.warc_length
     rev = w.write_revisit(*exchange(url=URL + "&again=1"), prior)
-    nm = w.write_revisit(*exchange(status=304, body=b""), index.latest_for_uri(URL))
+    nm = w.write_revisit(*exchange(status=304, body=b"", headers=[(b"ETag", b'"e1"  ')]),
+                         index.latest_for_uri(URL))
+    gone = w.write_revisit(*exchange(url=URL + "&unknown=1", status=304, body=b""))
     w.close()
     recs = {r[0].get_header("WARC-Record-ID"): r for r in records(tmp_path / first.warc_file)}
     rrec, rhttp, rpayload = recs[rev.warc_record_id]
@@ -169,10 +171,26 @@ def test_revisits_and_sha256(tmp_path):
     assert rrec.get_header("WARC-Refers-To-Target-URI") == URL
     assert rrec.get_header("WARC-Payload-Digest") == first.payload_digest
     assert rhttp.get_statuscode() == "200"
+    # a 304 of a known capture: the identical-payload revisit that replays as the original
+    # (its head byte for byte, its digest), the 304 as received in a metadata record beside it
     nrec, nhttp, _ = recs[nm.warc_record_id]
-    assert nrec.get_header("WARC-Profile") == PROFILE_SERVER_NOT_MODIFIED
+    assert nrec.get_header("WARC-Profile") == PROFILE_IDENTICAL_PAYLOAD
     assert nrec.get_header("WARC-Refers-To") == first.warc_record_id
-    assert nhttp.statusline == "304 Not Modified"
+    assert nrec.get_header("WARC-Payload-Digest") == first.payload_digest
+    frec, fhttp, _ = recs[first.warc_record_id]
+    assert nhttp.to_str() == fhttp.to_str() and nhttp.get_statuscode() == "200"
+    [(mrec, _, mpayload)] = [r for r in recs.values()
+                             if r[0].get_header("WARC-Concurrent-To") == nm.warc_record_id
+                             and r[0].get_header("WARC-Type") == "metadata"]
+    assert mrec.get_header("WARC-Date") == nrec.get_header("WARC-Date")
+    fields = dict(line.split(": ", 1) for line in mpayload.decode().splitlines())
+    assert fields["x-stenogram-server-not-modified"] == "HTTP/1.1 304 Not Modified"
+    assert base64.b64decode(fields["x-stenogram-http-head-base64"]) == (
+        b'HTTP/1.1 304 Not Modified\r\nETag: "e1"  \r\n\r\n')
+    # a 304 with nothing known to refer to stays a server-not-modified revisit of its own head
+    grec, ghttp, _ = recs[gone.warc_record_id]
+    assert grec.get_header("WARC-Profile") == PROFILE_SERVER_NOT_MODIFIED
+    assert grec.get_header("WARC-Refers-To") is None and ghttp.statusline == "304 Not Modified"
     for rec, http, payload in recs.values():
         block = (http.to_str().encode("latin-1") + b"\r\n" if http else b"") + payload
         assert rec.get_header("WARC-Block-Digest") == digest_of(block, algorithm="sha256")
