@@ -75,6 +75,8 @@ RECRAWL_FORCE = False
 RECRAWL_DISCOVERY_CALLBACKS = ["parse_listing", "parse_rss", "parse_index", "parse_sitemap"]
 
 DOWNLOADER_MIDDLEWARES = {
+    # first: off-scope requests and redirect hops are refused before robots.txt or state see them
+    "crawler.scope.ScopeMiddleware": 10,
     "crawler.recrawl.RecrawlMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
@@ -90,7 +92,16 @@ SPIDER_MIDDLEWARES = {
 DOWNLOAD_HANDLERS = {
     "http": "crawler.download_handler.WireHTTP11DownloadHandler",
     "https": "crawler.download_handler.WireHTTP11DownloadHandler",
+    # http(s) only: a link or redirect to file:, ftp:, s3: or data: is never fetched (crawler/scope.py)
+    "file": None,
+    "ftp": None,
+    "s3": None,
+    "data": None,
 }
+# Scope (crawler/scope.py): each spider's allowed_hosts, public addresses only; the resolver
+# checks the address again at connect time. --loopback sets SCOPE_LOOPBACK_ONLY.
+SCOPE_LOOPBACK_ONLY = False
+TWISTED_DNS_RESOLVER = "crawler.scope.ScopeResolver"
 
 # A body cut short by the server is still evidence: keep it (flagged) so it reaches the WARC.
 DOWNLOAD_FAIL_ON_DATALOSS = False

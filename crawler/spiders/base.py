@@ -7,6 +7,7 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 
 from crawler.items import TranscriptPage
+from crawler.scope import origin
 
 
 class TranscriptSpider(scrapy.Spider):
@@ -18,10 +19,15 @@ class TranscriptSpider(scrapy.Spider):
 
     #: live site root; subclasses set it
     default_base_url: str = ""
+    #: the live site's hosts (``host`` or ``host:port``); nothing else is fetched
+    #: (crawler/scope.py). A ``base_url`` given replaces them with its own host.
+    live_hosts: tuple[str, ...] = ()
 
     def __init__(self, base_url: str | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.base_url = (base_url or self.default_base_url).rstrip("/")
+        own = origin(self.base_url)  # ScopeError (a ValueError) for a malformed base URL
+        self.allowed_hosts = (own,) if base_url else tuple(dict.fromkeys((own, *self.live_hosts)))
 
     def url(self, path: str) -> str:
         """An absolute URL on this spider's site for a root-relative ``path``."""

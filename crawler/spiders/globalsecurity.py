@@ -23,6 +23,7 @@ class GlobalSecuritySpider(TranscriptSpider):
 
     name = "globalsecurity"
     default_base_url = "https://www.globalsecurity.org"
+    live_hosts = ("www.globalsecurity.org", "globalsecurity.org")
     library = "/wmd/library/news/"
     countries = ("russia", "ukraine")
 

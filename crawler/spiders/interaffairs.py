@@ -23,6 +23,7 @@ class InterAffairsSpider(TranscriptSpider):
 
     name = "interaffairs"
     default_base_url = "https://en.interaffairs.ru"
+    live_hosts = ("en.interaffairs.ru", "interaffairs.ru")
 
     def __init__(self, base_url=None, max_pages: str | int = 50, *a, **kw):
         super().__init__(base_url, *a, **kw)

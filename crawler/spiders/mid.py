@@ -40,6 +40,7 @@ class MidSpider(TranscriptSpider):
 
     name = "mid"
     default_base_url = "https://mid.ru"
+    live_hosts = ("mid.ru", "www.mid.ru")
     sections = ("foreign_policy/news", "press_service/minister_speeches")
     custom_settings = {
         "DOWNLOAD_DELAY": 10.0,  # slower than this and mid.ru answers with resets and blocks

@@ -21,6 +21,7 @@ class MidArchiveSpider(TranscriptSpider):
 
     name = "mid_archive"
     default_base_url = "https://archive.mid.ru"
+    live_hosts = ("archive.mid.ru",)
     sections = ("press_service/minister_speeches", "foreign_policy/news")
     custom_settings = {"DOWNLOAD_DELAY": 10.0, "AUTOTHROTTLE_START_DELAY": 10.0}
 

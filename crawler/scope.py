@@ -1,0 +1,271 @@
+"""What a crawl may fetch: its own site over http(s), at a public address. Nothing else.
+
+A page is untrusted input: an RSS ``<link>`` or a redirect can point anywhere, at
+``file:///etc/passwd``, a cloud metadata service (``http://169.254.169.254/``), an intranet
+admin page (``http://10.0.0.1/admin``) or an FTP server. A crawler that follows them leaks
+local files into the WARC and lets any page it reads make requests from inside our network.
+
+Three checks, in two places:
+
+* :class:`ScopeMiddleware` (a downloader middleware, first in the chain) refuses a request
+  whose scheme is not http/https, whose host is not one of its spider's ``allowed_hosts``
+  (the base URL's host when ``--base-url`` is given, the live site's hosts otherwise), or
+  whose host resolves to a private, link-local, multicast, reserved or loopback address
+  (loopback only when the spider's own base URL is on loopback). Redirects are new requests
+  that Scrapy sends through the downloader middlewares again from the start, so the same
+  check sees every hop; a redirect to a scheme Scrapy will not follow (``file:``) is counted
+  when its response comes back. Every refusal is counted (``stenogram/offsite/refused`` and
+  ``stenogram/offsite/refused/<reason>``) and logged (the first per host and reason as a
+  WARNING), and the request never reaches a download handler.
+* :class:`ScopeResolver` (``TWISTED_DNS_RESOLVER``) checks the address again at connect
+  time, so a name that answers differently the second time (DNS rebinding) still cannot
+  reach a private address.
+
+``DOWNLOAD_HANDLERS`` turns file/ftp/s3/data off in crawler/settings.py as the last line.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import urllib.request
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+from scrapy.resolver import CachingThreadedResolver
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.error import DNSLookupError
+
+logger = logging.getLogger(__name__)
+
+SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+STAT = "stenogram/offsite/refused"
+
+
+class ScopeError(ValueError):
+    """A base URL that cannot be crawled (malformed, not http/https)."""
+
+
+class AddressRefused(DNSLookupError):
+    """A host name resolved to an address the crawl must not connect to."""
+
+    def __init__(self, host: str, address: str, reason: str):
+        super().__init__(f"{host} resolves to {address} ({reason}): refused")
+        self.host, self.address, self.reason = host, address, reason
+
+
+# -- URLs and hosts ----------------------------------------------------------------------------
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """``localhost`` or a loopback address literal (127.0.0.0/8, ::1). Names are not resolved:
+    a name that merely resolves to 127.0.0.1 does not make a base URL local."""
+    if not host:
+        return False
+    host = host.lower().strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(url: str) -> str:
+    """``host`` or ``host:port`` (port only when not the scheme's default) of an http(s) URL.
+
+    Raises :class:`ScopeError` with a one-line reason for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ScopeError(f"not a URL: {url!r} ({exc})") from None
+    if parts.scheme not in SCHEMES:
+        raise ScopeError(f"not an http(s) URL: {url!r}")
+    if not parts.hostname:
+        raise ScopeError(f"no host in URL: {url!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
+
+
+def host_allowed(url: str, allowed_hosts) -> bool:
+    """True when ``url``'s host (and port) is one of ``allowed_hosts`` (``host`` or
+    ``host:port`` entries; a bare host allows the default ports 80 and 443 only)."""
+    try:
+        return origin(url) in {h.lower() for h in allowed_hosts}
+    except ScopeError:
+        return False
+
+
+def address_refusal(address: str, allow_loopback: bool = False) -> str | None:
+    """Why ``address`` must not be connected to (``private``, ``link_local``, ...), or None."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return None if allow_loopback else "loopback"
+    if ip.is_link_local:
+        return "link_local"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_unspecified or ip.is_reserved:
+        return "reserved"
+    if ip.is_private:
+        return "private"
+    if not ip.is_global:  # 100.64/10 shared address space and the like
+        return "reserved"
+    return None
+
+
+def spider_loopback(spider) -> bool:
+    """May this spider connect to loopback? Only when its own base URL is on loopback (a spider
+    that declares no ``allowed_hosts`` is not a stenogram source and is not restricted here)."""
+    hosts = getattr(spider, "allowed_hosts", None)
+    if not hosts:
+        return True
+    return all(is_loopback_host(urlsplit(f"//{h}").hostname) for h in hosts)
+
+
+# -- the downloader middleware -----------------------------------------------------------------
+
+
+class ScopeMiddleware:
+    """Refuses, counts and logs every request outside its spider's scope (see module doc).
+
+    Order it first (e.g. 10): below RobotsTxtMiddleware (100), so an off-site host does not
+    even get a robots.txt request, and below RedirectMiddleware (600), so its
+    ``process_response`` runs after the redirect was decided and sees redirects to schemes
+    Scrapy drops. ``SCOPE_LOOPBACK_ONLY`` (set by ``--loopback``) refuses every address that is
+    not loopback whatever the spider says. A replay (``REPLAY_FROM``) resolves no names.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.loopback_only = crawler.settings.getbool("SCOPE_LOOPBACK_ONLY", False)
+        self.resolve = not crawler.settings.getlist("REPLAY_FROM")
+        self._logged: set[tuple[str, str]] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        mw = cls(crawler)
+        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
+        return mw
+
+    def spider_opened(self, spider):
+        from twisted.internet import reactor
+
+        hosts = getattr(spider, "allowed_hosts", None)
+        if hosts:
+            logger.info("scope of %s: %s over http(s)", spider.name, ", ".join(hosts))
+        resolver = getattr(reactor, "resolver", None)
+        if isinstance(resolver, ScopeResolver) and spider_loopback(spider):
+            resolver.allow_loopback = True
+
+    # -- requests
+    async def process_request(self, request, spider=None):
+        spider = self.crawler.spider
+        url = request.url
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in SCHEMES:
+            self.refuse(request, "scheme", scheme or "?")
+        hosts = getattr(spider, "allowed_hosts", None)
+        if hosts and not host_allowed(url, hosts):
+            self.refuse(request, "host", parts.netloc or "?")
+        host = (parts.hostname or "").strip("[]")
+        allow_loopback = spider_loopback(spider)
+        address = host
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:  # a name: what does it resolve to?
+            address = await self._resolve(request, host) if self.resolve else None
+        if address is None:
+            return None
+        if self.loopback_only and not ipaddress.ip_address(address.strip("[]")).is_loopback:
+            self.refuse(request, "not_loopback", f"{host} ({address})")
+        reason = address_refusal(address, allow_loopback)
+        if reason:
+            self.refuse(request, reason, host if host == address else f"{host} ({address})")
+        return None
+
+    async def _resolve(self, request, host: str) -> str | None:
+        from twisted.internet import reactor
+
+        try:
+            return await maybe_deferred_to_future(reactor.resolve(host))
+        except AddressRefused as exc:
+            self.refuse(request, exc.reason, f"{host} ({exc.address})")
+        except DNSLookupError:
+            return None  # the download fails on its own, as any unknown host does
+
+    # -- responses: redirects that RedirectMiddleware dropped for their scheme
+    def process_response(self, request, response, spider=None):
+        location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and location and not request.meta.get("dont_redirect"):
+            target = response.urljoin(location.decode("latin-1"))
+            scheme = urlsplit(target).scheme.lower()
+            if scheme not in SCHEMES:
+                self.count("scheme", scheme or "?", target, redirect_from=request.url)
+        return response
+
+    # -- counting and logging
+    def count(self, reason: str, what: str, url: str, redirect_from: str | None = None) -> None:
+        self.stats.inc_value(STAT)
+        self.stats.inc_value(f"{STAT}/{reason}")
+        if redirect_from:
+            self.stats.inc_value("stenogram/offsite/refused_redirects")
+        via = f" (redirect from {redirect_from})" if redirect_from else ""
+        if (reason, what) not in self._logged:
+            self._logged.add((reason, what))
+            logger.warning("off scope, not fetched (%s: %s): %s%s", reason, what, url, via)
+        else:
+            logger.debug("off scope, not fetched (%s: %s): %s%s", reason, what, url, via)
+
+    def refuse(self, request, reason: str, what: str):
+        redirects = request.meta.get("redirect_urls")
+        self.count(reason, what, request.url, redirect_from=redirects[-1] if redirects else None)
+        raise IgnoreRequest(f"off scope ({reason}: {what})")
+
+
+# -- the resolver ------------------------------------------------------------------------------
+
+
+class ScopeResolver(CachingThreadedResolver):
+    """Scrapy's caching resolver, refusing addresses no crawl may connect to.
+
+    Installed once per process (``TWISTED_DNS_RESOLVER``), so it knows no spider: it refuses
+    private, link-local, multicast and reserved addresses always, and loopback until a spider
+    whose base URL is on loopback opens (:class:`ScopeMiddleware` tells it). The per-spider rules
+    are the middleware's; this is the check at connect time. Proxies named in the environment
+    (``http_proxy``...) are the operator's own and are not checked. Subclasses (a test's stub)
+    override :meth:`lookup`, never the check.
+    """
+
+    allow_loopback = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trusted = {urlsplit(p if "//" in p else f"//{p}").hostname
+                        for p in urllib.request.getproxies().values() if p} - {None}
+
+    def getHostByName(self, name, timeout=()):
+        d = self.lookup(name, timeout)
+        if name not in self.trusted:
+            d.addCallback(self._check, name)
+        return d
+
+    def lookup(self, name, timeout=()):
+        return CachingThreadedResolver.getHostByName(self, name, timeout)
+
+    def _check(self, address, name):
+        reason = address_refusal(address, self.allow_loopback)
+        if reason:
+            raise AddressRefused(name, address, reason)
+        return address
