@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scrapy.settings import Settings
 
@@ -31,6 +32,8 @@ LOOPBACK_SETTINGS = {
     "INTERSTITIAL_BACKOFF_BASE": 0.1,
     "INTERSTITIAL_BACKOFF_MAX": 1.0,
     "RETRY_AFTER_MAX": 30,
+    # and nothing but loopback: --loopback must never crawl a live site without its delays
+    "SCOPE_LOOPBACK_ONLY": True,
 }
 
 
@@ -83,6 +86,55 @@ def project_settings(overrides: dict | None = None) -> Settings:
     return settings
 
 
+def check_crawl(sources, base_urls: dict[str, str] | None = None, settings: dict | None = None) -> None:
+    """Raise ValueError, with one line saying what is wrong, for a crawl that must not start.
+
+    Unknown source names (in SOURCES or in --base-url), a base URL that is not an http(s) URL,
+    a source without a loopback base URL under ``SCOPE_LOOPBACK_ONLY`` (``--loopback``: no
+    delays, so never a live site), a ``-s`` value the setting's type cannot take.
+    """
+    from crawler.scope import ScopeError, is_loopback_host, origin
+
+    base_urls, settings = base_urls or {}, settings or {}
+    known = ", ".join(SOURCES)
+    unknown = set(sources) - set(SOURCES)
+    if unknown:
+        raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}; known: {known}")
+    unknown = set(base_urls) - set(SOURCES)
+    if unknown:
+        raise ValueError(f"--base-url for unknown source(s): {', '.join(sorted(unknown))}; known: {known}")
+    for source, url in base_urls.items():
+        try:
+            origin(url)
+        except ScopeError as exc:
+            raise ValueError(f"--base-url {source}: {exc}") from None
+    if str(settings.get("SCOPE_LOOPBACK_ONLY", "")).lower() in ("1", "true"):
+        for source in sources:
+            url = base_urls.get(source)
+            if url is None or not is_loopback_host(urlsplit(url).hostname):
+                raise ValueError(f"--loopback crawls only loopback sites, and {source} has "
+                                 + (f"--base-url {url}" if url else "no --base-url (it would be the live site)"))
+    check_settings(settings)
+
+
+def check_settings(overrides: dict) -> None:
+    """A ``-s NAME=VALUE`` whose default is a number or a flag must parse as one: Scrapy would
+    otherwise fail with a traceback deep inside the crawl."""
+    defaults = project_settings()
+    for key, value in overrides.items():
+        default = defaults.get(key)
+        if not isinstance(value, str) or default is None:
+            continue
+        try:
+            if isinstance(default, bool):
+                Settings({key: value}).getbool(key)
+            elif isinstance(default, (int, float)):
+                float(value)
+        except ValueError:
+            kind = "true/false" if isinstance(default, bool) else "a number"
+            raise ValueError(f"-s {key}={value}: expected {kind} (default {default!r})") from None
+
+
 def run_crawl(
     sources: list[str] | tuple[str, ...] = SOURCES,
     out_dir: Path | str = "data",
@@ -94,9 +146,7 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
 
     out_dir = Path(out_dir)
-    unknown = set(sources) - set(SOURCES)
-    if unknown:
-        raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}; known: {', '.join(SOURCES)}")
+    check_crawl(sources, base_urls, settings)
     crawl_id = (settings or {}).get("STENOGRAM_CRAWL_ID") or datetime.now(timezone.utc).strftime(
         "%Y%m%dT%H%M%SZ"
     )

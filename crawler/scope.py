@@ -256,6 +256,8 @@ class ScopeResolver(CachingThreadedResolver):
                         for p in urllib.request.getproxies().values() if p} - {None}
 
     def getHostByName(self, name, timeout=()):
+        if isinstance(name, bytes):  # Twisted's connect path passes IDNA bytes, reactor.resolve str
+            name = name.decode("ascii", "replace")
         d = self.lookup(name, timeout)
         if name not in self.trusted:
             d.addCallback(self._check, name)
@@ -267,5 +269,8 @@ class ScopeResolver(CachingThreadedResolver):
     def _check(self, address, name):
         reason = address_refusal(address, self.allow_loopback)
         if reason:
-            raise AddressRefused(name, address, reason)
+            refused = AddressRefused(name, address, reason)
+            # Twisted's connect path reports it only as "no results for hostname lookup"
+            logger.info("resolver refused %s: resolves to %s (%s)", name, address, reason)
+            raise refused
         return address

@@ -113,7 +113,8 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
               help="Exit 3 when a source's markup may have changed (see STENOGRAM_DRIFT_THRESHOLD).")
 def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift):
     """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked."""
-    from crawler.runner import LOOPBACK_SETTINGS, SOURCES, CrawlLocked, crawl_lock, project_settings, run_crawl
+    from crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, check_crawl, crawl_lock, project_settings,
+                                run_crawl)
     from stenogram.report import print_summary, summarise
 
     from rich.console import Console
@@ -125,10 +126,15 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
 
         overrides.update(replay_settings(replay_from))
     overrides.update(_pairs(settings, "--set"))
+    base_urls = _pairs(base_urls, "--base-url")
+    try:  # before the lock: a crawl that must not start creates nothing
+        check_crawl(sources or SOURCES, base_urls, overrides)
+    except ValueError as exc:
+        click.echo(f"stenogram crawl: {exc}", err=True)
+        sys.exit(2)
     try:
         with crawl_lock(out_dir):
-            result = run_crawl(sources or SOURCES, out_dir=out_dir, base_urls=_pairs(base_urls, "--base-url"),
-                               settings=overrides)
+            result = run_crawl(sources or SOURCES, out_dir=out_dir, base_urls=base_urls, settings=overrides)
     except CrawlLocked as exc:
         console.print(f"[red]not crawling:[/red] {exc}")
         sys.exit(EXIT_LOCKED)
