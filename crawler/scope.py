@@ -142,14 +142,16 @@ class ScopeMiddleware:
     even get a robots.txt request, and below RedirectMiddleware (600), so its
     ``process_response`` runs after the redirect was decided and sees redirects to schemes
     Scrapy drops. ``SCOPE_LOOPBACK_ONLY`` (set by ``--loopback``) refuses every address that is
-    not loopback whatever the spider says. A replay (``REPLAY_FROM``) resolves no names.
+    not loopback whatever the spider says. A replay (``REPLAY_FROM``) answers http(s) from the
+    given WARCs only and maps the archived site's host onto the spider's, so there only the
+    scheme rule applies: nothing is fetched, no name is resolved.
     """
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
         self.loopback_only = crawler.settings.getbool("SCOPE_LOOPBACK_ONLY", False)
-        self.resolve = not crawler.settings.getlist("REPLAY_FROM")
+        self.replay = bool(crawler.settings.getlist("REPLAY_FROM"))
         self._logged: set[tuple[str, str]] = set()
 
     @classmethod
@@ -176,6 +178,8 @@ class ScopeMiddleware:
         scheme = parts.scheme.lower()
         if scheme not in SCHEMES:
             self.refuse(request, "scheme", scheme or "?")
+        if self.replay:
+            return None
         hosts = getattr(spider, "allowed_hosts", None)
         if hosts and not host_allowed(url, hosts):
             self.refuse(request, "host", parts.netloc or "?")
@@ -185,7 +189,7 @@ class ScopeMiddleware:
         try:
             ipaddress.ip_address(host)
         except ValueError:  # a name: what does it resolve to?
-            address = await self._resolve(request, host) if self.resolve else None
+            address = await self._resolve(request, host)
         if address is None:
             return None
         if self.loopback_only and not ipaddress.ip_address(address.strip("[]")).is_loopback:
