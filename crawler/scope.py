@@ -5,18 +5,20 @@ A page is untrusted input: an RSS ``<link>`` or a redirect can point anywhere, a
 admin page (``http://10.0.0.1/admin``) or an FTP server. A crawler that follows them leaks
 local files into the WARC and lets any page it reads make requests from inside our network.
 
-Three checks, in two places:
+Three rules (scheme, host, address), checked in three places:
 
 * :class:`ScopeMiddleware` (a downloader middleware, first in the chain) refuses a request
   whose scheme is not http/https, whose host is not one of its spider's ``allowed_hosts``
   (the base URL's host when ``--base-url`` is given, the live site's hosts otherwise), or
   whose host resolves to a private, link-local, multicast, reserved or loopback address
-  (loopback only when the spider's own base URL is on loopback). Redirects are new requests
+  (loopback is allowed when the spider's own base URL is on loopback). Redirects are new requests
   that Scrapy sends through the downloader middlewares again from the start, so the same
   check sees every hop; a redirect to a scheme Scrapy will not follow (``file:``) is counted
   when its response comes back. Every refusal is counted (``stenogram/offsite/refused`` and
   ``stenogram/offsite/refused/<reason>``) and logged (the first per host and reason as a
   WARNING), and the request never reaches a download handler.
+* :class:`ScopeSpiderMiddleware` applies the scheme and host rules to what a spider yields,
+  so an off-scope link is dropped before it is scheduled (or written to the crawl's state).
 * :class:`ScopeResolver` (``TWISTED_DNS_RESOLVER``) checks the address again at connect
   time, so a name that answers differently the second time (DNS rebinding) still cannot
   reach a private address.
@@ -30,7 +32,7 @@ import logging
 import urllib.request
 from urllib.parse import urlsplit
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -171,20 +173,23 @@ class ScopeMiddleware:
             resolver.allow_loopback = True
 
     # -- requests
-    async def process_request(self, request, spider=None):
-        spider = self.crawler.spider
-        url = request.url
-        parts = urlsplit(url)
+    def url_refusal(self, request) -> tuple[str, str] | None:
+        """(reason, what) when the URL alone puts ``request`` off scope: its scheme or host."""
+        parts = urlsplit(request.url)
         scheme = parts.scheme.lower()
         if scheme not in SCHEMES:
-            self.refuse(request, "scheme", scheme or "?")
+            return "scheme", scheme or "?"
+        hosts = getattr(self.crawler.spider, "allowed_hosts", None)
+        if not self.replay and hosts and not host_allowed(request.url, hosts):
+            return "host", parts.netloc or "?"
+        return None
+
+    async def process_request(self, request):
+        if why := self.url_refusal(request):
+            self.refuse(request, *why)
         if self.replay:
             return None
-        hosts = getattr(spider, "allowed_hosts", None)
-        if hosts and not host_allowed(url, hosts):
-            self.refuse(request, "host", parts.netloc or "?")
-        host = (parts.hostname or "").strip("[]")
-        allow_loopback = spider_loopback(spider)
+        host = (urlsplit(request.url).hostname or "").strip("[]")
         address = host
         try:
             ipaddress.ip_address(host)
@@ -194,7 +199,7 @@ class ScopeMiddleware:
             return None
         if self.loopback_only and not ipaddress.ip_address(address.strip("[]")).is_loopback:
             self.refuse(request, "not_loopback", f"{host} ({address})")
-        reason = address_refusal(address, allow_loopback)
+        reason = address_refusal(address, spider_loopback(self.crawler.spider))
         if reason:
             self.refuse(request, reason, host if host == address else f"{host} ({address})")
         return None
@@ -210,7 +215,7 @@ class ScopeMiddleware:
             return None  # the download fails on its own, as any unknown host does
 
     # -- responses: redirects that RedirectMiddleware dropped for their scheme
-    def process_response(self, request, response, spider=None):
+    def process_response(self, request, response):
         location = response.headers.get(b"Location")
         if 300 <= response.status < 400 and location and not request.meta.get("dont_redirect"):
             target = response.urljoin(location.decode("latin-1"))
@@ -236,6 +241,41 @@ class ScopeMiddleware:
         redirects = request.meta.get("redirect_urls")
         self.count(reason, what, request.url, redirect_from=redirects[-1] if redirects else None)
         raise IgnoreRequest(f"off scope ({reason}: {what})")
+
+
+class ScopeSpiderMiddleware(ScopeMiddleware):
+    """The same URL rules (scheme, host) on what a spider yields, before it is scheduled.
+
+    An off-scope link is then dropped before the scheduler, its duplicate filter and the
+    crawl's state ever see it, and counted like the downloader's refusals. Names are resolved
+    only by :class:`ScopeMiddleware`, which also sees redirects (they skip spider middlewares).
+    Order it above every spider middleware that keeps state (e.g. 960 > RecrawlFilter's 950).
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _keep(self, item) -> bool:
+        if isinstance(item, Request) and (why := self.url_refusal(item)):
+            self.count(*why, item.url)
+            return False
+        return True
+
+    async def process_start(self, start):
+        async for item in start:
+            if self._keep(item):
+                yield item
+
+    def process_spider_output(self, response, result):
+        for item in result:
+            if self._keep(item):
+                yield item
+
+    async def process_spider_output_async(self, response, result):
+        async for item in result:
+            if self._keep(item):
+                yield item
 
 
 # -- the resolver ------------------------------------------------------------------------------

@@ -86,6 +86,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ArchiveGuardMiddleware": 950,  # sees every response first
 }
 SPIDER_MIDDLEWARES = {
+    "crawler.scope.ScopeSpiderMiddleware": 960,  # off-scope links dropped before anything keeps them
     "crawler.recrawl.RecrawlFilterMiddleware": 950,
 }
 # Keep the server's reason phrase and connection headers (Transfer-Encoding...) for the WARC.
