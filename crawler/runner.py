@@ -150,7 +150,12 @@ def run_crawl(
     crawl_id = (settings or {}).get("STENOGRAM_CRAWL_ID") or datetime.now(timezone.utc).strftime(
         "%Y%m%dT%H%M%SZ"
     )
+    from crawler.scope import is_loopback_host
+
     overrides = {
+        # connect-time check (crawler/scope.py): loopback only if a source crawled is on loopback
+        "SCOPE_RESOLVER_LOOPBACK": any(is_loopback_host(urlsplit((base_urls or {}).get(s, "")).hostname)
+                                       for s in sources),
         "STENOGRAM_DATA": str(out_dir),
         "STENOGRAM_CRAWL_ID": crawl_id,
         **(settings or {}),

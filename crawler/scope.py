@@ -163,14 +163,9 @@ class ScopeMiddleware:
         return mw
 
     def spider_opened(self, spider):
-        from twisted.internet import reactor
-
         hosts = getattr(spider, "allowed_hosts", None)
         if hosts:
             logger.info("scope of %s: %s over http(s)", spider.name, ", ".join(hosts))
-        resolver = getattr(reactor, "resolver", None)
-        if isinstance(resolver, ScopeResolver) and spider_loopback(spider):
-            resolver.allow_loopback = True
 
     # -- requests
     def url_refusal(self, request) -> tuple[str, str] | None:
@@ -285,14 +280,21 @@ class ScopeResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing addresses no crawl may connect to.
 
     Installed once per process (``TWISTED_DNS_RESOLVER``), so it knows no spider: it refuses
-    private, link-local, multicast and reserved addresses always, and loopback until a spider
-    whose base URL is on loopback opens (:class:`ScopeMiddleware` tells it). The per-spider rules
-    are the middleware's; this is the check at connect time. Proxies named in the environment
+    private, link-local, multicast and reserved addresses always, and loopback when
+    ``SCOPE_RESOLVER_LOOPBACK`` is off (``stenogram crawl`` turns it off when no source crawled
+    has a loopback base URL). The per-spider rules are the middleware's; this is the check at
+    connect time, which holds even when the middleware is switched off. Proxies named in the environment
     (``http_proxy``...) are the operator's own and are not checked. Subclasses (a test's stub)
     override :meth:`lookup`, never the check.
     """
 
-    allow_loopback = False
+    allow_loopback = True
+
+    @classmethod
+    def from_crawler(cls, crawler, reactor):
+        resolver = super().from_crawler(crawler, reactor)
+        resolver.allow_loopback = crawler.settings.getbool("SCOPE_RESOLVER_LOOPBACK", True)
+        return resolver
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

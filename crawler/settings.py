@@ -102,6 +102,7 @@ DOWNLOAD_HANDLERS = {
 # Scope (crawler/scope.py): each spider's allowed_hosts, public addresses only; the resolver
 # checks the address again at connect time. --loopback sets SCOPE_LOOPBACK_ONLY.
 SCOPE_LOOPBACK_ONLY = False
+SCOPE_RESOLVER_LOOPBACK = True  # stenogram crawl: off unless a source's base URL is on loopback
 TWISTED_DNS_RESOLVER = "crawler.scope.ScopeResolver"
 
 # A body cut short by the server is still evidence: keep it (flagged) so it reaches the WARC.
