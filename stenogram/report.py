@@ -163,8 +163,8 @@ class CrawlSummary:
     new_versions: int = 0
     errors: int = 0
     gave_up: int = 0
-    refused: int = 0  # off-scope links and redirects, never fetched (crawler/scope.py)
-    refused_by: dict[str, int] = field(default_factory=dict)
+    off_scope: int = 0  # off-scope links and redirects, never fetched (crawler/scope.py)
+    off_scope_by: dict[str, int] = field(default_factory=dict)
     revisits: int = 0
     recrawl: dict[str, int] = field(default_factory=dict)
     edited: list[dict] = field(default_factory=list)  # silent edits seen by this crawl
@@ -225,11 +225,11 @@ def summarise(result, drift_threshold: float = DRIFT_THRESHOLD) -> CrawlSummary:
         summary.errors += errors
         summary.gave_up += sum(int(stats.get(k, 0)) for k in GAVE_UP_KEYS)
         summary.revisits += int(stats.get("warc/revisits", 0))
-        summary.refused += int(stats.get("stenogram/offsite/refused", 0))
+        summary.off_scope += int(stats.get("stenogram/offsite/refused", 0))
         for key, value in stats.items():
             if key.startswith("stenogram/offsite/refused/"):
                 reason = key.rsplit("/", 1)[1]
-                summary.refused_by[reason] = summary.refused_by.get(reason, 0) + int(value)
+                summary.off_scope_by[reason] = summary.off_scope_by.get(reason, 0) + int(value)
         for key in RECRAWL_KEYS:
             summary.recrawl[key] = summary.recrawl.get(key, 0) + int(stats.get(f"stenogram/recrawl/{key}", 0))
         summary.new_documents += int(stats.get("stenogram/documents_new", 0))
@@ -295,9 +295,9 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
         f"{summary.revisits} revisits\n"
         f"Recrawl: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.recrawl.items()) + "\n"
         f"Gave up (logged, not failures): {summary.gave_up}\n"
-        f"Refused off scope (never fetched, not failures): {summary.refused}"
-        + (" (" + ", ".join(f"{r.replace('_', ' ')} {n}" for r, n in sorted(summary.refused_by.items())) + ")"
-           if summary.refused_by else "") + "\n"
+        f"Refused off scope (never fetched, not failures): {summary.off_scope}"
+        + (" (" + ", ".join(f"{r.replace('_', ' ')} {n}" for r, n in sorted(summary.off_scope_by.items())) + ")"
+           if summary.off_scope_by else "") + "\n"
         f"Errors: {summary.errors}"
     ))
     for edit in summary.edited:
