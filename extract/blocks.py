@@ -67,31 +67,39 @@ def _enclosing_block(el):
     return None
 
 
+def _is_in_page_link(a) -> bool:
+    return (a.get("href") or "").startswith("#")
+
+
 def drop_in_page_navigation(container) -> bool:
     """Drop the table of contents and "Back to contents" links: blocks whose whole text is
     in-page anchor links (href="#..."), lists made only of such items, and the TOC heading.
-    Footnote anchors inside running text stay. Returns whether anything was dropped."""
-    doomed = []
+    Footnote anchors inside running text stay. Returns whether anything was dropped.
+
+    Linear: each block holding in-page links is read once, however many links it holds (a body
+    with a footnote anchor on every line used to be re-read per anchor: 30 s for 2,000)."""
+    blocks: dict = {}  # enclosing block -> None, in document order of their first link
     for a in container.iterdescendants("a"):
-        if not (a.get("href") or "").startswith("#"):
-            continue
-        block = _enclosing_block(a)
-        if block is None or block is container:
-            continue
-        links_text = "".join(x.text_content() for x in block.iterdescendants("a")
-                             if (x.get("href") or "").startswith("#"))
+        if _is_in_page_link(a):
+            block = _enclosing_block(a)
+            if block is not None and block is not container:
+                blocks.setdefault(block, None)
+    doomed: dict = {}
+    for block in blocks:
+        links_text = "".join(x.text_content() for x in block.iterdescendants("a") if _is_in_page_link(x))
         if normalise_for_compare(block.text_content()) == normalise_for_compare(links_text):
             if block.tag == "li" and block.getparent() is not None and block.getparent().tag in ("ul", "ol"):
                 block = block.getparent()
-            if block is not container and block not in doomed:
-                doomed.append(block)
+            if block is not container:
+                doomed.setdefault(block, None)
     if not doomed:
         return False
-    for block in doomed:  # the heading right before a dropped list is the TOC heading
+    order = list(doomed)
+    for block in order:  # the heading right before a dropped list is the TOC heading
         previous = block.getprevious()
         if previous is not None and TOC_HEADING.match(previous.text_content() or ""):
-            doomed.append(previous)
-    drop_nodes(doomed)
+            order.append(previous)
+    drop_nodes(order)
     return True
 
 
