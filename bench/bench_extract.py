@@ -42,6 +42,23 @@ def _rates(fns: dict, pages: list[bytes], rounds: int) -> dict[str, float]:
     return {name: statistics.median(r) for name, r in per_round.items()}
 
 
+def _sample_pages() -> tuple[list[tuple], list[tuple]]:
+    """Every sample-site transcript page (4 sources, en/ru, cp1251) as served, and the same
+    pages with every class and id removed (a redesign: read by the fallback path)."""
+    import random
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import mutate
+
+    bases = mutate.base_pages(size=40, seed=1)
+    served = [(b.body, b.truth.url, b.content_type) for b in bases]
+    redesigned = []
+    for b in bases:
+        m = mutate.mutate(b, ["remove_ids_and_classes"], random.Random(1))
+        redesigned.append((m.body, m.url, m.content_type))
+    return served, redesigned
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
@@ -50,10 +67,24 @@ def main() -> None:
     rates = _rates({"plain": lambda b: trafilatura.extract(b, deduplicate=False),
                     "ours": lambda b: extract_page(b)}, pages, args.rounds)
     plain, ours = rates["plain"], rates["ours"]
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"pages: {len(pages)} x {args.rounds} rounds (alternating; median round)")
+    print(f"gold pages: {len(pages)} x {args.rounds} rounds (alternating; median round)")
     print(f"plain trafilatura.extract: {plain:8.1f} docs/s")
     print(f"stenogram extract_page:    {ours:8.1f} docs/s  ({ours / plain:.2f}x the baseline)")
+
+    served, redesigned = _sample_pages()
+    paths = {extract_page(b, url=u, content_type=c).extraction_path for b, u, c in redesigned}
+    rates = _rates({"plain": lambda p: trafilatura.extract(p[0], url=p[1], deduplicate=False),
+                    "profile": lambda p: extract_page(p[0], url=p[1], content_type=p[2])},
+                   served, args.rounds)
+    fallback = _rates({"fallback": lambda p: extract_page(p[0], url=p[1], content_type=p[2])},
+                      redesigned, args.rounds)["fallback"]
+    print(f"sample-site pages: {len(served)} (served as is; then with no class or id: {sorted(paths)})")
+    print(f"plain trafilatura.extract:          {rates['plain']:8.1f} docs/s")
+    print(f"stenogram, profile path:            {rates['profile']:8.1f} docs/s  "
+          f"({rates['profile'] / rates['plain']:.2f}x the baseline)")
+    print(f"stenogram, fallback path (redesign): {fallback:7.1f} docs/s  "
+          f"({fallback / rates['plain']:.2f}x the baseline)")
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss_mib:.0f} MiB")
 
 

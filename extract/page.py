@@ -244,9 +244,9 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
     if page_date is None:  # before pruning: a redesign may have put the date in a <header>
         page_date, fallback_time = _date_lines_outside(_outside_elements(root, container))
         time = time or fallback_time
-    blocks.drop_nodes(profile.chrome.all(root), keep=container)
+    blocks.drop_nodes(profile.chrome.all_unordered(root), keep=container)
     if path != "profile" or container is None:
-        blocks.drop_nodes(profiles.generic.chrome.all(root), keep=container)
+        blocks.drop_nodes(profiles.generic.chrome.all_unordered(root), keep=container)
     outside_elements = _outside_elements(root, container)
     outside = _outside_text(outside_elements)
     doc_number = _doc_number(root, profile, outside)

@@ -22,12 +22,65 @@ from extract.chrome import COMMON_CHROME_LINES, any_line_matcher
 PROFILES_FILE = "profiles.toml"
 
 
+_SIMPLE_CSS = re.compile(r"^(?P<tag>[a-z][a-z0-9]*)?(?P<classes>(?:\.[\w-]+)*)(?:#(?P<id>[\w-]+))?$")
+_WITH_CLASS_OR_ID = etree.XPath("//*[@class or @id]")
+
+
+@dataclass(frozen=True)
+class _SimpleIndex:
+    """Simple selectors (`tag`, `.a.b`, `tag.a`, `#id`) indexed for one walk: tag-only ones by
+    tag (lxml's C-level iter), the others by their first class or their id. Matching every
+    chrome selector of a profile this way costs one pass over the elements that carry a class
+    or an id, instead of one XPath scan of the whole tree per selector."""
+
+    tags: tuple[str, ...]
+    by_class: dict  # class -> ((tag|None, frozenset(classes), id|None), ...)
+    by_id: dict     # id -> ((tag|None, frozenset(classes), id), ...)
+
+    def all(self, tree) -> list:
+        found = list(tree.iter(*self.tags)) if self.tags else []
+        if not (self.by_class or self.by_id):
+            return found
+        for el in _WITH_CLASS_OR_ID(tree):
+            classes = el.get("class")
+            tokens = frozenset(classes.split()) if classes else frozenset()
+            candidates = [rule for token in tokens for rule in self.by_class.get(token, ())]
+            ident = el.get("id")
+            if ident is not None:
+                candidates.extend(self.by_id.get(ident, ()))
+            for tag, need, want_id in candidates:
+                if (tag is None or el.tag == tag) and need <= tokens and (want_id is None or ident == want_id):
+                    found.append(el)
+                    break
+        return found
+
+    @classmethod
+    def build(cls, css: tuple[str, ...]) -> "_SimpleIndex | None":
+        """None unless every selector is simple."""
+        tags, by_class, by_id = [], {}, {}
+        for c in css:
+            m = _SIMPLE_CSS.match(c.strip())
+            if not m or not any(m.groups()):
+                return None
+            classes = tuple(x for x in m["classes"].split(".") if x)
+            rule = (m["tag"], frozenset(classes), m["id"])
+            if classes:
+                by_class.setdefault(classes[0], []).append(rule)
+            elif m["id"]:
+                by_id.setdefault(m["id"], []).append(rule)
+            else:
+                tags.append(m["tag"])
+        return cls(tuple(tags), {k: tuple(v) for k, v in by_class.items()},
+                   {k: tuple(v) for k, v in by_id.items()})
+
+
 @dataclass(frozen=True)
 class Selectors:
     """CSS selectors (or "xpath:..." expressions) compiled to XPath, in order of preference."""
 
     css: tuple[str, ...]
     xpaths: tuple[etree.XPath, ...]
+    simple: _SimpleIndex | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_css(cls, css: list[str] | str | None) -> "Selectors":
@@ -39,7 +92,14 @@ class Selectors:
             etree.XPath(c[len("xpath:"):]) if c.startswith("xpath:") else etree.XPath(translator.css_to_xpath(c))
             for c in items
         )
-        return cls(items, compiled)
+        return cls(items, compiled, _SimpleIndex.build(items))
+
+    def all_unordered(self, tree) -> list:
+        """Every element any selector matches, each once, in no particular order (what pruning
+        needs); one indexed walk when all selectors are simple, else `all`."""
+        if self.simple is None:
+            return self.all(tree)
+        return list(dict.fromkeys(self.simple.all(tree)))
 
     def all(self, tree) -> list:
         found = []
