@@ -157,3 +157,9 @@ def test_crawl_of_a_redesigned_source_warns_and_fail_on_drift_exits_3(tmp_path):
                              "where is_transcript = 1 group by source").fetchall())
     # on 127.0.0.1 no URL names the source: with its fingerprint gone the page reads as generic
     assert paths["mid"] in ("fallback", "generic") and paths["interaffairs"] == "profile"
+    # `stenogram reprocess` of the same WARCs into a new corpus reports the same figures
+    rebuilt = stenogram_cmd("reprocess", "--db", str(tmp_path / "rebuilt.db"), "-j", "1",
+                            str(tmp_path / "data" / "warc"), timeout=240)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-2000:] + rebuilt.stderr[-2000:]
+    assert re.search(r"WARNING template drift: mid: 100% of \d+ transcript pages", rebuilt.stdout), rebuilt.stdout
+    assert re.search(r"Extraction: interaffairs: \d+ by profile, 0 by fallback", rebuilt.stdout)
