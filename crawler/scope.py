@@ -217,6 +217,7 @@ class ScopeMiddleware:
             scheme = urlsplit(target).scheme.lower()
             if scheme not in SCHEMES:
                 self.count("scheme", scheme or "?", target, redirect_from=request.url)
+                self.settle(request)
         return response
 
     # -- counting and logging
@@ -235,7 +236,16 @@ class ScopeMiddleware:
     def refuse(self, request, reason: str, what: str):
         redirects = request.meta.get("redirect_urls")
         self.count(reason, what, request.url, redirect_from=redirects[-1] if redirects else None)
+        self.settle(request)
         raise IgnoreRequest(f"off scope ({reason}: {what})")
+
+    def settle(self, request) -> None:
+        """A refusal is a final answer: the crawl's frontier (crawler/recrawl.py) owes nothing
+        for the URL or the redirect hops that led to it, so no later run asks again. Only a
+        frontier the recrawl middlewares already keep is told; none is created here."""
+        keeper = getattr(self.crawler, "_stenogram_frontier", None)
+        if keeper is not None:
+            keeper.done(request)
 
 
 class ScopeSpiderMiddleware(ScopeMiddleware):

@@ -193,6 +193,18 @@ def test_on_site_redirect_is_still_followed(hostile):
         assert f"GET {path}" in seen  # the redirect itself came from our site; its target did not
 
 
+def test_refusals_leave_nothing_owed(hostile):
+    """A refusal is final: the crawl's frontier keeps neither the refused URL nor the on-site
+    redirect that led to it, so the next run does not ask for them again."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{hostile['out'] / 'state.db'}?mode=ro", uri=True)
+    try:
+        assert con.execute("select url from frontier").fetchall() == []
+    finally:
+        con.close()
+
+
 def test_every_refusal_is_counted_logged_and_reported(hostile):
     proc, expected = hostile["proc"], hostile["expected"]
     assert stats_line(proc.stdout, "Refused off scope") == len(expected) == 17
