@@ -6,6 +6,7 @@ media questions", "interview", "briefing") and the other people on the podium.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from extract.dates import find_date
@@ -79,37 +80,206 @@ _NOT_NAME = {
     "organization", "high", "representative", "special", "envoy", "chairman", "chair", "head",
     "executive", "committee", "the", "of", "and", "with", "at", "in", "on", "for", "following",
     "federal", "assembly", "government", "parliament", "kyrgyz", "kazakh", "arab", "islamic",
-    "people's", "democratic", "media", "press",
+    "people's", "democratic", "media", "press", "socialist", "bolivarian", "plurinational",
+    "sultanate", "emirates", "principality", "grand", "duchy", "commission", "agency", "director",
+    "ambassador", "spokesperson", "spokeswoman", "spokesman", "official", "first", "sheikh",
+    "his", "royal", "highness", "speech", "statement", "remarks", "interview", "article",
+    "answers", "questions", "opening", "address", "message", "greetings", "comment", "briefing",
+    "people", "lao", "holy", "see", "cardinal", "pope", "holiness", "king", "queen", "prince",
+    "emir", "crown", "sultan", "majesty",
+    # media outlets named in interview titles (not people)
+    "rossiya", "segodnya", "tass", "ria", "novosti", "sputnik", "kommersant", "izvestia", "channel",
+    "one", "zvezda", "ntv", "rt", "argumenty", "fakty", "komsomolskaya", "pravda", "gazeta",
+    "rossiyskaya", "radio", "television", "tv", "newspaper", "magazine", "agency", "daily",
 }
-_NAME_TOKEN = re.compile(r"^[A-Z][a-z’'\-]+$|^[A-Z]\.$")
-_RU_INITIALS_NAME = re.compile(r"\b([А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?[А-ЯЁ][а-яё]+)")
+# Particles inside Arabic, Dutch, Portuguese... names ("Mohammed bin Abdulrahman Al Thani")
+_EN_PARTICLES = {"bin", "bint", "ibn", "al", "el", "de", "da", "das", "dos", "di", "du", "van", "von",
+                 "der", "den", "la", "le", "ben", "abu", "ould"}
+_RU_PARTICLES = {"аль", "ибн", "бин", "бен", "ди", "де", "да", "дос", "ван", "фон", "эль", "абу"}
+_EN_CAPITALISED = re.compile(r"^(?:[A-ZÀ-ÖØ-Þ][\w’'\-]*|[A-Z]\.)$")
+_RU_INITIALS = re.compile(r"^((?:[А-ЯЁ]\.){1,2})([А-ЯЁ].*)$")
+_RU_CAPITALISED = re.compile(r"^[А-ЯЁ][\w\-]*$|^(?:[А-ЯЁ]\.){1,2}[А-ЯЁ][\w\-]*$")
+_RU_SPACED_INITIAL = re.compile(r"(?<![\w.])([А-ЯЁ])\.\s+(?=[А-ЯЁ])")
+_POSSESSIVE = re.compile(r"[’']s$")
+# Lemmas of Russian role and state words that precede a name in a title ("Министром
+# иностранных дел Республики Армения А.Мирзояном"): stripped from the front of a name run.
+_RU_ROLES = {"министр", "секретарь", "председатель", "президент", "глава", "премьер-министр",
+             "заместитель", "представитель", "генсек", "посол", "директор", "руководитель", "спикер",
+             "советник", "помощник", "член", "верховный", "специальный", "официальный", "вице-премьер"}
+_RU_STATE_WORDS = {"республика", "королевство", "государство", "союз", "федерация", "княжество",
+                   "эмират", "султанат", "содружество", "организация", "совет", "комиссия",
+                   "министерство", "мид", "правительство", "парламент", "ассамблея", "штат"}
+_CHUNKS = re.compile(r"[,;:()«»“”\"]|\s[–—-]\s|\band\b|\bи\b")
+
+
+@functools.cache
+def _morph():
+    """pymorphy3 with its Russian dictionary: loaded once, on the first Russian title (~0.4 s)."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@functools.cache
+def _country_words() -> frozenset[str]:
+    """Lowercased words of every country's English and Russian name (CLDR, via Babel):
+    "Qatar", "Saudi", "Arabia", "Армения"... A name run loses its leading country words."""
+    from babel import Locale
+
+    words: set[str] = set()
+    for lang in ("en", "ru"):
+        for code, name in Locale(lang).territories.items():
+            if code.isalpha():  # countries, not regions ("001", "419")
+                words.update(w for w in re.split(r"[\s()\-,.]+", name.lower()) if len(w) > 1)
+    return frozenset(words - {"and", "of", "the", "и"})
+
+
+def _en_names(chunk: str, minister: str) -> list[str]:
+    """Capitalised runs (with name particles inside) minus leading role and country words."""
+    found = []
+    tokens = chunk.split()
+    run: list[str] = []
+    for i, token in enumerate(tokens + [""]):
+        bare = _POSSESSIVE.sub("", token)
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        particle = bare.lower() in _EN_PARTICLES and run and _EN_CAPITALISED.match(nxt)
+        if bare and (particle or _EN_CAPITALISED.match(bare)):
+            run.append(bare)
+            if bare == token:
+                continue
+        name = _en_name(run, minister)
+        if name:
+            found.append(name)
+        run = []
+    return found
+
+
+def _en_name(run: list[str], minister: str) -> str | None:
+    countries = _country_words()
+    start = 0
+    while start < len(run) and (run[start].lower() in _NOT_NAME or run[start].lower() in countries
+                                or run[start].lower() in _EN_PARTICLES):
+        start += 1
+    words = run[start:]
+    if len(words) < 2 or any(w.lower() in _NOT_NAME for w in words):
+        return None
+    if minister.lower() in words[-1].lower():
+        return None
+    return " ".join(words)
+
+
+def _case_of(word: str) -> str | None:
+    """Grammatical case of a role noun ("Министром" -> ablt, "секретаря" -> gent)."""
+    for parse in _morph().parse(word.lower()):
+        if "NOUN" in parse.tag and parse.tag.case:
+            return parse.tag.case
+    return None
+
+
+def _restore_case(original: str, lemma: str) -> str:
+    return "-".join(part[:1].upper() + part[1:] for part in lemma.split("-")) if original[:1].isupper() else lemma
+
+
+def _nominative(word: str, case: str | None) -> str:
+    """`word` (a surname or given name in `case`) in the nominative, keeping its gender:
+    "Мирзояном" -> "Мирзоян", "Лебедева" (gent) -> "Лебедев", "Захаровой" -> "Захарова".
+    Indeclinable foreign names ("Шукри", "Пандор") come back unchanged."""
+    if word.lower() in _RU_PARTICLES:
+        return word
+    parses = [p for p in _morph().parse(word.lower())
+              if "NOUN" in p.tag and (case is None or p.tag.case == case)]
+    parses.sort(key=lambda p: (not ({"Surn", "Name", "Patr"} & p.tag.grammemes), "anim" not in p.tag, -p.score))
+    for parse in parses:
+        if parse.tag.case == "nomn":
+            return word
+        form = parse.inflect({"nomn", "sing"} if parse.tag.number == "sing" else {"nomn"})
+        if form is not None:
+            return _restore_case(word, form.word)
+    if case == "ablt":  # a name the dictionary does not decline: the instrumental's endings
+        for ending, nominative in (("ой", "а"), ("ей", "я"), ("ом", "")):
+            if word.endswith(ending) and len(word) > len(ending) + 2:
+                return word[: -len(ending)] + nominative
+    return word
+
+
+def _ru_names(chunk: str) -> list[str]:
+    """Names in a Russian chunk: runs of capitalised words (initials glued: "С.Н.Лебедева") after
+    stripping role, state and country words; a run without initials needs two words and a role
+    word before it in the chunk ("Министром иностранных дел КНР Ван И"). Put in the nominative,
+    in the case the role word governs."""
+    morph = _morph()
+    countries = _country_words()
+    found = []
+    tokens = chunk.split()
+    run: list[str] = []
+    role_case: str | None = None
+    seen_role = False
+
+    def lemmas(token: str) -> set[str]:
+        return {p.normal_form for p in morph.parse(token.lower())}
+
+    def strippable(token: str) -> bool:
+        if _RU_INITIALS.match(token):
+            return False
+        if token.isupper() and len(token) > 1:  # КНР, СНГ, СМИ, ОАЭ
+            return True
+        parses = morph.parse(token.lower())
+        if parses and "ADJF" in parses[0].tag:
+            return True
+        words = {p.normal_form for p in parses}
+        return bool(words & (_RU_ROLES | _RU_STATE_WORDS | countries)) or token.lower() in countries
+
+    def close() -> None:
+        nonlocal seen_role, role_case
+        start = 0
+        while start < len(run) and strippable(run[start]):
+            if lemmas(run[start]) & _RU_ROLES:  # a capitalised role: "Министром", "Генерального секретаря"
+                seen_role, role_case = True, _case_of(run[start]) or role_case
+            start += 1
+        words = run[start:]
+        if not words:
+            return
+        if not _RU_INITIALS.match(words[0]) and (len(words) < 2 or not seen_role):
+            return
+        if any("Лавров" in w for w in words):
+            return
+        out = []
+        for w in words:
+            m = _RU_INITIALS.match(w)
+            initials, body = (m.group(1), m.group(2)) if m else ("", w)
+            out.append(initials + _nominative(body, role_case))
+        found.append(" ".join(out))
+
+    for i, token in enumerate(tokens + [""]):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        particle = token in _RU_PARTICLES and run and _RU_CAPITALISED.match(nxt)  # "бин" in a name
+        if token and (particle or _RU_CAPITALISED.match(token)):
+            run.append(token)
+            continue
+        if run:
+            close()
+            run = []
+        if token and lemmas(token) & _RU_ROLES:
+            seen_role, role_case = True, _case_of(token)
+    return found
 
 
 def participants_from_title(title: str | None, minister: str = "Lavrov") -> list[str]:
-    """People named in the title other than the minister: the last two words of each run of
-    capitalised words that look like a given name + surname."""
+    """People named in the title other than the minister, whole ("Mohammed bin Abdulrahman Al
+    Thani", not "Al Thani") and, in Russian, in the nominative ("А.Мирзоян", not "А.Мирзояном")."""
     if not title:
         return []
     m = _PLACE_DATE_TAIL.search(title)
     head = title[: m.start()] if m else title
+    cyrillic = bool(re.search(r"[А-ЯЁа-яё]", head))
+    if cyrillic:
+        head = _RU_SPACED_INITIAL.sub(r"\1.", head)
     found: list[str] = []
-    for chunk in re.split(r"[,;:()«»“”\"]|\s[–—-]\s|\band\b|\bи\b", head):
-        tokens = chunk.split()
-        run: list[str] = []
-        for token in tokens + [""]:
-            if token and _NAME_TOKEN.match(token):
-                run.append(token)
-                continue
-            if len(run) >= 2:
-                first, last = run[-2], run[-1]
-                if first.lower() not in _NOT_NAME and last.lower() not in _NOT_NAME \
-                        and minister.lower() not in last.lower():
-                    name = f"{first} {last}"
-                    if name not in found:
-                        found.append(name)
-            run = []
-    for ru in _RU_INITIALS_NAME.findall(head):
-        name = re.sub(r"\s+", "", ru)
-        if "Лавров" not in name and name not in found:
-            found.append(name)
+    for chunk in _CHUNKS.split(head):
+        if not chunk or not chunk.strip():
+            continue
+        names = _ru_names(chunk) if cyrillic else _en_names(chunk, minister)
+        for name in names:
+            if name not in found:
+                found.append(name)
     return found
