@@ -214,6 +214,30 @@ def share_inside(hosts: dict, container) -> float:
     return inside / total
 
 
+def text_beside(container, is_body_text) -> bool:
+    """Whether one of the three nearest elements with text before or after `container` (link
+    blocks skipped) holds body text by `is_body_text(lines)`: a lead paragraph or a closing
+    line set apart from the body."""
+    parent = container.getparent()
+    if parent is None or parent.tag in ("body", "html"):
+        return False
+    for step in (container.itersiblings(preceding=True), container.itersiblings()):
+        seen = 0
+        for sibling in step:
+            if not isinstance(sibling.tag, str) or not sibling.text_content().strip():
+                continue
+            seen += 1
+            if seen > 3:
+                break
+            n_links, link_chars = _link_chars(sibling)
+            total = len(normalise_for_compare(sibling.text_content()))
+            if n_links and total - link_chars <= 0.25 * total:
+                continue  # navigation between the body and the paragraph
+            if is_body_text(paragraphs_from(sibling)):
+                return True
+    return False
+
+
 def main_container(hosts: dict):
     """The lowest common ancestor of every substantial text host (None without any); one
     level higher when it has a sibling of its own kind (same tag and class) holding text: a

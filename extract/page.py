@@ -192,24 +192,51 @@ def _outside_text(outside: list) -> str:
     return "\n".join(lines)
 
 
+_ENDS_LIKE_TEXT = re.compile(r"[.,!?:;…»”\")]$")
+
+
+def _has_body_line(profile: Profile, title: str | None, lines: list[str]) -> bool:
+    """A line that ends like running text (a sentence, or a salutation's comma: labels such as
+    "Category: …", bylines and captions do not) and is none of the page's metadata (title,
+    date line, document number) nor a known chrome line."""
+    title_norm = normalise_for_compare(title) if title else None
+    for line in lines:
+        norm = normalise_for_compare(line)
+        if not norm or not _ENDS_LIKE_TEXT.search(norm) or norm == title_norm or chrome.is_date_line(norm) \
+                or chrome.DOC_NUMBER.match(norm):
+            continue
+        if profile.chrome_line_match(norm):
+            continue
+        return True
+    return False
+
+
 def _check_container(root, profile: Profile, container, title: str | None):
     """A profile is a hint, never a gate: (body container, why the profile's was not used).
 
     The profile's container is kept when it holds most of the page's running text (the
-    substantial text blocks, wherever they sit); when its selector matched nothing, or it holds
-    too little of that text (a redesign moved the body out of it), the body container is chosen
-    from the text itself: the lowest common ancestor of the substantial text blocks."""
+    substantial text blocks, wherever they sit) and no such block sits right beside it; with
+    one beside it (a lead paragraph set apart), the container's parent is read instead. When
+    its selector matched nothing, or it holds too little of that text (a redesign moved the body
+    out of it), the body container is chosen from the text itself: the lowest common ancestor
+    of the substantial text blocks."""
     hosts = blocks.text_hosts(root, frozenset({normalise_for_compare(title)}) if title else frozenset())
     if container is not None:
         share = blocks.share_inside(hosts, container)
         if share >= PLAUSIBLE_SHARE:
-            return container, None
+            if not blocks.text_beside(container, functools.partial(_has_body_line, profile, title)):
+                return container, None
+            # a paragraph right before or after the body (a lead, a closing line set apart)
+            return container.getparent(), "text beside the profile container"
         reason = f"profile container holds {share:.0%} of the page's text"
     elif profile.container.xpaths:
         reason = "profile container matched nothing"
     else:
         reason = "profile has no container"
-    return blocks.main_container(hosts), reason
+    found = blocks.main_container(hosts)
+    if found is not None and blocks.text_beside(found, functools.partial(_has_body_line, profile, title)):
+        found = found.getparent()
+    return found, reason
 
 
 def extract_page(body: bytes | str, url: str | None = None, content_type: str | None = None,

@@ -332,6 +332,50 @@ def _section(page: Page, rng):
 
 
 # -- paragraphs
+def _first_run_out(page: Page, first: bool):
+    """Take the first (or last) paragraph of the body out as a block of its own."""
+    body = page.body_el
+    blocks = _body_blocks(page)
+    if (body.text or "").strip():  # <br>-separated text: the first run becomes a <div>
+        if not first or not len(body) or body[0].tag != "br":
+            return None
+        run = _E("div", body.text.strip(), class_="lead")
+        body.text = None
+        while len(body) and body[0].tag == "br" and not (body[0].tail or "").strip():
+            body.remove(body[0])
+        if len(body) and body[0].tag == "br":
+            body.text, body[0].tail = body[0].tail, None
+            body.remove(body[0])
+        return run
+    if len(blocks) < 3:
+        return None
+    el = blocks[0] if first else blocks[-1]
+    if not "".join(el.itertext()).strip() or len(el) > 2 or (el.tail or "").strip():
+        return None
+    el.tail = None
+    body.remove(el)
+    return el
+
+
+@mutation("lead_outside_body")
+def _lead_outside(page: Page, rng):
+    """The opening paragraph styled as a lead, in a block of its own right before the body."""
+    el = _first_run_out(page, True)
+    if el is None:
+        return False
+    el.set("class", rng.choice(["lead", "announce", "intro"]))
+    page.body_el.addprevious(el)
+
+
+@mutation("closing_outside_body")
+def _closing_outside(page: Page, rng):
+    """The last paragraph in a block of its own right after the body."""
+    el = _first_run_out(page, False)
+    if el is None:
+        return False
+    page.body_el.addnext(el)
+
+
 @mutation("p_to_div")
 def _p_to_div(page: Page, rng):
     ps = page.body_el.findall(".//p")
