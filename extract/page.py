@@ -17,10 +17,9 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
-from extract import blocks, chrome, gate, generic
+from extract import blocks, chrome, gate
 from extract.charset import decode_body
 from extract.dates import parse_date, parse_date_time, parse_time
 from extract.profiles import Profile, ProfileSet, default_profiles
@@ -48,9 +47,17 @@ _OG_TITLE_XPATH = etree.XPath("//meta[@property='og:title']/@content")
 _DOC_NUMBER_IN_TEXT = re.compile(r"\b\d{1,5}-\d{2}-\d{2}-\d{4}\b")
 
 
+@functools.cache
+def _trafilatura_version() -> str:
+    """trafilatura's version from its metadata: the profile path never imports trafilatura."""
+    from importlib.metadata import version
+
+    return version("trafilatura")
+
+
 def settings_hash(profiles: ProfileSet | None = None) -> str:
     profiles = profiles or default_profiles()
-    return _settings_hash(EXTRACTOR_VERSION, trafilatura.__version__,
+    return _settings_hash(EXTRACTOR_VERSION, _trafilatura_version(),
                           tuple(TRAFILATURA_OPTIONS.items()), profiles.digest)
 
 
@@ -160,6 +167,8 @@ def _translation_urls(root, profile: Profile, url: str | None) -> list[str]:
 
 
 def _trafilatura_paragraphs(root, url: str | None) -> list[str]:
+    from extract import generic  # trafilatura (0.2 s to import): only pages that need it
+
     return generic.paragraphs(root, url, TRAFILATURA_OPTIONS)  # see extract/generic.py
 
 

@@ -1,5 +1,6 @@
 """The CLI loads command modules lazily: `stenogram extract` must not pay for scipy/datasketch
-(corpus dedup), scrapy (crawler) or trafilatura (until a page is extracted).
+(corpus dedup), scrapy (crawler) or trafilatura (only the generic path, for pages no profile
+reads, needs it).
 
 Not timing-based: each check runs a fresh interpreter and looks at sys.modules. The startup
 time itself is printed by bench/bench_startup.py.
@@ -39,14 +40,21 @@ def test_help_loads_no_heavy_package(args):
     assert loaded_after(code) == []
 
 
-def test_extract_loads_trafilatura_but_not_the_corpus_or_crawler(tmp_path):
-    page = ROOT / "tests" / "gold" / "pages"
-    sample = next(p for p in sorted(page.glob("*.html")) if not p.name.startswith("negative"))
-    code = ("from stenogram.cli import cli\n"
-            f"try:\n    cli.main(['extract', {str(sample)!r}], standalone_mode=False)\nexcept SystemExit:\n    pass")
+@pytest.mark.parametrize("page, needs_trafilatura", [
+    ("seed-000.mid.html", False),  # a profile's body container: read without trafilatura
+    ("seed-000-ru.mid.html", False),
+    ("variant-no-container.mirror.html", True),  # no profile: the generic path uses trafilatura
+])
+def test_extract_loads_only_what_the_page_needs(page, needs_trafilatura):
+    sample = ROOT / "tests" / "gold" / "pages" / page
+    code = ("import io, contextlib, json\nfrom stenogram.cli import cli\nout = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            f"    try:\n        cli.main(['extract', {str(sample)!r}], standalone_mode=False)\n"
+            "    except SystemExit:\n        pass\n"
+            "assert json.loads(out.getvalue())['is_transcript'], out.getvalue()[:300]")
     loaded = loaded_after(code)
-    assert "trafilatura" in loaded  # it really extracted
-    assert not {"scipy", "datasketch", "scrapy"} & set(loaded)
+    assert ("trafilatura" in loaded) == needs_trafilatura
+    assert not {"scipy", "datasketch", "scrapy", "cdxj_indexer"} & set(loaded)
 
 
 def test_every_command_is_listed_and_loads():
