@@ -611,3 +611,82 @@ def test_request_head_bytes_round_trip(headers, method, persistent):
     block = request_head(ArchivedRequest(URL, head=sent.decode("latin-1")))
     block.compute_headers_buffer()
     assert block.headers_buff == sent
+
+
+# ------------------------------------------------------------------ golden bytes (warcio's habit)
+GOLDEN_RECORDS = (
+    "WARC/1.1\r\nWARC-Type: response\r\n"
+    "WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000002>\r\n"
+    "WARC-Date: 2024-04-12T15:38:00Z\r\n"
+    "WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n"
+    "WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n"
+    "WARC-IP-Address: 127.0.0.1\r\n"
+    "WARC-Payload-Digest: sha1:WWCFRV4U6VYYY5B4GH3U77NFYOJZXOXS\r\n"
+    "WARC-Block-Digest: sha1:W6F3FYJQNZTJVHMOCNALFOWMTFPGY7AT\r\n"
+    "Content-Type: application/http; msgtype=response\r\n"
+    "Content-Length: 156\r\n\r\n"
+    "HTTP/1.1 200 Fine \r\n"
+    "Content-Type: text/html; charset=utf-8 \r\n"
+    "X-Folded: a\r\n b\r\n"
+    "X-Archive-Orig-Transfer-Encoding: chunked\r\n"
+    "Content-Length: 13\r\n\r\n"
+    "<p>Lavrov</p>\r\n\r\n"
+    "WARC/1.1\r\nWARC-Type: request\r\n"
+    "WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000003>\r\n"
+    "WARC-Date: 2024-04-12T15:38:00Z\r\n"
+    "WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n"
+    "WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n"
+    "WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000002>\r\n"
+    "WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n"
+    "WARC-Block-Digest: sha1:R5TIDZMK7MQONL7LOQTQZSTHI32YU6YW\r\n"
+    "Content-Type: application/http; msgtype=request\r\n"
+    "Content-Length: 112\r\n\r\n"
+    "GET /en/foreign_policy/news/1/ HTTP/1.1\r\nConnection: close\r\n"
+    "User-Agent: stenogram-test\r\nHost: 127.0.0.1:8001\r\n\r\n"
+    "\r\n\r\n"
+    "WARC/1.1\r\nWARC-Type: metadata\r\n"
+    "WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000004>\r\n"
+    "WARC-Date: 2024-04-12T15:38:00Z\r\n"
+    "WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n"
+    "WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n"
+    "WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000002>\r\n"
+    "WARC-Block-Digest: sha1:L22QRZ64O42I7VK2P3J43GTZ25B7OW4K\r\n"
+    "Content-Type: application/warc-fields\r\n"
+    "Content-Length: 33\r\n\r\n"
+    "x-stenogram-is-transcript: true\r\n"
+    "\r\n\r\n"
+).encode("latin-1")
+
+
+def test_golden_bytes_of_an_exchange_and_its_metadata(tmp_path, monkeypatch):
+    """The exact bytes of a response (status line and header values as received, a folded
+    header, the chunked framing restated), its request (the head as sent) and a metadata
+    record (the response's date, no payload digest). Any change to how records are serialised
+    shows here first."""
+    import itertools
+
+    import archive.warc_writer as warc_writer
+
+    ids = itertools.count(1)
+    monkeypatch.setattr(warc_writer, "_new_record_id",
+                        lambda: f"<urn:uuid:00000000-0000-4000-8000-{next(ids):012d}>")
+    url = "http://127.0.0.1:8001/en/foreign_policy/news/1/"
+    w = WarcWriter(tmp_path, "golden", hostname="box", salvage=False)
+    loc = w.write_exchange(
+        ArchivedRequest(url, head="GET /en/foreign_policy/news/1/ HTTP/1.1\r\nConnection: close\r\n"
+                                  "User-Agent: stenogram-test\r\nHost: 127.0.0.1:8001\r\n\r\n"),
+        ArchivedResponse(url, 200, [("Content-Type", "text/html; charset=utf-8 "),
+                                    ("X-Folded", "a\r\n b"), ("Transfer-Encoding", "chunked")],
+                         b"<p>Lavrov</p>", status_line="HTTP/1.1 200 Fine ",
+                         ip_address="127.0.0.1"),
+        date="2024-04-12T15:38:00Z")
+    w.write_metadata(loc.warc_record_id, url, {"x-stenogram-is-transcript": "true"})
+    w.close()
+    data = (tmp_path / loc.warc_file).read_bytes()
+    warcinfo = zlib.decompressobj(zlib.MAX_WBITS + 16)
+    warcinfo.decompress(data)  # the first member: warcinfo (host and versions vary)
+    members = warcinfo.unused_data
+    assert gzip.decompress(members) == GOLDEN_RECORDS
+    assert "sha1:" + base64.b32encode(hashlib.sha1(b"<p>Lavrov</p>").digest()).decode() == \
+        loc.payload_digest == "sha1:WWCFRV4U6VYYY5B4GH3U77NFYOJZXOXS"
+    assert warcio_check(tmp_path / loc.warc_file).returncode == 0
