@@ -269,6 +269,20 @@ def _link_chars(el) -> tuple[int, int]:
     return len(links), sum(len(normalise_for_compare(a.text_content())) for a in links)
 
 
+ENDS_LIKE_TEXT = re.compile(r"[.,!?:;…»”\")]$")
+
+
+def _holds_text_block(el) -> bool:
+    """A block inside `el` without links whose text ends like running text (a salutation a
+    redesign put next to a link bar): `el` is then no navigation block as a whole."""
+    for child in el.iterdescendants(*BLOCK_TAGS):
+        text = normalise_for_compare(child.text_content())
+        if text and ENDS_LIKE_TEXT.search(text) and not any(
+                a.get("href") is not None for a in child.iter("a")):
+            return True
+    return False
+
+
 def drop_link_blocks(container) -> int:
     """Drop blocks inside the body that are navigation, not text: related-article lists,
     sidebars, share buttons, language switchers, tag lines, a lone "Print version" link.
@@ -288,7 +302,8 @@ def drop_link_blocks(container) -> int:
             total = len(normalise_for_compare(el.text_content()))
             outside = total - link_chars
             if total and ((n_links >= 2 and (outside <= 0.25 * total or outside <= 20))
-                          or (n_links == 1 and outside <= 3 and (total <= 80 or el.tag in LIST_TAGS))):
+                          or (n_links == 1 and outside <= 3 and (total <= 80 or el.tag in LIST_TAGS))) \
+                    and not _holds_text_block(el):
                 doomed.append(el)
                 continue
         stack.extend(c for c in el if isinstance(c.tag, str))

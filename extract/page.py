@@ -201,9 +201,6 @@ def _outside_text(outside: list) -> str:
     return "\n".join(lines)
 
 
-_ENDS_LIKE_TEXT = re.compile(r"[.,!?:;…»”\")]$")
-
-
 def _has_body_line(profile: Profile, title: str | None, lines: list[str]) -> bool:
     """A line that ends like running text (a sentence, or a salutation's comma: labels such as
     "Category: …", bylines and captions do not) and is none of the page's metadata (title,
@@ -211,7 +208,7 @@ def _has_body_line(profile: Profile, title: str | None, lines: list[str]) -> boo
     title_norm = normalise_for_compare(title) if title else None
     for line in lines:
         norm = normalise_for_compare(line)
-        if not norm or not _ENDS_LIKE_TEXT.search(norm) or norm == title_norm or chrome.is_date_line(norm) \
+        if not norm or not blocks.ENDS_LIKE_TEXT.search(norm) or norm == title_norm or chrome.is_date_line(norm) \
                 or chrome.DOC_NUMBER.match(norm):
             continue
         if profile.chrome_line_match(norm):
