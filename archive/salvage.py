@@ -143,4 +143,47 @@ def salvage_directory(directory: str | os.PathLike) -> list[SalvageResult]:
         result = salvage_open_warc(path)
         if result is not None:
             results.append(result)
+    finish_orphan_indexes(directory)
     return results
+
+
+_WRITER_PID = re.compile(r"-(\d+)~[^/]*$")
+
+
+def finish_orphan_indexes(directory: str | os.PathLike) -> list[str]:
+    """Index WARCs that were closed but whose live ``NAME.cdxj.open`` was never sorted.
+
+    A writer closes its WARC (rename to ``.warc.gz``) and then sorts its live index into
+    ``NAME.cdxj``; a kill in between leaves the WARC complete and the index unsorted and
+    ``.open`` (found by tools/torture.py). The index is rebuilt from the WARC, as salvage does.
+    Indexes of a writer whose process (the PID in the name) still runs are left alone.
+    """
+    done = []
+    pattern = os.path.join(glob.escape(os.fspath(directory)), "*" + CDXJ_SUFFIX + OPEN_SUFFIX)
+    for orphan in sorted(glob.glob(pattern)):
+        stem = orphan[: -len(CDXJ_SUFFIX + OPEN_SUFFIX)]
+        if os.path.exists(stem + WARC_SUFFIX + OPEN_SUFFIX) or _writer_alive(stem):
+            continue
+        if os.path.exists(stem + WARC_SUFFIX):
+            lines = index_warc(stem + WARC_SUFFIX, stem + CDXJ_SUFFIX)
+            logger.warning("salvage: %s was closed but not indexed; index rebuilt with %d lines",
+                           stem + WARC_SUFFIX, lines)
+        os.remove(orphan)
+        done.append(stem + CDXJ_SUFFIX)
+    return done
+
+
+def _writer_alive(stem: str) -> bool:
+    m = _WRITER_PID.search(os.path.basename(stem))
+    if not m:
+        return False
+    pid = int(m.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

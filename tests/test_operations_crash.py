@@ -126,6 +126,17 @@ def test_the_rerun_completes(resumed):
     assert rc == 0, stdout[-2000:] + stderr[-2000:]
 
 
+def test_nothing_is_owed_after_the_rerun(resumed):
+    """Every URL a killed crawl discovered was settled by the rerun (fetched, or not due)."""
+    con = sqlite3.connect(resumed["out"] / "state.db")
+    try:
+        owed = con.execute("select url from frontier limit 5").fetchall()
+        incomplete = con.execute("select url from urls where complete = 0 limit 5").fetchall()
+    finally:
+        con.close()
+    assert owed == [] and incomplete == []
+
+
 def test_every_warc_is_valid_and_nothing_is_left_open(resumed):
     warc_dir = resumed["out"] / "warc"
     assert not list(warc_dir.glob("*.open"))
@@ -156,3 +167,41 @@ def test_no_page_fetched_twice_beyond_those_in_flight(resumed):
     assert refetched <= resumed["in_flight"], sorted(refetched - resumed["in_flight"])[:5]
     # what was in flight is a small part of the crawl (downloads + pages waiting for the pipeline)
     assert len(resumed["in_flight"]) < len(fetched)
+
+
+_DIES_WHILE_CLOSING = """
+import os, sys
+from archive.http_blocks import ArchivedRequest, ArchivedResponse
+from archive import cdxj
+from archive.warc_writer import WarcWriter
+
+def die(self, final_path=None):
+    os._exit(9)  # the process dies after the WARC was renamed, before its index was sorted
+
+cdxj.LiveCdxjIndex.close = die
+w = WarcWriter(sys.argv[1], "t", hostname="box")
+for n in range(5):
+    url = f"http://127.0.0.1:8000/en/{n}/"
+    w.write_exchange(ArchivedRequest(url, headers=[(b"User-Agent", b"t")]),
+                     ArchivedResponse(url, 200, headers=[(b"Content-Type", b"text/html")],
+                                      body=b"<p>page %d</p>" % n, ip_address="127.0.0.1"))
+w.close()
+"""
+
+
+def test_a_warc_closed_but_not_indexed_gets_its_index(tmp_path):
+    """Killed between closing a WARC and sorting its live index (found by tools/torture.py)."""
+    from archive.cdxj import index_warc
+    from archive.salvage import salvage_directory
+
+    proc = subprocess.run([sys.executable, "-c", _DIES_WHILE_CLOSING, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    [warc] = tmp_path.glob("*.warc.gz")
+    assert list(tmp_path.glob("*.cdxj.open")) and not list(tmp_path.glob("*.cdxj"))
+    salvage_directory(tmp_path)
+    assert not list(tmp_path.glob("*.open"))
+    index = warc.with_name(warc.name.removesuffix(".warc.gz") + ".cdxj")
+    expected = tmp_path / "expected.cdxj"
+    assert index_warc(warc, expected) >= 5
+    assert index.read_text() == expected.read_text()

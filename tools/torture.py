@@ -211,6 +211,12 @@ def torture(seed: int, size: int, kills: int, work: Path, site_seed: int = 1, ch
             log(f"uninterrupted crawl: {reference[1].n_documents} documents in {seconds:.1f} s")
         _site, ref, full_seconds = reference
         out = work / f"killed-{seed}"
+        # The horizon of each draw is the work left: a full run at first, less what a killed run
+        # got through (plus a start-up's worth: each run rediscovers), then the length of a
+        # run that finished on its own. So kills keep landing inside the first, long crawl (its
+        # listings, commits and WARC rotations) and later inside incremental runs (start-up,
+        # discovery, shutdown), instead of after the crawl has already ended.
+        startup = 0.05 * full_seconds
         horizon, delivered, completed, runs = full_seconds, 0, 0, 0
         while delivered < kills and runs < kills * 4:
             runs += 1
@@ -229,6 +235,7 @@ def torture(seed: int, size: int, kills: int, work: Path, site_seed: int = 1, ch
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 delivered += 1
+                horizon = max(1.0, horizon - delay) + startup
                 log(f"  run {runs}: kill -9 at {delay:.1f} s")
         proc, seconds = run_to_end(crawl_command(site, out, settings), timeout=3600)
         runs += 1
