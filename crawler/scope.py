@@ -309,7 +309,7 @@ class ScopeResolver(CachingThreadedResolver):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.trusted = {urlsplit(p if "//" in p else f"//{p}").hostname
-                        for p in urllib.request.getproxies().values() if p} - {None}
+                        for scheme, p in urllib.request.getproxies().items() if p and scheme != "no"} - {None}
 
     def getHostByName(self, name, timeout=()):
         if isinstance(name, bytes):  # Twisted's connect path passes IDNA bytes, reactor.resolve str

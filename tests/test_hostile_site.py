@@ -32,6 +32,7 @@ STUB_DNS = {
     "intranet.stenogram.test": "10.0.0.1",
     "metadata.stenogram.test": "169.254.169.254",
     "rebind.stenogram.test": "127.0.0.1",  # a name on loopback does not make a base URL local
+    "proxy.stenogram.test": "10.1.1.1",  # the operator's own proxy (only in the unit test)
 }
 
 
@@ -386,3 +387,25 @@ def test_loopback_only_refuses_a_public_address():
     with pytest.raises(IgnoreRequest):
         asyncio.run(mw.process_request(scrapy.Request("http://95.167.1.1/en/rss.php")))
     assert stats.get_value("stenogram/offsite/refused/not_loopback") == 1
+
+
+def test_resolver_checks_every_answer_but_the_operators_proxy(monkeypatch):
+    """Names as the connect path passes them (IDNA bytes) are checked too; only the proxies named
+    in the environment are exempt, not the no_proxy list."""
+    from crawler.scope import AddressRefused
+
+    monkeypatch.setenv("http_proxy", "http://proxy.stenogram.test:3128")
+    monkeypatch.setenv("no_proxy", "intranet.stenogram.test")
+    resolver = StubResolver(None, 0, 1.0)
+
+    def answer(name):
+        out = []
+        resolver.getHostByName(name).addBoth(out.append)
+        return out[0].value if hasattr(out[0], "value") else out[0]
+
+    refused = answer(b"intranet.stenogram.test")
+    assert isinstance(refused, AddressRefused) and refused.reason == "private"
+    assert answer("proxy.stenogram.test") == "10.1.1.1"
+    assert answer("rebind.stenogram.test") == "127.0.0.1"  # SCOPE_RESOLVER_LOOPBACK defaults on
+    resolver.allow_loopback = False
+    assert answer(b"rebind.stenogram.test").reason == "loopback"
