@@ -167,6 +167,7 @@ class CrawlSummary:
     off_scope_by: dict[str, int] = field(default_factory=dict)
     revisits: int = 0
     recrawl: dict[str, int] = field(default_factory=dict)
+    replay: dict[str, int] = field(default_factory=dict)  # replay/* stats of a --replay crawl
     edited: list[dict] = field(default_factory=list)  # silent edits seen by this crawl
     drift: list[DriftLine] = field(default_factory=list)  # extraction paths per source
     drift_threshold: float = DRIFT_THRESHOLD
@@ -230,6 +231,10 @@ def summarise(result, drift_threshold: float = DRIFT_THRESHOLD) -> CrawlSummary:
             if key.startswith("stenogram/offsite/refused/"):
                 reason = key.rsplit("/", 1)[1]
                 summary.off_scope_by[reason] = summary.off_scope_by.get(reason, 0) + int(value)
+        for key, value in stats.items():
+            if key.startswith("replay/"):
+                name = key.split("/", 1)[1]
+                summary.replay[name] = summary.replay.get(name, 0) + int(value)
         for key in RECRAWL_KEYS:
             summary.recrawl[key] = summary.recrawl.get(key, 0) + int(stats.get(f"stenogram/recrawl/{key}", 0))
         summary.new_documents += int(stats.get("stenogram/documents_new", 0))
@@ -298,7 +303,11 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
         f"Refused off scope (never fetched, not failures): {summary.off_scope}"
         + (" (" + ", ".join(f"{r.replace('_', ' ')} {n}" for r, n in sorted(summary.off_scope_by.items())) + ")"
            if summary.off_scope_by else "") + "\n"
-        f"Errors: {summary.errors}"
+        + (f"Replayed from the archive: {summary.replay.get('hit', 0)} served "
+           f"({summary.replay.get('mapped', 0)} found by path under the archive's base URLs), "
+           f"{summary.replay.get('miss', 0) + summary.replay.get('revisit_unresolved', 0)}"
+           " not in the archive\n" if summary.replay else "")
+        + f"Errors: {summary.errors}"
     ))
     for edit in summary.edited:
         console.print(Text(f"  edited: document {edit['document_id']} {edit['title']!r} "

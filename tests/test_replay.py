@@ -227,6 +227,9 @@ def test_replay_of_demo_wacz_with_live_base_urls_maps_them(demo, tmp_path):
     assert document_hashes(out / "corpus.db") == hashes
     assert warc_files(out) == []
     assert "'replay/mapped':" in proc.stderr
+    report = " ".join(proc.stdout.split())
+    assert re.search(r"Replayed from the archive: [1-9][0-9]* served \([1-9][0-9]* found by path"
+                     r" under the archive's base URLs\), 0 not in the archive", report), report
     # every capture points at a record of the demo's WARCs, at the offset it has there
     import sqlite3
 
@@ -253,4 +256,6 @@ def test_replay_that_finds_nothing_fails(demo, tmp_path):
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "replay miss: " in proc.stderr
     assert "none of the" in proc.stderr and "is in the archive" in proc.stderr
+    assert re.search(r"Replayed from the archive: 0 served \(0 found by path under the archive's "
+                     r"base URLs\), [1-9][0-9]* not in the archive", " ".join(proc.stdout.split()))
     assert warc_files(out) == []
