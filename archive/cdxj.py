@@ -223,14 +223,18 @@ class LiveCdxjIndex:
         self._fh.close()
         final = os.fspath(final_path) if final_path is not None else self.path
         tmp = final + ".tmp"
-        with open(self.path, encoding="utf-8") as lines, \
-                open(tmp, "w", encoding="utf-8") as out:
-            writer = SortingWriter(out)
-            for line in lines:
-                writer.write(line)
-            writer.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, final)
+        try:
+            with open(self.path, encoding="utf-8") as lines, \
+                    open(tmp, "w", encoding="utf-8") as out:
+                writer = SortingWriter(out)
+                for line in lines:
+                    writer.write(line)
+                writer.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, final)
+        finally:  # a failed sort (disk full) leaves the live file, never half an index
+            if os.path.exists(tmp):
+                os.remove(tmp)
         if final != self.path:
             os.remove(self.path)
         self.path = final
