@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -259,8 +260,7 @@ class DigestIndex:
             if keep_newer else
             "INSERT OR REPLACE INTO latest_capture (uri, digest, date, record_id, warc_file,"
             " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._db.executemany(latest_sql, [
                 (c.uri, c.digest, c.date, c.record_id, c.warc_file, c.offset, c.length)
                 for c in captures])
@@ -269,25 +269,29 @@ class DigestIndex:
                 " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(c.digest, c.uri, c.date, c.record_id, c.warc_file, c.offset, c.length)
                  for c in captures if c.digest])
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` .. ``COMMIT``, through the connection's own context manager.
+
+        Why not a hand-written ``ROLLBACK`` on error: after "database or disk is full" SQLite
+        may already have rolled the transaction back, and a second ``ROLLBACK`` then raised
+        "cannot rollback - no transaction is active", hiding the full disk. ``with conn``
+        rolls back only an open transaction, and also after a failed ``COMMIT``.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        with self._db:
+            yield
 
     def forget_beyond(self, warc_file: str, length: int) -> int:
         """Drop entries pointing past ``length`` bytes of ``warc_file`` (after a salvage)."""
         self.flush()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            n = 0
+        n = 0
+        with self._transaction():
             for table in ("first_capture", "latest_capture"):
                 n += self._db.execute(
                     f"DELETE FROM {table} WHERE warc_file = ? AND offset >= ?",
                     (warc_file, length)).rowcount
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return n
 
     def reindex(self, warc_path: str | os.PathLike) -> int:
@@ -307,14 +311,9 @@ class DigestIndex:
         of each digest wins, as it did during the crawl. Truncated records are skipped.
         """
         self._pending.take()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._db.execute("DELETE FROM first_capture")
             self._db.execute("DELETE FROM latest_capture")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         count = 0
         for path in sorted(map(os.fspath, warc_paths), key=os.path.basename):
             for capture in _captures_in(path):

@@ -127,7 +127,9 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
             },
             pk="id",
         )
-        db["documents"].create_index(["date", "language"])
+    # Each step on its own: a first open cut short (a full disk) left a part of them.
+    db["documents"].create_index(["date", "language"], if_not_exists=True)
+    if "documents_fts" not in db.table_names():
         db["documents"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
     _guard_fts_update_trigger(db)
     _set_fts_hashsize(db)

@@ -70,6 +70,16 @@ log = logging.getLogger(__name__)
 OFFICIAL_SOURCES = ("mid", "mid_archive")
 SOURCE_RANK = {"mid": 2, "mid_archive": 1}  # any other source: 0
 _RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 ELSE 0 END"
+#: Seconds a write waits for another writer of the same corpus before "database is locked".
+#: A crawl and ``stenogram reprocess`` may write one corpus at once (README, "Operations"):
+#: a crawl's ingest is one short transaction; a ``reprocess`` that sees a crawl on the file
+#: commits at least every ``reprocess.SHARED_COMMIT_SECONDS`` and leaves the lock free
+#: after each commit, but its end-of-run full-text rebuild (when it deferred the index
+#: before the crawl started) is one transaction of up to ~3 minutes at a million documents.
+#: The timeout is longer than that: a crawl waits, it does not fail.
+BUSY_TIMEOUT = 600.0
+
+
 def representative_key(source: str | None, text: str, url: str) -> tuple:
     """Sort key of a capture's text as representative of its version (smallest wins)."""
     return (-SOURCE_RANK.get(source, 0), -len(text), url,
@@ -104,13 +114,17 @@ class Corpus:
     """A corpus database at ``path`` (created if missing). ``Corpus(":memory:")`` works too."""
 
     def __init__(self, path: str | Path, settings: dedup.DedupSettings | None = None, *,
-                 cache_mib: int = 256):
+                 cache_mib: int = 256, busy_timeout: float | None = None):
         """``cache_mib``: SQLite page cache. Each ingest touches ~32 random pages of the LSH
         band index (about 560 MiB per million documents), so a bulk build of a large corpus
-        wants a cache that holds it; the memory is only taken as pages are read."""
+        wants a cache that holds it; the memory is only taken as pages are read.
+
+        ``busy_timeout`` (seconds, default ``BUSY_TIMEOUT``): how long a write waits for
+        another process writing the same file (see ``BUSY_TIMEOUT``)."""
         self.path = str(path)
         self.settings = settings or dedup.DedupSettings()
-        conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=256)
+        conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=256,
+                               timeout=BUSY_TIMEOUT if busy_timeout is None else busy_timeout)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
         conn.execute("PRAGMA foreign_keys=ON")
@@ -141,23 +155,61 @@ class Corpus:
     # -- transactions -------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing block (a SAVEPOINT; blocks nest).
+        """All-or-nothing block; blocks nest (the outermost is the transaction, inner ones
+        SAVEPOINTs).
 
         An ``ingest`` outside any block is its own transaction; inside one it has no savepoint
         of its own and is atomic with the block: FTS5 writes its pending index as a new
         segment at every savepoint, so a savepoint per ingest meant one segment (and later
         merges) per document, ~0.8 ms of a bulk load's ~1.5 ms per document. A caller that
         catches an ingest's exception inside a block must therefore roll the block back.
+
+        The outermost block starts with ``BEGIN IMMEDIATE``: it waits (``busy_timeout``) for
+        another writer of the file (a crawl and a ``reprocess`` sharing the corpus) instead of
+        failing at its first write with "database is locked", which a read-then-write
+        transaction gets when another connection committed in between. It ends through the
+        connection's own context manager (``with conn``), which commits, and rolls back when
+        the block raised *or the commit failed*. So after a full disk ("database or disk is
+        full", at any statement or at the commit) the connection is never left inside an open
+        transaction that later ingests would join and never commit; the error raised is
+        SQLite's own, never a failed rollback's.
         """
+        if self._depth:
+            yield from self._savepoint()
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            with self.conn:  # COMMIT; ROLLBACK on an exception or a failed COMMIT
+                yield
+                if not self.conn.in_transaction:
+                    # SQLite rolled the whole transaction back after an error that a caller
+                    # inside the block caught: committing now would claim work that is gone.
+                    raise sqlite3.OperationalError(
+                        "the transaction was rolled back by SQLite after an earlier error")
+        except BaseException:
+            self.bands.invalidate()  # its memory mirror may hold keys of rolled-back rows
+            raise
+        finally:
+            self._depth = 0
+
+    def _savepoint(self) -> Iterator[None]:
         name = f"sp{self._depth}"
         self.conn.execute(f"SAVEPOINT {name}")
         self._depth += 1
         try:
             yield
         except BaseException:
-            self.bands.invalidate()  # its memory mirror may hold keys of rolled-back rows
-            self.conn.execute(f"ROLLBACK TO {name}")
-            self.conn.execute(f"RELEASE {name}")
+            self.bands.invalidate()
+            # After "disk full" or an I/O error SQLite may already have rolled back the whole
+            # transaction (the savepoint is gone): the outer block finds out and raises; here
+            # the original error must not be replaced by "no such savepoint".
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
+                except sqlite3.Error as exc:
+                    log.debug("rollback to %s failed: %s", name, exc)
             raise
         else:
             self.conn.execute(f"RELEASE {name}")

@@ -36,6 +36,7 @@ from archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
 from archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
 from archive.warc_writer import DEFAULT_COMPRESSLEVEL, WarcWriter, warc_date
 from crawler.paths import data_paths
+from crawler.storage import STORAGE_ERRORS, stop_crawl, storage_failed
 
 logger = logging.getLogger(__name__)
 
@@ -118,25 +119,39 @@ class WarcArchiver:
         }
 
     def spider_opened(self, spider):
-        os.makedirs(self.warc_dir, exist_ok=True)
-        self.digest_index = DigestIndex.in_directory(self.warc_dir)
-        self.writer = WarcWriter(
-            self.warc_dir, self.prefix, max_size=self.max_size, max_age=self.max_age,
-            max_record_body=self.max_record_body, digest=self.digest,
-            warcinfo=self._warcinfo_fields(spider), digest_index=self.digest_index,
-            compresslevel=self.compresslevel,
-        )
+        try:
+            os.makedirs(self.warc_dir, exist_ok=True)
+            self.digest_index = DigestIndex.in_directory(self.warc_dir)
+            self.writer = WarcWriter(
+                self.warc_dir, self.prefix, max_size=self.max_size, max_age=self.max_age,
+                max_record_body=self.max_record_body, digest=self.digest,
+                warcinfo=self._warcinfo_fields(spider), digest_index=self.digest_index,
+                compresslevel=self.compresslevel,
+            )
+        except STORAGE_ERRORS as exc:  # no writer: ArchiveGuardMiddleware drops every response
+            stop_crawl(self.crawler, "warc_write_failed",
+                       f"cannot open the archive in {self.warc_dir}: {exc}")
+            return
         if self.writer.salvaged:
             self.stats.inc_value("warc/salvaged_files", len(self.writer.salvaged))
         logger.info("archiving to %s", self.warc_dir)
 
     def spider_closed(self, spider, reason=None):
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.digest_index is not None:
-            self.digest_index.close()
-            self.digest_index = None
+        try:
+            if self.writer is not None:
+                writer, self.writer = self.writer, None
+                writer.close()
+        except STORAGE_ERRORS as exc:  # left .open: the next run salvages it
+            storage_failed(self.crawler, "warc_write_failed",
+                           f"cannot close the WARC in {self.warc_dir}: {exc}")
+        finally:
+            if self.digest_index is not None:
+                index, self.digest_index = self.digest_index, None
+                try:
+                    index.close()
+                except STORAGE_ERRORS as exc:  # a cache of the WARCs: rebuilt on salvage
+                    storage_failed(self.crawler, "warc_write_failed",
+                                   f"cannot write the digest index {index.path}: {exc}")
 
     # ------------------------------------------------------------ exchanges
     @staticmethod
@@ -179,6 +194,12 @@ class WarcArchiver:
             return
         try:
             self._archive(request, response)
+        except STORAGE_ERRORS as exc:
+            # a full disk or an unwritable folder: one line with the real error, and stop
+            # (ArchiveGuardMiddleware drops the unarchived response)
+            self.stats.inc_value("warc/errors")
+            stop_crawl(self.crawler, "warc_write_failed",
+                       f"cannot write the WARC in {self.warc_dir}: {exc}")
         except Exception:
             self.stats.inc_value("warc/errors")
             logger.exception("could not archive %s", response.url)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from pathlib import Path
 
 from archive.capture import Capture
@@ -38,7 +39,11 @@ class CorpusPipeline:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         # A crawl ingests a page every few seconds (live) or a few hundred a second (loopback):
         # a small page cache per spider keeps a long crawl's memory flat; reprocess uses more.
-        self.corpus = Corpus(self.db_path, cache_mib=self.cache_mib)
+        try:
+            self.corpus = Corpus(self.db_path, cache_mib=self.cache_mib)
+        except STORAGE_ERRORS as exc:  # e.g. the disk was full before the crawl started
+            stop_crawl(self.crawler, "corpus_write_failed",
+                       f"cannot open the corpus {self.db_path}: {exc}")
         from crawler.archiving import WarcArchiver
 
         self.archiver = self.crawler.get_extension(WarcArchiver)  # None when archiving is off
@@ -70,10 +75,13 @@ class CorpusPipeline:
         record = transcript.to_dict()
         item["date"] = record.get("date")
         try:
+            if self.corpus is None:
+                raise sqlite3.OperationalError("the corpus could not be opened")
             result = self.corpus.ingest(capture, record)
         except STORAGE_ERRORS as exc:
             # The page is safe in the WARC; `stenogram reprocess` or the next run ingests it.
-            stop_crawl(self.crawler, "corpus_write_failed", f"cannot write the corpus {self.db_path}: {exc}")
+            stop_crawl(self.crawler, "corpus_write_failed",
+                       f"cannot write the corpus {self.db_path}: {exc}")
             raise StorageDropItem(f"corpus write failed: {exc}") from exc
         self._count(result, record)
         self._annotate_warc(item, record)

@@ -4,6 +4,12 @@ A crawl that keeps fetching pages it cannot store is worse than one that stops: 
 costs the site a request and the archive nothing. Every writer of the crawl (the WARC guard,
 the corpus pipeline, the crawl state) stops it the same way, with a reason naming what failed,
 logged once; ``stenogram crawl`` then exits non-zero and the next run resumes.
+
+"Logged once" is per process and store (``reason``: the WARC, the corpus, the crawl state):
+the spiders of one ``stenogram crawl`` share the disk, so when it fills each of them stops,
+but the operator reads the error one time (the other spiders' stops are logged at INFO),
+without a traceback: the message is the storage's own error (``database or disk is full``,
+``[Errno 28] No space left on device``), which is all there is to know.
 """
 from __future__ import annotations
 
@@ -20,20 +26,42 @@ STORAGE_ERRORS = (OSError, sqlite3.OperationalError)
 
 from scrapy.exceptions import DropItem
 
+_logged: set[str] = set()  # errors already logged at ERROR by this process
+
 
 class StorageDropItem(DropItem):
     """An item dropped because storage failed, not because it was unwanted: its page is not
-    done, so the crawl state must not mark it complete (the next run fetches it again)."""
+    done, so the crawl state must not mark it complete (the next run fetches it again).
+
+    Scrapy logs a dropped item with the whole item (the page's body) at WARNING; after a
+    full disk that is every item still in flight. The error was said once by
+    :func:`stop_crawl`, so these drops are logged at DEBUG."""
+
+    def __init__(self, message: str, log_level: str | None = "DEBUG"):
+        super().__init__(message, log_level=log_level)
 
 
-def stop_crawl(crawler, reason: str, message: str) -> None:
+def stop_crawl(crawler, reason: str, message: str, error: BaseException | None = None) -> None:
     """Close the running spider with ``reason`` (once), logging ``message`` as an error."""
-    stats = crawler.stats
-    stats.inc_value(f"stenogram/{reason}")
-    if stats.get_value("stenogram/stopping"):
+    if not storage_failed(crawler, reason, message):
         return
-    stats.set_value("stenogram/stopping", reason)
-    logger.error("stopping the crawl: %s", message)
     from scrapy.utils.defer import _schedule_coro
 
     _schedule_coro(crawler.engine.close_spider_async(reason=reason))
+
+
+def storage_failed(crawler, reason: str, message: str) -> bool:
+    """Count ``stenogram/<reason>`` and log ``message``, at ERROR the first time this process
+    reports ``reason`` (see the module docstring); False when this spider was already
+    stopping. Used alone where the spider is closing anyway (a WARC that cannot be closed)."""
+    stats = crawler.stats
+    stats.inc_value(f"stenogram/{reason}")
+    if stats.get_value("stenogram/stopping"):
+        return False
+    stats.set_value("stenogram/stopping", reason)
+    if reason in _logged:  # the same store, already reported by another spider of this process
+        logger.info("stopping %s too: %s", getattr(crawler.spider, "name", "the spider"), message)
+    else:
+        _logged.add(reason)
+        logger.error("stopping the crawl: %s", message)
+    return True

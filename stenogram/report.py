@@ -186,11 +186,15 @@ class CrawlSummary:
 
 def corpus_counts(db_path: Path) -> dict[str, int]:
     """Documents, transcript captures and captures merged into an existing document."""
+    empty = {"documents": 0, "captures": 0, "merged_captures": 0, "versions": 0}
     if not Path(db_path).exists():
-        return {"documents": 0, "captures": 0, "merged_captures": 0, "versions": 0}
+        return empty
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+        if not {"documents", "captures", "versions"} <= tables:
+            return empty  # a corpus whose creation failed (full disk): the crawl said so
         documents = one("select count(*) from documents")
         attached = one("select count(*) from captures where document_id is not null")
         return {
@@ -257,6 +261,9 @@ def silent_edits(db_path: Path, crawl_id: str) -> list[dict]:
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     con.row_factory = sqlite3.Row
     try:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+        if not {"documents", "captures"} <= tables:
+            return []  # a corpus whose creation failed (full disk): the crawl said so
         return [
             dict(r)
             for r in con.execute(
