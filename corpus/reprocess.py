@@ -14,6 +14,15 @@ commits every ``commit_every`` captures or ``commit_seconds``, whichever comes f
 commit rewrites the index pages it touched, so 16-capture commits cost a third of the writer's
 time); a crash loses at most that batch, and the next run redoes it (ingest is idempotent).
 
+Sharing the corpus with a crawl: when another process has the corpus open
+(``Corpus.others_writing``, checked at the start and after every commit), a batch is
+committed after at most ``SHARED_COMMIT_SECONDS`` and the write lock is left free for
+``SHARED_PAUSE_SECONDS`` after each commit, and the full-text index is not deferred (its
+rebuild would be one long transaction). The crawl's ingests wait for the lock (``Corpus``'s
+busy timeout) instead of failing with "database is locked"; each waits at most about one
+batch. Band keys stay correct across the two writers: each ``BandIndex`` reloads when the
+other has committed (``PRAGMA data_version``), which makes a shared run slower, not wrong.
+
 Full-text index: when a run has added more new documents than the corpus held at its start
 (and at least ``BULK_MIN_DOCUMENTS``), row-by-row FTS indexing is switched off and the index is
 rebuilt once at the end (``Corpus.defer_fts``/``resume_fts``): FTS5 inserts cost ~0.35 ms per
@@ -39,6 +48,11 @@ log = logging.getLogger(__name__)
 
 
 BULK_MIN_DOCUMENTS = 10_000
+# Sharing the corpus (module docstring): the longest write transaction, and the pause after
+# each commit. SQLite's busy handler retries every 100 ms at most, so the pause lets a
+# waiting writer in at least twice.
+SHARED_COMMIT_SECONDS = 1.0
+SHARED_PAUSE_SECONDS = 0.25
 BULK_CHECKPOINT_PAGES = 25_600  # see Corpus.wal_checkpoint_every
 
 
@@ -70,6 +84,7 @@ class CommitBatcher:
         self._pending = 0
         self._since = 0.0
         self.commits = 0
+        self.shared = corpus.others_writing()  # refreshed after every commit
 
     def __enter__(self) -> "CommitBatcher":
         self._begin()
@@ -77,7 +92,8 @@ class CommitBatcher:
 
     def __exit__(self, *exc) -> None:
         tx, self._tx = self._tx, None
-        tx.__exit__(*exc)
+        if tx is not None:
+            tx.__exit__(*exc)
 
     def _begin(self) -> None:
         self._tx = self.corpus.transaction()
@@ -87,10 +103,15 @@ class CommitBatcher:
     def ingested(self, n: int) -> bool:
         """Count ``n`` ingested captures; commit when the batch is full. True if it committed."""
         self._pending += n
-        if self._pending < self.every and time.monotonic() - self._since < self.seconds:
+        seconds = min(self.seconds, SHARED_COMMIT_SECONDS) if self.shared else self.seconds
+        if self._pending < self.every and time.monotonic() - self._since < seconds:
             return False
-        self._tx.__exit__(None, None, None)
+        tx, self._tx = self._tx, None
+        tx.__exit__(None, None, None)
         self.commits += 1
+        self.shared = self.corpus.others_writing()
+        if self.shared:
+            time.sleep(SHARED_PAUSE_SECONDS)  # the write lock is free: let the other writer in
         self._begin()
         return True
 
@@ -155,6 +176,7 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
     platform's).
     """
     summary = ReprocessSummary()
+    batcher: CommitBatcher | None = None
     documents_at_start = corpus.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     deferring = False
 
@@ -162,6 +184,8 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
         nonlocal deferring
         if deferring or defer_fts is False:
             return
+        if batcher.shared if batcher is not None else corpus.others_writing():
+            return  # its rebuild would hold the write lock for long; see module docstring
         if defer_fts or summary.new_documents >= max(BULK_MIN_DOCUMENTS, documents_at_start):
             deferring = corpus.defer_fts()
             if deferring:

@@ -138,9 +138,16 @@ class Corpus:
         if ensure_schema(self.db) < LSH_VERSION:
             self.rebuild_lsh_index()
         self._bulk_lock: int | None = None  # fd of the lock held while FTS is deferred
+        self._presence: int | None = None  # fd of our shared lock on <db>-writers.lock
+        if self.path != ":memory:":
+            self._presence = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._presence, fcntl.LOCK_SH)
         self._complete_abandoned_fts()
 
     def close(self) -> None:
+        if self._presence is not None:
+            os.close(self._presence)
+            self._presence = None
         if self._bulk_lock is not None:  # a bulk load that did not call resume_fts
             os.close(self._bulk_lock)
             self._bulk_lock = None
@@ -232,7 +239,36 @@ class Corpus:
         finally:
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
             if self.path != ":memory:" and not self._depth:
-                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                # TRUNCATE waits for every reader; with another writer on the file, let its
+                # own checkpoints do the work instead
+                mode = "PASSIVE" if self.others_writing() else "TRUNCATE"
+                self.conn.execute(f"PRAGMA wal_checkpoint({mode})")
+
+    # -- sharing the file with other writers ---------------------------------------------
+    def others_writing(self) -> bool:
+        """True while another ``Corpus`` (another process, e.g. a crawl's pipeline) has this
+        database open.
+
+        Every ``Corpus`` on a file holds a shared lock on ``<db>-writers.lock`` (the kernel
+        drops it when the process dies). A bulk writer (``reprocess``) calls this to learn that
+        it shares the file, and then keeps its transactions short and leaves the write lock
+        free after each (``corpus.reprocess``): SQLite's busy wait is a poll, not a queue, so
+        a writer that commits and at once begins again would starve the other one. Asking
+        gives up this object's own shared lock (a bulk writer does not count itself).
+        """
+        if self.path == ":memory:":
+            return False
+        if self._presence is not None:
+            os.close(self._presence)
+            self._presence = None
+        fd = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # also drops the exclusive lock when it was taken
+        return False
 
     # -- bulk loads: full-text index built once at the end ---------------------------------
     @property
