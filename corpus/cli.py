@@ -60,12 +60,11 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     from archive.reader import DAMAGE_REASONS
     from corpus.reprocess import count_reader_stats, new_reader_stats
     from corpus.reprocess import reprocess as run, warc_paths
-    from stenogram.report import drift_figures, drift_lines_text, max_capture_id
+    from stenogram.report import drift_figures, drift_lines_text
 
     from archive.reader import warc_problem
 
     files = warc_paths(paths)
-    first_new = max_capture_id(db_path)
     problems = {f: warc_problem(f) for f in files}
     if files and all(problems.values()):  # nothing to read: refuse before creating a corpus
         first = next(iter(problems))
@@ -83,12 +82,15 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
         TimeElapsedColumn(), console=console, disable=not show,
     ) as bar:
         task = bar.add_task("reprocess", total=None)
+        first_new = corpus.conn.execute("SELECT coalesce(max(id), 0) FROM captures").fetchone()[0]
         summary = run(corpus, iter_captures([str(f) for f in files], stats=reader_stats,
                                             max_decoded=max_decoded_mib * 1024 * 1024),
                       workers=workers, chunk_size=chunk_size, commit_every=commit_every,
                       defer_fts=defer_fts, progress=lambda n: bar.advance(task, n))
         count_reader_stats(reader_stats, summary)
         stats = corpus.stats()
+        # template drift among the captures this run added (the crawl report's figures)
+        drift = drift_figures(con=corpus.conn, after_capture_id=first_new)
     elapsed = time.monotonic() - started
     click.echo(
         f"{len(files)} WARC file(s): {summary.captures_read} captures read, "
@@ -100,8 +102,7 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
         f"{stats['versions']} versions"
         + (f"; full-text index rebuilt in {summary.fts_rebuild_seconds:.1f} s"
            if summary.fts_rebuilt else "") + f" ({elapsed:.1f} s)")
-    # template drift among the captures this run added (the crawl report's figures)
-    for line in drift_lines_text(drift_figures(db_path, after_capture_id=first_new)):
+    for line in drift_lines_text(drift):
         click.echo(line)
     damaged = {k: v for k, v in reader_stats.skipped.items() if k in DAMAGE_REASONS}
     if damaged:  # the rest is in the corpus; say what was not, and exit 1

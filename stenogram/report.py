@@ -101,45 +101,37 @@ def _article_url(source: str | None, url: str) -> bool:
     return not profile.url_patterns or any(p.search(path) for p in profile.url_patterns)
 
 
-def drift_figures(db_path: Path, crawl_id: str | None = None, after_capture_id: int = 0) -> list[DriftLine]:
+def drift_figures(db_path: Path | None = None, crawl_id: str | None = None, after_capture_id: int = 0,
+                  con: sqlite3.Connection | None = None) -> list[DriftLine]:
     """Per source: transcript pages, those read by the fallback path, refused article pages;
-    for the captures of ``crawl_id`` (all when None) with an id above ``after_capture_id``."""
-    if not Path(db_path).exists():
-        return []
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        columns = {r[1] for r in con.execute("pragma table_info(captures)")}
-        if "extraction_path" not in columns:
-            return []  # a corpus written before extraction paths were recorded
-        where = "(? IS NULL OR crawl_id = ?) AND id > ? AND source IS NOT NULL"
-        args = (crawl_id, crawl_id, after_capture_id)
-        lines: dict[str, DriftLine] = {}
-        for source, n, fallback in con.execute(
-                f"SELECT source, count(*), sum(extraction_path IN ('fallback', 'generic')) FROM captures "
-                f"WHERE is_transcript = 1 AND {where} GROUP BY source", args):
-            lines[source] = DriftLine(source, n, fallback or 0)
-        marks = ",".join("?" * len(DRIFT_REFUSALS))
-        for source, url in con.execute(
-                f"SELECT source, url FROM captures WHERE is_transcript = 0 AND reason IN ({marks}) "
-                f"AND {where}", (*DRIFT_REFUSALS, *args)):
-            if _article_url(source, url):
-                lines.setdefault(source, DriftLine(source)).refused += 1
-        return [lines[s] for s in sorted(lines) if s in _profile_names()]
-    finally:
-        con.close()
-
-
-def max_capture_id(db_path: Path) -> int:
-    """The newest capture's id (0 without a corpus): `reprocess` reports drift above it."""
-    if not Path(db_path).exists():
-        return 0
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT coalesce(max(id), 0) FROM captures").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        con.close()
+    for the captures of ``crawl_id`` (all when None) with an id above ``after_capture_id``.
+    ``con``: an open connection to the corpus (``reprocess`` passes its own: a second,
+    read-only connection to a WAL database would leave -wal/-shm files behind)."""
+    if con is None:
+        if db_path is None or not Path(db_path).exists():
+            return []
+        own = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            return drift_figures(crawl_id=crawl_id, after_capture_id=after_capture_id, con=own)
+        finally:
+            own.close()
+    columns = {r[1] for r in con.execute("pragma table_info(captures)")}
+    if "extraction_path" not in columns:
+        return []  # a corpus written before extraction paths were recorded
+    where = "(? IS NULL OR crawl_id = ?) AND id > ? AND source IS NOT NULL"
+    args = (crawl_id, crawl_id, after_capture_id)
+    lines: dict[str, DriftLine] = {}
+    for source, n, fallback in con.execute(
+            f"SELECT source, count(*), sum(extraction_path IN ('fallback', 'generic')) FROM captures "
+            f"WHERE is_transcript = 1 AND {where} GROUP BY source", args):
+        lines[source] = DriftLine(source, n, fallback or 0)
+    marks = ",".join("?" * len(DRIFT_REFUSALS))
+    for source, url in con.execute(
+            f"SELECT source, url FROM captures WHERE is_transcript = 0 AND reason IN ({marks}) "
+            f"AND {where}", (*DRIFT_REFUSALS, *args)):
+        if _article_url(source, url):
+            lines.setdefault(source, DriftLine(source)).refused += 1
+    return [lines[s] for s in sorted(lines) if s in _profile_names()]
 
 
 def drift_lines_text(lines: list[DriftLine], threshold: float = DRIFT_THRESHOLD) -> list[str]:
