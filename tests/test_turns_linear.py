@@ -67,3 +67,12 @@ def test_in_page_navigation_on_a_table_with_an_anchor_in_every_row():
     assert blocks.drop_in_page_navigation(container)
     paragraphs = blocks.paragraphs_from(container)
     assert paragraphs == [f"Row {i} text[{i}]" for i in range(5000)]
+
+
+def test_paragraphs_from_a_body_nested_1500_deep():
+    """libxml2 keeps 2,048 levels with huge_tree; the reader walks them without recursion."""
+    depth = 1500
+    html = ("<html><body><div id='c'>" + "<div>" * depth + "<p>First paragraph.</p>Loose line<br>next"
+            + "</div>" * depth + "<p>Last.</p></div></body></html>")
+    root = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser(huge_tree=True))
+    assert blocks.paragraphs_from(root.get_element_by_id("c")) == ["First paragraph.", "Loose line", "next", "Last."]
