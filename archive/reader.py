@@ -46,6 +46,7 @@ _DECODE_STEP = 1 << 20
 # reading 2,000 ordinary 30 KB pages took 2.4-2.7 s either way.
 _READ_BLOCK = 4096
 _SNIFF_LIMIT = 1 << 20
+_MAX_LINE = 1 << 20  # a WARC or HTTP header line longer than this is damage
 
 #: Largest payload (as stored, and once decoded) a record may have; the crawl's own
 #: DOWNLOAD_MAXSIZE, so everything a stenogram crawl archived reads back.
@@ -200,7 +201,7 @@ def warc_problem(path: str | Path) -> str | None:
         return f"not a WARC file ({'gzip content' if gz else 'it'} starts with {shown!r})"
     if gz:
         with open(path, "rb") as fh:
-            it = ArchiveIterator(fh, block_size=_READ_BLOCK)
+            it = _archive_iterator(fh)
             try:
                 for n, record in enumerate(it):
                     # Reaching the 2nd record means reading all of the 1st: not for a big one
@@ -369,6 +370,23 @@ class _BytesStream:
 # --------------------------------------------------------------------------- records
 
 
+def _archive_iterator(fh, **kwargs) -> ArchiveIterator:
+    """warcio's iterator with a bounded read block and bounded lines.
+
+    warcio reads header lines with ``readline()`` and no limit: a gzip member inflating to a
+    gigabyte without a newline would be one line held whole. Lines are cut at
+    ``_MAX_LINE``; a header that long is damage, and the scanner skips it as ``corrupt``.
+    """
+    it = ArchiveIterator(fh, block_size=_READ_BLOCK, **kwargs)
+    readline = it.reader.readline
+
+    def bounded_readline(length=None):
+        return readline(_MAX_LINE if length is None else min(length, _MAX_LINE))
+
+    it.reader.readline = bounded_readline
+    return it
+
+
 def _find_magic(fh, start: int, magic: bytes) -> int | None:
     """Offset of the next ``magic`` at or after ``start``, or None."""
     fh.seek(start)
@@ -423,7 +441,7 @@ def _scan_records(path: Path, stats: ReadStats,
         start = 0
         while start is not None:
             fh.seek(start)
-            it = ArchiveIterator(fh, check_digests=True, block_size=_READ_BLOCK)
+            it = _archive_iterator(fh, check_digests=True)
             offset = start
             try:
                 for record in it:
@@ -464,7 +482,7 @@ def read_record_at(path: str | Path, offset: int,
     path = Path(path)
     with open(path, "rb") as fh:
         fh.seek(offset)
-        it = ArchiveIterator(fh, check_digests=True, block_size=_READ_BLOCK)
+        it = _archive_iterator(fh, check_digests=True)
         try:
             record = next(it)
         except StopIteration:

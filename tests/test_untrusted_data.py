@@ -208,6 +208,26 @@ def test_bombs_are_skipped_with_a_reason_in_bounded_memory(tmp_path):
     assert warc_damage(warc, max_decoded=cap) is None  # large is not damaged
 
 
+def test_a_header_line_bomb_is_cut_and_skipped_as_corrupt(tmp_path):
+    """warcio reads header lines whole: a member inflating to 64 MiB without a newline."""
+    c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = [c.compress(b"WARC/1.1\r\nWARC-Type: response\r\nX-Bomb: ")]
+    bomb += [c.compress(b"a" * MIB) for _ in range(64)] + [c.flush()]
+    warc = tmp_path / "line.warc.gz"
+    warc.write_bytes(_normal_record("https://mid.ru/before") + b"".join(bomb)
+                     + _normal_record("https://mid.ru/after"))
+    stats = ReadStats()
+    tracemalloc.start()
+    try:
+        urls = [c.url for c in iter_captures(warc, stats)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert urls == ["https://mid.ru/before", "https://mid.ru/after"]
+    assert stats.skipped["corrupt"] == 1
+    assert peak < 32 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "gzip, gzip"])
 def test_decode_content_stops_at_the_cap(coding):
     n, cap = 64 * MIB, 4 * MIB
