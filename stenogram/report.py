@@ -101,6 +101,14 @@ def _article_url(source: str | None, url: str) -> bool:
     return not profile.url_patterns or any(p.search(path) for p in profile.url_patterns)
 
 
+def _open_corpus(db_path: Path) -> sqlite3.Connection:
+    """Read-only, the shared way (``corpus.access.open_readonly``): ``mode=ro`` left ``-wal``
+    and ``-shm`` files beside a corpus after every report, and broke on ``?`` or ``#`` in a path."""
+    from corpus.access import open_readonly
+
+    return open_readonly(db_path)
+
+
 def drift_figures(db_path: Path | None = None, crawl_id: str | None = None, after_capture_id: int = 0,
                   con: sqlite3.Connection | None = None) -> list[DriftLine]:
     """Per source: transcript pages, those read by the fallback path, refused article pages;
@@ -110,7 +118,7 @@ def drift_figures(db_path: Path | None = None, crawl_id: str | None = None, afte
     if con is None:
         if db_path is None or not Path(db_path).exists():
             return []
-        own = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        own = _open_corpus(db_path)
         try:
             return drift_figures(crawl_id=crawl_id, after_capture_id=after_capture_id, con=own)
         finally:
@@ -181,7 +189,7 @@ def corpus_counts(db_path: Path) -> dict[str, int]:
     empty = {"documents": 0, "captures": 0, "merged_captures": 0, "versions": 0}
     if not Path(db_path).exists():
         return empty
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    con = _open_corpus(db_path)
     try:
         one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
         tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
@@ -250,7 +258,7 @@ def silent_edits(db_path: Path, crawl_id: str) -> list[dict]:
     """Documents whose text changed at a URL already known, as seen by crawl ``crawl_id``."""
     if not Path(db_path).exists():
         return []
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    con = _open_corpus(db_path)
     con.row_factory = sqlite3.Row
     try:
         tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
