@@ -9,7 +9,6 @@ import json
 import os
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -167,21 +166,21 @@ def diff(db_path, doc_id, context):
 
 @click.command()
 @DB_OPTION
-@click.option("--port", type=int, default=8001, show_default=True)
-def serve(db_path, port):
-    """Browse and search the corpus with Datasette on 127.0.0.1."""
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--warc", "warc_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="WARC folder to replay archived copies from [default: warc/ beside the database].")
+@click.option("--pywb", "pywb", type=click.Path(path_type=Path), default=None,
+              help="pywb's `wayback` program (or its bin/ folder) [default: .venv-tools, then PATH].")
+@click.option("--no-replay", is_flag=True, help="Do not start pywb.")
+def serve(db_path, host, port, warc_dir, pywb, no_replay):
+    """Read, search and cite the corpus in a browser: Datasette + pywb replay of the WARCs."""
     from corpus import serve as serve_module
 
-    with tempfile.TemporaryDirectory() as tmp:
-        meta = serve_module.write_metadata(db_path, Path(tmp) / "metadata.json")
-        cmd = serve_module.datasette_command(db_path, port, meta)
-        click.echo(f"serving {db_path} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
-        import subprocess
-
-        try:
-            raise SystemExit(subprocess.call(cmd))
-        except KeyboardInterrupt:
-            pass
+    if not Path(db_path).is_file():
+        raise click.ClickException(f"no corpus at {db_path}")
+    raise SystemExit(serve_module.serve(db_path, host=host, port=port, warc_dir=warc_dir, pywb=pywb,
+                                        replay=not no_replay, echo=lambda m: click.echo(m, err=True)))
 
 
 commands = [reprocess, export, diff, serve]

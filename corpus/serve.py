@@ -1,53 +1,216 @@
-"""Datasette for the corpus: metadata (title, facets, full-text search) and the server command.
+"""`stenogram serve`: Datasette with the reader's pages, and pywb replaying the WARCs.
 
-Why a subprocess: datasette runs its own event loop and brings its own dependency tree; keeping
-it in a child process keeps the library importable without it, and lets ``serve`` be stopped by
-pid like any other server. Always binds 127.0.0.1.
+Why subprocesses: datasette and pywb each run their own server loop and bring their own
+dependency trees (pywb lives in ``.venv-tools``, built by tools/setup-tools.sh); keeping them
+in child processes keeps the library importable without them and lets ``serve`` stop them by
+pid. Both bind loopback only (127.0.0.0/8). Each child is its own process group, so SIGTERM or
+Ctrl-C to ``stenogram serve`` takes down every process it started, grandchildren included.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+from corpus.web import PLUGINS_DIR, STATIC_DIR, TEMPLATES_DIR
 
-def metadata(db_path: str | Path) -> dict:
+DEFAULT_PORT = 8765          # the sample site takes 8001-8004 when given --port 8001
+VISIBLE_TABLES = ("documents", "versions", "captures")
+COLLECTION = "corpus"
+
+
+def table_names(db_path: str | Path) -> list[str]:
+    con = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    try:
+        return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    finally:
+        con.close()
+
+
+def metadata(db_path: str | Path, replay_base: str | None = None) -> dict:
+    """Datasette metadata: titles, facets, FTS, the internal tables hidden, the plugin's config."""
     name = Path(db_path).stem
+    tables = {
+        "documents": {
+            "fts_table": "documents_fts", "fts_pk": "id",
+            "sort_desc": "date",
+            "facets": ["language", "year", "kind", {"array": "sources"},
+                       {"array": "participants"}],
+            "description": "One row per transcript; `text` is the canonical text. "
+                           "Read one at /transcript/<id>.",
+        },
+        "captures": {"facets": ["source", "match", "is_transcript"],
+                     "description": "Every fetch of every page, with its WARC location."},
+        "versions": {"facets": ["source", "is_official"],
+                     "description": "Every distinct text of every transcript."},
+    }
+    try:
+        names = table_names(db_path)
+    except sqlite3.Error:
+        names = []
+    for table in names:
+        if table not in VISIBLE_TABLES:
+            tables[table] = {"hidden": True}
     return {
         "title": "stenogram corpus",
         "description": "Transcripts of Sergey Lavrov's statements and answers to media questions "
                        "(mid.ru and mirrors), deduplicated: one document per transcript, every "
                        "capture as provenance back to its WARC record, every text as a version.",
-        "databases": {name: {"tables": {
-            "documents": {
-                "fts_table": "documents_fts", "fts_pk": "id", "searchmode": "raw",
-                "sort_desc": "date",
-                "facets": ["language", "year", "kind", {"array": "sources"},
-                           {"array": "participants"}],
-                "description": "One row per transcript; `text` is the canonical text.",
-            },
-            "captures": {"facets": ["source", "match", "is_transcript"],
-                         "description": "Every fetch of every page, with its WARC location."},
-            "versions": {"facets": ["source", "is_official"]},
-        }}},
+        "databases": {name: {"tables": tables}},
+        "plugins": {"stenogram": {"replay_base": replay_base}},
     }
 
 
-def datasette_command(db_path: str | Path, port: int, metadata_path: str | Path) -> list[str]:
-    return [sys.executable, "-m", "datasette", "serve", str(db_path), "--host", "127.0.0.1",
-            "--port", str(port), "--metadata", str(metadata_path),
-            "--setting", "default_page_size", "50"]
-
-
-def write_metadata(db_path: str | Path, metadata_path: str | Path) -> Path:
+def write_metadata(db_path: str | Path, metadata_path: str | Path, replay_base: str | None = None) -> Path:
     path = Path(metadata_path)
-    path.write_text(json.dumps(metadata(db_path), indent=2), encoding="utf-8")
+    path.write_text(json.dumps(metadata(db_path, replay_base), indent=2), encoding="utf-8")
     return path
 
 
-def start(db_path: str | Path, port: int, metadata_path: str | Path) -> subprocess.Popen:
-    """Start datasette in a child process (caller stops it)."""
-    write_metadata(db_path, metadata_path)
-    return subprocess.Popen(datasette_command(db_path, port, metadata_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def datasette_command(db_path: str | Path, port: int, metadata_path: str | Path,
+                      host: str = "127.0.0.1") -> list[str]:
+    return [sys.executable, "-m", "datasette", "serve", str(db_path), "--host", host,
+            "--port", str(port), "--metadata", str(metadata_path),
+            "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
+            "--static", f"stenogram-static:{STATIC_DIR}",
+            "--setting", "default_page_size", "50"]
+
+
+# ---------------------------------------------------------------- pywb
+def find_wayback(explicit: str | Path | None = None) -> Path | None:
+    """pywb's ``wayback``: --pywb, else .venv-tools beside this checkout, else on PATH."""
+    if explicit:
+        path = Path(explicit)
+        if path.is_dir():
+            path = path / "wayback" if (path / "wayback").exists() else path / "bin" / "wayback"
+        return path if path.exists() else None
+    root = Path(__file__).resolve().parent.parent
+    for candidate in (root / ".venv-tools" / "bin" / "wayback", Path(sys.prefix).parent / ".venv-tools" / "bin" / "wayback"):
+        if candidate.exists():
+            return candidate
+    found = shutil.which("wayback")
+    return Path(found) if found else None
+
+
+def write_pywb_config(home: Path, warc_dir: Path) -> Path:
+    """A pywb home whose one collection reads the crawl's WARCs and the .cdxj indexes the
+    writer keeps beside them, in place (no copy, no reindexing; new files are seen)."""
+    home.mkdir(parents=True, exist_ok=True)
+    warc_dir = Path(warc_dir).resolve()
+    config = home / "config.yaml"
+    config.write_text(
+        "# written by stenogram serve\n"
+        f"collections:\n  {COLLECTION}:\n"
+        f"    index_paths: {json.dumps(str(warc_dir))}\n"
+        f"    archive_paths: {json.dumps(str(warc_dir) + '/')}\n"
+        "framed_replay: false\n"
+        "enable_memento: true\n", encoding="utf-8")
+    return config
+
+
+def wayback_command(wayback: Path, port: int, host: str = "127.0.0.1") -> list[str]:
+    return [str(wayback), "-b", host, "-p", str(port)]
+
+
+# ---------------------------------------------------------------- running both
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def stop(procs: list[subprocess.Popen], grace: float = 10) -> None:
+    """SIGTERM each child's process group, then SIGKILL what is left after ``grace`` seconds."""
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGHUP so cleanup runs as for Ctrl-C."""
+
+
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+          warc_dir: str | Path | None = None, pywb: str | Path | None = None, replay: bool = True,
+          workdir: str | Path | None = None, echo=print) -> int:
+    """Run datasette (and pywb over the WARCs) until a signal; return an exit code."""
+    import tempfile
+
+    db_path = Path(db_path)
+    procs: list[subprocess.Popen] = []
+
+    def on_signal(signum, _frame):
+        raise Stop(signum)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    tmp = tempfile.TemporaryDirectory(prefix="stenogram-serve-", dir=workdir)
+    try:
+        home = Path(tmp.name)
+        replay_base = None
+        warc_dir = Path(warc_dir) if warc_dir else db_path.resolve().parent / "warc"
+        if replay:
+            wayback = find_wayback(pywb)
+            if wayback is None:
+                echo("pywb's wayback not found (tools/setup-tools.sh builds .venv-tools; or --pywb PATH): "
+                     "archived copies will not open")
+            elif not warc_dir.is_dir():
+                echo(f"no WARC folder at {warc_dir} (--warc DIR): archived copies will not open")
+            else:
+                write_pywb_config(home / "pywb", warc_dir)
+                pywb_port = free_port(host)
+                log = open(home / "pywb" / "wayback.log", "wb")
+                proc = subprocess.Popen(wayback_command(wayback, pywb_port, host), cwd=home / "pywb",
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                procs.append(proc)
+                replay_base = f"http://{host}:{pywb_port}/{COLLECTION}"
+        meta = write_metadata(db_path, home / "metadata.json", replay_base)
+        app = subprocess.Popen(datasette_command(db_path, port, meta, host), start_new_session=True)
+        procs.append(app)
+        if replay_base and not wait_http(replay_base.rsplit("/", 1)[0] + "/", procs[0], 60):
+            echo(f"pywb did not start: {(home / 'pywb' / 'wayback.log').read_text(errors='replace')[-1500:]}")
+        echo(f"serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)"
+             + (f"; archived pages replayed by pywb at {replay_base}/" if replay_base else ""))
+        return app.wait()
+    except (KeyboardInterrupt, Stop):
+        return 0
+    finally:
+        stop(procs)
+        tmp.cleanup()
+        for s, handler in old.items():
+            signal.signal(s, handler)

@@ -157,8 +157,8 @@ def demo(data_dir, size, seed):
 
     from stenogram.demo import run_demo
 
-    summary, _ = run_demo(data_dir, size=size, seed=seed, console=Console())
-    sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)
+    summary, result = run_demo(data_dir, size=size, seed=seed, console=Console())
+    sys.exit(EXIT_OK if summary.ok and getattr(result, "edit_recrawl_ok", True) else EXIT_ERRORS)
 
 
 def main() -> None:

@@ -1,10 +1,16 @@
-"""`stenogram demo`: serve the bundled sample site on loopback, crawl all of it, report.
+"""`stenogram demo`: serve the bundled sample site on loopback, crawl all of it, edit, recrawl, report.
 
 The numbers printed are the crawl's own (Scrapy stats, WARC files on disk, corpus rows), so the
-demo doubles as a smoke test of the whole pipeline: spider -> archive -> extract -> corpus.
+demo doubles as a smoke test of the whole pipeline: spider -> archive -> extract -> corpus. Then
+the sample site silently edits one transcript (same URL, new text, as mid.ru does) and mid.ru is
+crawled again with every page due, so the corpus ends with a document that has two versions
+at one URL: what `stenogram serve` shows as a highlighted edit in the transcript's history.
 """
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from rich.text import Text
@@ -13,17 +19,60 @@ from crawler.runner import LOOPBACK_SETTINGS, SOURCES, crawl_lock, run_crawl
 from stenogram.report import print_summary, summarise
 
 
-def run_demo(data_dir: Path, size: int = 40, seed: int = 1, console=None):
-    """Crawl a freshly started sample site into ``data_dir``; return (summary, result)."""
+def silent_edits(db_path: Path) -> list[tuple[int, str, str, int]]:
+    """(document id, title, url, versions at that url) for every URL with more than one text."""
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return con.execute(
+            "SELECT v.document_id, d.title, min(v.url), count(*) FROM versions v "
+            "JOIN documents d ON d.id = v.document_id GROUP BY v.document_id, v.url_key "
+            "HAVING count(*) > 1 ORDER BY v.document_id").fetchall()
+    finally:
+        con.close()
+
+
+def recrawl_after_edit(site, data_dir: Path) -> subprocess.CompletedProcess:
+    """Crawl mid.ru again with every page due. In a child process: Scrapy's reactor runs once
+    per process, and the first crawl used this one."""
+    args = [sys.executable, "-c", "from stenogram.cli import main; main()", "crawl", "mid", "--loopback", "--out", str(data_dir),
+            "--base-url", f"mid={site.base_urls['mid']}", "-s", "RECRAWL_FORCE=True"]
+    return subprocess.run(args, capture_output=True, text=True, timeout=600)
+
+
+def run_demo(data_dir: Path, size: int = 40, seed: int = 1, console=None, edit: bool = True):
+    """Crawl a freshly started sample site into ``data_dir``, then (``edit``) edit one transcript
+    silently and recrawl mid.ru; return (summary, result) of the first crawl
+    (``result.edit_recrawl_ok`` is False when the recrawl failed)."""
     from stenogram.sample_site.server import SampleSite
 
     data_dir = Path(data_dir)
-    with crawl_lock(data_dir), SampleSite(port=0, size=size, seed=seed) as site:
+    with SampleSite(port=0, size=size, seed=seed) as site:
         if console is not None:
             for source, url in site.base_urls.items():
                 console.print(Text(f"sample site: {source:15} {url}"))  # data, not markup
-        result = run_crawl(SOURCES, out_dir=data_dir, base_urls=site.base_urls, settings=LOOPBACK_SETTINGS)
-    summary = summarise(result)
+        with crawl_lock(data_dir):
+            result = run_crawl(SOURCES, out_dir=data_dir, base_urls=site.base_urls, settings=LOOPBACK_SETTINGS)
+        summary = summarise(result)
+        if console is not None:
+            print_summary(summary, result, console)
+        if not edit:
+            return summary, result
+        edited = site.silent_edits(1)
+        if console is not None:
+            for t in edited:
+                console.print(Text(f"\nsilent edit on the sample site: {site.base_urls['mid']}"
+                                   f"{t.copies['mid'].path}; crawling mid again..."))
+        proc = recrawl_after_edit(site, data_dir)
+    result.edit_recrawl_ok = proc.returncode == 0
+    if proc.returncode != 0:
+        if console is not None:
+            console.print(Text(f"the recrawl after the edit failed (exit {proc.returncode}):\n"
+                               f"{(proc.stdout + proc.stderr)[-2000:]}"))
+        return summary, result
     if console is not None:
-        print_summary(summary, result, console)
+        edits = silent_edits(result.db_path)
+        console.print(Text(f"Silent edits in the corpus (two texts at one URL): {len(edits)}"))
+        for doc_id, title, url, n in edits[:5]:
+            console.print(Text(f"  document {doc_id}: {n} versions at {url} - {title[:60]}"))
+        console.print(Text(f"Read them: stenogram serve --db {result.db_path}"))
     return summary, result

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 
 import click
@@ -14,11 +16,22 @@ from stenogram.sample_site.server import SampleSite
               help="mid on PORT, mid_archive PORT+1, globalsecurity PORT+2, interaffairs PORT+3; 0 picks free ports.")
 @click.option("--size", type=int, default=200, show_default=True, help="Number of generated filler transcripts.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for the filler generator.")
-def sample_site(port: int, size: int, seed: int) -> None:
+@click.option("--edit", "edits", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Silently edit the N newest English mid.ru transcripts when sent SIGUSR1 "
+                   "(`kill -USR1 PID` between two crawls): same URL, new text.")
+def sample_site(port: int, size: int, seed: int, edits: int) -> None:
     """Serve the sample site on 127.0.0.1 and print the base-URL map as JSON."""
     site = SampleSite(port=port, size=size, seed=seed).start()
     click.echo(json.dumps(site.base_urls, indent=2))
     click.echo(f"{len(site.catalog)} transcripts; Ctrl-C to stop.", err=True)
+    if edits:
+        def edit_now(_signum, _frame):
+            for t in site.silent_edits(edits):
+                click.echo(f"edited {t.key} (revision {t.revision}): {site.base_urls['mid']}"
+                           f"{t.copies['mid'].path}", err=True)
+
+        signal.signal(signal.SIGUSR1, edit_now)
+        click.echo(f"kill -USR1 {os.getpid()} edits {edits} transcript(s) in place.", err=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

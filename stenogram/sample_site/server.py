@@ -12,11 +12,29 @@ import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from stenogram.sample_site.content import SOURCES, Catalog, build_catalog
+from stenogram.sample_site.content import SOURCES, Catalog, Transcript, build_catalog
 from stenogram.sample_site.messages import Request, Response, encode_body
 from stenogram.sample_site.sites import RENDERERS
 
 log = logging.getLogger(__name__)
+
+
+def edited_paragraphs(paragraphs: list[str], revision: int) -> list[str]:
+    """A silent edit of a transcript's text: in the middle paragraph the first "we" becomes
+    "Russia" (a quote changed in place) and one answer is added at the end."""
+    out = list(paragraphs)
+    if out:
+        middle = len(out) // 2
+        words = out[middle].split(" ")
+        for i, word in enumerate(words):
+            if word.lower() in ("we", "мы"):
+                words[i] = "Russia" if word[0].isascii() else "Россия"
+                break
+        else:
+            words.insert(min(3, len(words)), "indeed")
+        out[middle] = " ".join(words)
+    out.append(f"Sergey Lavrov: One more thing, added after publication (revision {revision}).")
+    return out
 
 
 class SampleHTTPServer(ThreadingHTTPServer):
@@ -140,6 +158,16 @@ class SampleSite:
         """A silent edit: the home page's text changes in place (new ETag), mirrors keep theirs."""
         with self._lock:
             return self.catalog.edit(key, paragraphs)
+
+    def silent_edits(self, n: int = 1) -> list["Transcript"]:
+        """Edit the ``n`` newest English transcripts published on mid.ru, as the ministry does:
+        a word changed in place and a sentence added, same URL, no notice (the mirrors keep
+        the text they had copied). Deterministic, so a demo or a test knows what changed."""
+        edited = []
+        with self._lock:
+            for t in self.catalog.on("mid", "en")[:max(0, n)]:
+                edited.append(self.catalog.edit(t.key, edited_paragraphs(t.paragraphs, t.revision + 1)))
+        return edited
 
     def urls(self, key: str) -> dict[str, list[str]]:
         return self.catalog[key].urls(self.base_urls)

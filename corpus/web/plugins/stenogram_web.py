@@ -1,0 +1,113 @@
+"""Datasette plugin: the reader's pages (search, transcript, history) and the coverage chart.
+
+Loaded by ``--plugins-dir`` (``stenogram serve``); the queries live in ``corpus.web.views``.
+Configuration (metadata ``plugins.stenogram``): ``replay_base``, the pywb collection URL the
+"archived copy" links point at.
+"""
+from __future__ import annotations
+
+from datasette import hookimpl
+from datasette.utils.asgi import NotFound, Response
+
+from corpus.web import views
+
+PAGE_SIZE = 20
+
+
+def _config(datasette) -> dict:
+    return datasette.plugin_config("stenogram") or {}
+
+
+def _db(datasette):
+    return datasette.get_database()
+
+
+async def _render(datasette, request, template: str, context: dict) -> Response:
+    context = {"db_name": _db(datasette).name, "replay_base": _config(datasette).get("replay_base"), **context}
+    return Response.html(await datasette.render_template(template, context, request=request))
+
+
+async def search_page(datasette, request):
+    q = (request.args.get("q") or "").strip()
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    results = []
+    if q:
+        results = await _db(datasette).execute_fn(
+            lambda conn: views.search(conn, q, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE))
+    more = len(results) > PAGE_SIZE
+    return await _render(datasette, request, "stenogram_search.html", {
+        "q": q, "results": results[:PAGE_SIZE], "page": page, "more": more, "page_size": PAGE_SIZE})
+
+
+def _doc_id(request) -> int:
+    try:
+        return int(request.url_vars["id"])
+    except (KeyError, ValueError):
+        raise NotFound("no such transcript")
+
+
+async def transcript_page(datasette, request):
+    doc_id = _doc_id(request)
+    replay = _config(datasette).get("replay_base")
+    doc = await _db(datasette).execute_fn(lambda conn: views.transcript(conn, doc_id, replay))
+    if doc is None:
+        raise NotFound(f"no transcript {doc_id}")
+    return await _render(datasette, request, "stenogram_transcript.html", {"doc": doc})
+
+
+async def history_page(datasette, request):
+    doc_id = _doc_id(request)
+    replay = _config(datasette).get("replay_base")
+    doc = await _db(datasette).execute_fn(lambda conn: views.history(conn, doc_id, replay))
+    if doc is None:
+        raise NotFound(f"no transcript {doc_id}")
+    return await _render(datasette, request, "stenogram_history.html", {"doc": doc})
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/-/search$", search_page),
+        (r"^/transcript/(?P<id>\d+)$", transcript_page),
+        (r"^/transcript/(?P<id>\d+)/history$", history_page),
+    ]
+
+
+@hookimpl
+def extra_template_vars(template, datasette):
+    if template != "index.html":
+        return {}
+
+    async def inner():
+        db = _db(datasette)
+        if "documents" not in await db.table_names():
+            return {"coverage_svg": views.coverage_svg({"months": [], "series": {}}), "n_documents": 0}
+        data = await db.execute_fn(views.coverage)
+        n = (await db.execute("SELECT count(*) FROM documents")).first()[0]
+        return {"coverage_svg": views.coverage_svg(data), "n_documents": n, "stenogram_db": db.name}
+
+    return inner
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return ["/stenogram-static/stenogram.css"]  # `--static stenogram-static:corpus/web/static`
+
+
+@hookimpl
+def render_cell(value, column, table, datasette):
+    """A document id in any table links to its reading view."""
+    from markupsafe import Markup
+
+    if value is None:
+        return None
+    if (table == "documents" and column == "id") or column == "document_id":
+        try:
+            doc_id = int(value)
+        except (TypeError, ValueError):
+            return None
+        return Markup(f'<a href="/transcript/{doc_id}">{doc_id}</a>')
+    return None

@@ -1,0 +1,257 @@
+"""What the web pages show, computed from the corpus with plain SQL (no server needed).
+
+Why plain functions of a ``sqlite3.Connection``: Datasette runs them in its thread pool
+(``Database.execute_fn``), and tests call them directly on a crawled corpus.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import html
+import json
+import re
+from collections import Counter, defaultdict
+from urllib.parse import quote
+
+SOURCE_NAMES = {"mid": "mid.ru", "mid_archive": "archive.mid.ru", "globalsecurity": "globalsecurity.org",
+                "interaffairs": "interaffairs.ru"}
+
+
+def _rows(conn, sql: str, params=()) -> list[dict]:
+    cur = conn.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def _json_list(value) -> list:
+    try:
+        out = json.loads(value or "[]")
+    except (TypeError, ValueError):
+        return []
+    return out if isinstance(out, list) else []
+
+
+# ---------------------------------------------------------------- search
+def search(conn, text: str, limit: int = 20, offset: int = 0) -> list[dict]:
+    """``corpus.search.search`` when present (morphology, any text is a query); until then a
+    literal FTS5 search: every word quoted, so no input is ever a syntax error."""
+    try:
+        from corpus.search import search as corpus_search
+    except ImportError:
+        corpus_search = None
+    if corpus_search is not None:
+        return corpus_search(conn, text, limit=limit, offset=offset)
+    words = re.findall(r"\w+", text or "")
+    if not words:
+        return []
+    match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    rows = _rows(conn, """
+        SELECT d.id AS document_id, d.title, d.date, d.place, d.sources, d.language,
+               snippet(documents_fts, 1, '<mark>', '</mark>', ' … ', 24) AS snippet,
+               documents_fts.rank AS rank
+        FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid
+        WHERE documents_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?""", (match, limit, offset))
+    for r in rows:
+        # escape the text, keep only the marks FTS5 put in
+        r["snippet_html"] = html.escape(r.pop("snippet") or "").replace("&lt;mark&gt;", "<mark>").replace(
+            "&lt;/mark&gt;", "</mark>")
+        r["source"] = ", ".join(_json_list(r.pop("sources")))
+    return rows
+
+
+# ---------------------------------------------------------------- coverage
+def coverage(conn) -> dict:
+    """Documents per month per (source, language): {"months": [...], "series": {label: Counter}}."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    months = set()
+    for date, language, sources in conn.execute("SELECT date, language, sources FROM documents"):
+        if not date or len(date) < 7:
+            continue
+        month = date[:7]
+        months.add(month)
+        for source in _json_list(sources) or ["?"]:
+            counts[f"{SOURCE_NAMES.get(source, source)} · {language or '?'}"][month] += 1
+    if not months:
+        return {"months": [], "series": {}}
+    lo, hi = min(months), max(months)
+    y, m = int(lo[:4]), int(lo[5:7])
+    span = []
+    while f"{y:04d}-{m:02d}" <= hi:
+        span.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return {"months": span, "series": dict(sorted(counts.items()))}
+
+
+def coverage_svg(data: dict) -> str:
+    """A heat strip per source and language, one cell per month: a gap shows as a run of empty
+    cells without a query. Inline SVG built here: nothing fetched by the browser."""
+    months, series = data["months"], data["series"]
+    if not months:
+        return '<p class="coverage-empty">No dated documents yet.</p>'
+    cell, gap, label_w, top = max(3, min(14, 900 // len(months))), 1, 210, 22
+    width = label_w + len(months) * (cell + gap) + 10
+    height = top + len(series) * (cell * 2 + 4) + 20
+    peak = max((max(c.values()) for c in series.values()), default=1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="coverage-chart" role="img" '
+           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+           '<title>Documents per month per source and language</title>']
+    for i, month in enumerate(months):
+        if month.endswith("-01") or i == 0:
+            x = label_w + i * (cell + gap)
+            out.append(f'<text x="{x}" y="14" class="year">{month[:4]}</text>'
+                       f'<line x1="{x}" y1="16" x2="{x}" y2="{height - 18}" class="yearline"/>')
+    for row, (label, counter) in enumerate(series.items()):
+        y = top + row * (cell * 2 + 4)
+        out.append(f'<text x="0" y="{y + cell + 4}" class="label">{html.escape(label)}'
+                   f' ({sum(counter.values())})</text>')
+        for i, month in enumerate(months):
+            n = counter.get(month, 0)
+            x = label_w + i * (cell + gap)
+            if n:
+                shade = 0.25 + 0.75 * n / peak
+                out.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell * 2}" class="month" '
+                           f'fill-opacity="{shade:.2f}"><title>{html.escape(label)} {month}: {n} '
+                           f'document{"s" if n != 1 else ""}</title></rect>')
+            else:
+                out.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell * 2}" class="empty"/>')
+    out.append(f'<text x="{label_w}" y="{height - 4}" class="legend">{months[0]} – {months[-1]}; '
+               f'darker = more documents (max {peak} in a month); grey = none</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- replay links
+def wayback_timestamp(fetched_at: str | None) -> str:
+    digits = re.sub(r"\D", "", fetched_at or "")[:14]
+    return digits.ljust(14, "0") if digits else ""
+
+
+def replay_url(replay_base: str | None, capture: dict) -> str | None:
+    """The capture as archived, replayed by pywb from the WARC (``<base>/<ts>mp_/<url>``)."""
+    if not replay_base or not capture.get("url"):
+        return None
+    return f"{replay_base.rstrip('/')}/{wayback_timestamp(capture.get('fetched_at'))}mp_/{capture['url']}"
+
+
+# ---------------------------------------------------------------- a transcript
+def transcript(conn, doc_id: int, replay_base: str | None = None) -> dict | None:
+    docs = _rows(conn, "SELECT * FROM documents WHERE id = ?", (doc_id,))
+    if not docs:
+        return None
+    doc = docs[0]
+    doc["participants_list"] = _json_list(doc.get("participants"))
+    doc["sources_list"] = _json_list(doc.get("sources"))
+    turns = [t for t in _json_list(doc.get("turns")) if isinstance(t, dict)]
+    doc["turns_list"] = [{"speaker": t.get("speaker") or "", "speaker_id": t.get("speaker_id") or "",
+                          "paragraphs": [p for p in str(t.get("text") or "").split("\n") if p.strip()]}
+                         for t in turns]
+    doc["paragraphs"] = [p for p in (doc.get("text") or "").split("\n") if p.strip()]
+    captures = _rows(conn, "SELECT id, url, fetched_at, http_status, source, warc_file, warc_offset, "
+                           "warc_record_id, version_id, match FROM captures WHERE document_id = ? "
+                           "ORDER BY fetched_at, id", (doc_id,))
+    for c in captures:
+        c["replay_url"] = replay_url(replay_base, c)
+    doc["captures"] = captures
+    seen: dict[str, dict] = {}
+    for c in captures:
+        entry = seen.setdefault(c["url"], {"url": c["url"], "source": c["source"], "first": c["fetched_at"],
+                                           "last": c["fetched_at"], "n": 0, "replay_url": c["replay_url"]})
+        entry["n"] += 1
+        entry["last"] = c["fetched_at"]
+    for v in _rows(conn, "SELECT url, source, first_seen FROM versions WHERE document_id = ?", (doc_id,)):
+        seen.setdefault(v["url"], {"url": v["url"], "source": v["source"], "first": v["first_seen"],
+                                   "last": v["first_seen"], "n": 0, "replay_url": None})
+    canonical = doc.get("canonical_url")
+    doc["other_urls"] = [u for url, u in sorted(seen.items()) if url != canonical]
+    doc["n_seen_urls"] = len(seen)
+    # the cite line: the canonical URL's earliest capture of the canonical text
+    pick = [c for c in captures if c["url"] == canonical and c["version_id"] == doc.get("canonical_version_id")] \
+        or [c for c in captures if c["url"] == canonical] or captures
+    cite = pick[0] if pick else None
+    doc["cite"] = {
+        "title": doc.get("title"), "date": doc.get("date"), "url": canonical,
+        "archived": cite["replay_url"] if cite else None,
+        "record": cite["warc_record_id"] if cite else None,
+        "warc": f"{cite['warc_file']}#{cite['warc_offset']}" if cite else None,
+        "retrieved": (cite["fetched_at"] or "")[:10] if cite else None,
+    }
+    return doc
+
+
+# ---------------------------------------------------------------- history
+def word_diff_html(old: str, new: str, context: int = 12) -> str:
+    """A word-level diff as HTML: <del> for removed words, <ins> for added ones, long unchanged
+    runs shortened to their first and last ``context`` words."""
+    a, b = re.findall(r"\S+|\n", old or ""), re.findall(r"\S+|\n", new or "")
+    out = []
+
+    def words(ws):
+        return html.escape(" ".join(ws)).replace(" \n ", "<br>").replace("\n", "<br>")
+
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            run = a[i1:i2]
+            if len(run) > 2 * context + 5:
+                out.append(f'<span class="same">{words(run[:context])}</span> <span class="skip">[…'
+                           f'{len(run) - 2 * context} unchanged words…]</span> '
+                           f'<span class="same">{words(run[-context:])}</span>')
+            else:
+                out.append(f'<span class="same">{words(run)}</span>')
+            continue
+        if op in ("replace", "delete"):
+            out.append(f"<del>{words(a[i1:i2])}</del>")
+        if op in ("replace", "insert"):
+            out.append(f"<ins>{words(b[j1:j2])}</ins>")
+    return '<div class="word-diff">' + " ".join(out) + "</div>"
+
+
+def diff_html(old: dict, new: dict) -> str:
+    """``corpus.diff.diff_html`` when present (the project's word-level diff), else ours."""
+    try:
+        from corpus.diff import diff_html as corpus_diff_html
+    except ImportError:
+        corpus_diff_html = None
+    if corpus_diff_html is not None:
+        try:
+            return corpus_diff_html(old, new)
+        except (TypeError, KeyError, AttributeError):
+            pass
+    return word_diff_html(old.get("text") or "", new.get("text") or "")
+
+
+def history(conn, doc_id: int, replay_base: str | None = None) -> dict | None:
+    """Versions in the order first seen, each told apart: the first text, a silent edit (a
+    new text at a URL that had another: diffed against it) or a mirror variant (a text seen
+    at another URL: diffed against the canonical text), and every capture on one timeline."""
+    doc = transcript(conn, doc_id, replay_base)
+    if doc is None:
+        return None
+    versions = _rows(conn, "SELECT * FROM versions WHERE document_id = ? ORDER BY first_seen, id", (doc_id,))
+    by_id = {v["id"]: v for v in versions}
+    canonical = by_id.get(doc.get("canonical_version_id")) or (versions[0] if versions else None)
+    last_at_url: dict[str, dict] = {}
+    for n, v in enumerate(versions):
+        key = v.get("url_key") or v.get("url")
+        before = last_at_url.get(key)
+        if before is not None:
+            v["kind"], v["against"] = "silent edit", before
+        elif n == 0:
+            v["kind"], v["against"] = "first text", None
+        else:
+            v["kind"], v["against"] = "mirror variant", canonical if canonical is not v else versions[0]
+        v["diff_html"] = diff_html(v["against"], v) if v["against"] is not None else None
+        v["captures"] = [c for c in doc["captures"] if c["version_id"] == v["id"]]
+        last_at_url[key] = v
+    doc["versions"] = versions
+    doc["edits"] = [v for v in versions if v["kind"] == "silent edit"]
+    timeline = [{"at": v["first_seen"], "what": v["kind"], "version": v["id"], "url": v["url"],
+                 "source": v["source"], "replay_url": None} for v in versions]
+    timeline += [{"at": c["fetched_at"], "what": "capture" if c["match"] != "revisit" else "revisit",
+                  "version": c["version_id"], "url": c["url"], "source": c["source"],
+                  "replay_url": c["replay_url"], "match": c["match"]} for c in doc["captures"]]
+    doc["timeline"] = sorted(timeline, key=lambda e: (e["at"] or "", e["what"] == "capture"))
+    return doc
+
+
+def quote_url(url: str) -> str:
+    return quote(url, safe=":/?&=#%~+@")
