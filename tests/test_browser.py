@@ -1,0 +1,157 @@
+"""The reader's pages in a real browser: headless Chromium (Debian's package, /usr/bin/chromium)
+driven by Playwright's Python package, against `stenogram serve` on loopback over a demo corpus
+(sample site crawled, one transcript silently edited, recrawled). Search, open a transcript,
+its history with a highlighted edit, the archived copy replayed by pywb, the coverage chart.
+
+Screenshots of each view go to tests/screenshots/ (git-ignored) for a person to look at.
+Without chromium or playwright the tests skip locally and fail under CI (CI=true), where
+.ci/run installs chromium.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+try:
+    from tests.serve_support import demo_corpus, serving, wayback_bin
+except ImportError:
+    from serve_support import demo_corpus, serving, wayback_bin
+
+pytestmark = pytest.mark.network
+CHROMIUM = os.environ.get("STENOGRAM_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (make install)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests must run on CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def site():
+    db = demo_corpus()
+    wayback = wayback_bin()
+    with serving(db, wayback) as (base, replay, _proc):
+        yield {"db": db, "base": base, "replay": replay}
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # nothing but loopback: a page that tried to fetch from the internet would fail here
+    context.route(lambda url: not url.startswith(("http://127.0.0.1", "http://localhost")),
+                  lambda route: route.abort())
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def shot(page, name: str) -> Path:
+    SHOTS.mkdir(exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+def edited_document(db: Path) -> tuple[int, str]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT v.document_id, d.title FROM versions v JOIN documents d ON d.id = v.document_id "
+                           "GROUP BY v.document_id, v.url_key HAVING count(*) > 1").fetchone()
+    finally:
+        con.close()
+
+
+def test_home_shows_the_coverage_chart(site, page):
+    page.goto(site["base"] + "/")
+    chart = page.locator("svg.coverage-chart")
+    chart.wait_for()
+    box = chart.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 50
+    assert page.locator("svg.coverage-chart rect.month").count() > 10
+    labels = page.locator("svg.coverage-chart text.label").all_text_contents()
+    assert any(label.startswith("mid.ru · en") for label in labels)
+    assert any(" · ru " in label for label in labels) and len(labels) >= 4
+    assert "lsh_signatures" not in page.content()
+    shot(page, "1-home")
+
+
+def test_search_then_read_a_transcript(site, page):
+    doc_id, title = edited_document(site["db"])
+    page.goto(site["base"] + "/")
+    page.fill("input[name=q]", "Lavrov's")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_url("**/-/search?q=*")
+    assert page.locator("li.result").count() >= 5
+    assert page.locator("li.result mark").count() >= 1
+    shot(page, "2-search")
+    page.goto(f"{site['base']}/-/search?q={title.split(',')[0].split()[-1]}")
+    page.locator(f'li.result a[href="/transcript/{doc_id}"]').click()
+    page.wait_for_url(f"**/transcript/{doc_id}")
+    assert page.locator("h1.doc-title").inner_text() == title
+    assert page.locator(".dialogue .turn").count() >= 2
+    assert page.locator(".dialogue .turn .speaker").first.inner_text().endswith(":")
+    cite = page.locator("p.cite").inner_text()
+    assert "Cite:" in cite and "Archived capture" in cite and "Retrieved" in cite
+    shot(page, "3-transcript")
+
+
+def test_history_highlights_the_silent_edit(site, page):
+    doc_id, _title = edited_document(site["db"])
+    page.goto(f"{site['base']}/transcript/{doc_id}")
+    page.click("text=History")
+    page.wait_for_url(f"**/transcript/{doc_id}/history")
+    edit = page.locator("section.version", has=page.locator(".kind-silent-edit"))
+    assert edit.count() == 1
+    inserted = edit.locator(".word-diff ins")
+    assert inserted.count() >= 2
+    assert "added after publication" in " ".join(inserted.all_inner_texts())
+    # highlighted: the added words are drawn on a coloured background
+    colour = inserted.first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour not in ("rgba(0, 0, 0, 0)", "transparent")
+    shot(page, "4-history")
+
+
+def test_archived_copy_opens_from_the_warc(site, page):
+    if site["replay"] is None:
+        pytest.fail("pywb did not start: tools/setup-tools.sh builds .venv-tools")
+    doc_id, _title = edited_document(site["db"])
+    con = sqlite3.connect(site["db"])
+    try:
+        first_words = con.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0].split("\n")[0][:60]
+    finally:
+        con.close()
+    page.goto(f"{site['base']}/transcript/{doc_id}")
+    link = page.locator("a.archived").first
+    assert link.get_attribute("href").startswith(site["replay"] + "/")
+    link.click()
+    page.wait_for_load_state()
+    assert page.url.startswith(site["replay"] + "/")
+    assert first_words in page.locator("body").inner_text()
+    shot(page, "5-archived")
