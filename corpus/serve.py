@@ -28,7 +28,9 @@ COLLECTION = "corpus"
 
 
 def table_names(db_path: str | Path) -> list[str]:
-    con = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    from corpus.access import open_readonly
+
+    con = open_readonly(db_path)
     try:
         return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     finally:

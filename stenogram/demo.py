@@ -21,7 +21,9 @@ from stenogram.report import print_summary, summarise
 
 def silent_edits(db_path: Path) -> list[tuple[int, str, str, int]]:
     """(document id, title, url, versions at that url) for every URL with more than one text."""
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    from corpus.access import open_readonly
+
+    con = open_readonly(db_path)
     try:
         return con.execute(
             "SELECT v.document_id, d.title, min(v.url), count(*) FROM versions v "

@@ -20,19 +20,22 @@ log = logging.getLogger(__name__)
 
 
 def edited_paragraphs(paragraphs: list[str], revision: int) -> list[str]:
-    """A silent edit of a transcript's text: in the middle paragraph the first "we" becomes
-    "Russia" (a quote changed in place) and one answer is added at the end."""
+    """A silent edit of a transcript's text: from the middle on, the first "we" becomes
+    "Russia" (a word changed in place; else "now" is added after the first word of the middle
+    paragraph) and one answer is added at the end."""
     out = list(paragraphs)
-    if out:
-        middle = len(out) // 2
-        words = out[middle].split(" ")
-        for i, word in enumerate(words):
-            if word.lower() in ("we", "мы"):
-                words[i] = "Russia" if word[0].isascii() else "Россия"
-                break
-        else:
-            words.insert(min(3, len(words)), "indeed")
-        out[middle] = " ".join(words)
+    middle = len(out) // 2
+    for n in list(range(middle, len(out))) + list(range(middle)):
+        words = out[n].split(" ")
+        hit = next((i for i, w in enumerate(words) if w in ("we", "We", "мы", "Мы")), None)
+        if hit is not None:
+            words[hit] = "Russia" if words[hit].isascii() else "Россия"
+            out[n] = " ".join(words)
+            break
+    else:
+        if out:
+            words = out[middle].split(" ")
+            out[middle] = " ".join(words[:1] + ["now"] + words[1:])
     out.append(f"Sergey Lavrov: One more thing, added after publication (revision {revision}).")
     return out
 
