@@ -8,7 +8,6 @@ at one URL: what `stenogram serve` shows as a highlighted edit in the transcript
 """
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
