@@ -129,7 +129,7 @@ def test_history_highlights_the_silent_edit(site, page):
     page.wait_for_url(f"**/transcript/{doc_id}/history")
     edit = page.locator("section.version", has=page.locator(".kind-silent-edit"))
     assert edit.count() == 1
-    inserted = edit.locator(".word-diff ins")
+    inserted = edit.locator("ins")
     assert inserted.count() >= 2
     assert "added after publication" in " ".join(inserted.all_inner_texts())
     # highlighted: the added words are drawn on a coloured background

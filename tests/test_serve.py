@@ -4,6 +4,7 @@ SIGTERM stopping every process serve started. The browser view is tests/test_bro
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -63,9 +64,11 @@ def test_history_tells_the_silent_edit_apart_and_diffs_words(db, edited):
         assert edit["url"] == edit["against"]["url"]
         html = edit["diff_html"]
         # the sample site's edit: a word changed in place ("we" -> "Russia"), one answer
-        # appended: two highlighted places, the rest unchanged
-        assert html.count("<ins>") == 2 and "<del>we</del> <ins>Russia</ins>" in html
-        assert "unchanged words" in html
+        # appended: two highlighted places, the rest unchanged (corpus.diff's view or ours)
+        assert re.search(r"<del>\s*we\s*</del>\s*<ins>\s*Russia\s*</ins>", html), html[:3000]
+        inserted = re.findall(r"<ins>(.*?)</ins>", html, re.S)
+        assert len(inserted) == 2 and sum(len(i) for i in inserted) < 120
+        assert len(re.findall(r"<del>(.*?)</del>", html, re.S)) == 1
         assert "added after publication" in html.split("<ins>")[-1]
         # a mirror copy of any document is a variant, never an edit
         for other in range(1, 60):
