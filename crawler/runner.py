@@ -161,6 +161,9 @@ def run_crawl(
         **(settings or {}),
     }
     conf = project_settings(overrides)
+    from crawler.storage import preflight
+
+    preflight(conf)  # a full disk before the start: one line (StorageUnavailable)
     from crawler.paths import data_paths
 
     paths = data_paths(conf)

@@ -116,6 +116,7 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
     from crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, check_crawl, crawl_lock, project_settings,
                                 run_crawl)
     from stenogram.report import print_summary, summarise
+    from crawler.storage import StorageUnavailable
 
     from rich.console import Console
 
@@ -138,6 +139,11 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
     except CrawlLocked as exc:
         console.print(f"[red]not crawling:[/red] {exc}")
         sys.exit(EXIT_LOCKED)
+    except StorageUnavailable as exc:  # e.g. the disk was full before the crawl started
+        from rich.markup import escape
+
+        console.print(f"[red]not crawling:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_ERRORS)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     summary = summarise(result, project_settings(overrides).getfloat("STENOGRAM_DRIFT_THRESHOLD", 0.2))

@@ -62,7 +62,7 @@ def reference(site, tmp_path_factory):
 
 def error_lines(proc) -> list[str]:
     return [line for line in (proc.stdout + proc.stderr).splitlines()
-            if " ERROR: " in line or " CRITICAL: " in line]
+            if " ERROR: " in line or " CRITICAL: " in line or line.startswith("not crawling:")]
 
 
 def assert_stopped_on_full_disk(proc, stores: int) -> None:
@@ -73,7 +73,8 @@ def assert_stopped_on_full_disk(proc, stores: int) -> None:
     errors = error_lines(proc)
     assert 1 <= len(errors) <= stores, errors
     for line in errors:
-        assert "stopping the crawl:" in line and any(e in line for e in FULL), line
+        assert ("stopping the crawl:" in line or "not crawling:" in line) and any(
+            e in line for e in FULL), line
     assert "cannot rollback" not in output
 
 
@@ -102,6 +103,7 @@ def assert_committed_truth(out: Path, reference_urls: list[str]) -> None:
 CASES = {
     "corpus": ("corpus@60", 1),  # mid-crawl: an ingest's statement or its commit
     "state": ("state@20", 1),
+    "state-at-open": ("state@1", 1),  # full before the crawl: said before anything is fetched
     "digests": ("digests@8", 1),  # the digest index's batch commit, at close
     "warc": ("warc@30", 1),  # a record half written, then ENOSPC
     # all together; the corpus is full from its creation on (before the crawl started)
