@@ -139,9 +139,7 @@ class Corpus:
             self.rebuild_lsh_index()
         self._bulk_lock: int | None = None  # fd of the lock held while FTS is deferred
         self._presence: int | None = None  # fd of our shared lock on <db>-writers.lock
-        if self.path != ":memory:":
-            self._presence = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(self._presence, fcntl.LOCK_SH)
+        self._bulk_writer = False  # set by others_writing: never announces itself
         self._complete_abandoned_fts()
 
     def close(self) -> None:
@@ -184,6 +182,8 @@ class Corpus:
         if self._depth:
             yield from self._savepoint()
             return
+        if self._presence is None and not self._bulk_writer:
+            self._announce()
         self.conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
@@ -249,19 +249,24 @@ class Corpus:
         """True while another ``Corpus`` (another process, e.g. a crawl's pipeline) has this
         database open.
 
-        Every ``Corpus`` on a file holds a shared lock on ``<db>-writers.lock`` (the kernel
-        drops it when the process dies). A bulk writer (``reprocess``) calls this to learn that
-        it shares the file, and then keeps its transactions short and leaves the write lock
-        free after each (``corpus.reprocess``): SQLite's busy wait is a poll, not a queue, so
-        a writer that commits and at once begins again would starve the other one. Asking
-        gives up this object's own shared lock (a bulk writer does not count itself).
+        Every ``Corpus`` that has written holds a shared lock on ``<db>-writers.lock`` (the
+        kernel drops it when the process dies). A bulk writer (``reprocess``) calls this to
+        learn that it shares the file, and then keeps its transactions short and leaves the
+        write lock free after each (``corpus.reprocess``): SQLite's busy wait is a poll, not a
+        queue, so a writer that commits and at once begins again would starve the other one.
+        Asking makes this object a bulk writer: it gives up (and never takes) the shared lock,
+        since it must not count itself.
         """
-        if self.path == ":memory:":
-            return False
+        self._bulk_writer = True
         if self._presence is not None:
             os.close(self._presence)
             self._presence = None
-        fd = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        if self.path == ":memory:":
+            return False
+        try:
+            fd = os.open(f"{self.path}-writers.lock", os.O_RDWR)
+        except FileNotFoundError:  # no writer has ever announced itself on this file
+            return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -269,6 +274,20 @@ class Corpus:
         finally:
             os.close(fd)  # also drops the exclusive lock when it was taken
         return False
+
+    def _announce(self) -> None:
+        """Hold a shared lock on ``<db>-writers.lock`` from the first write on (a reader or a
+        bulk writer creates no lock file). Best effort: a folder where the file cannot be
+        made only means a ``reprocess`` will not know to keep its transactions short."""
+        if self.path == ":memory:":
+            return
+        try:
+            fd = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            log.debug("%s: no writers lock: %s", self.path, exc)
+            return
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        self._presence = fd
 
     # -- bulk loads: full-text index built once at the end ---------------------------------
     @property

@@ -72,41 +72,22 @@ class StorageUnavailable(RuntimeError):
 
 
 def preflight(settings) -> None:
-    """Open, creating if needed, every store the crawl writes, before any request is sent.
+    """Open, creating if needed, the crawl state before any request is sent.
 
     Why: the crawl state is opened while Scrapy builds its middlewares, where an error is
     an "Unhandled error in Deferred" with a traceback per spider, not a stop with one line.
     A disk that is already full when the crawl starts is said here, once, as
-    :class:`StorageUnavailable` naming the store and the system's error.
+    :class:`StorageUnavailable` naming the store and the system's error. (The archive and
+    the corpus are opened when the spiders open, where a failure stops the crawl with one
+    line: ``warc_write_failed`` / ``corpus_write_failed``.)
     """
-    import os
-
+    if not settings.getbool("RECRAWL_ENABLED", True):
+        return
     from crawler.paths import data_paths
+    from crawler.state import CrawlState
 
-    paths = data_paths(settings)
-    stores = []
-    if settings.getbool("RECRAWL_ENABLED", True):
-        def state():
-            from crawler.state import CrawlState
-
-            CrawlState(paths.state_db).close()
-        stores.append(("the crawl state", paths.state_db, state))
-    if settings.getbool("WARC_ENABLED", True):
-        def digests():
-            from archive.digests import DigestIndex
-
-            os.makedirs(paths.warc_dir, exist_ok=True)
-            DigestIndex.in_directory(paths.warc_dir).close()
-        stores.append(("the digest index", paths.warc_dir / "digests.db", digests))
-    if "crawler.pipelines.CorpusPipeline" in settings.getwithbase("ITEM_PIPELINES"):
-        def corpus():
-            from corpus.store import Corpus
-
-            paths.db.parent.mkdir(parents=True, exist_ok=True)
-            Corpus(paths.db, cache_mib=1).close()
-        stores.append(("the corpus", paths.db, corpus))
-    for what, path, open_store in stores:
-        try:
-            open_store()
-        except STORAGE_ERRORS as exc:
-            raise StorageUnavailable(f"cannot open {what} {path}: {exc}") from exc
+    path = data_paths(settings).state_db
+    try:
+        CrawlState(path).close()
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailable(f"cannot open the crawl state {path}: {exc}") from exc
