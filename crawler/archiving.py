@@ -130,7 +130,8 @@ class WarcArchiver:
             )
         except STORAGE_ERRORS as exc:  # no writer: ArchiveGuardMiddleware drops every response
             stop_crawl(self.crawler, "warc_write_failed",
-                       f"cannot open the archive in {self.warc_dir}: {exc}")
+                       f"cannot open the archive in {self.warc_dir}: {exc} (pages fetched now "
+                       "could not be written to the WARC)")
             return
         if self.writer.salvaged:
             self.stats.inc_value("warc/salvaged_files", len(self.writer.salvaged))

@@ -85,7 +85,9 @@ def assert_committed_truth(out: Path, reference_urls: list[str]) -> None:
         return
     con = sqlite3.connect(f"file:{state}?mode=ro", uri=True)
     try:
-        done = {u for (u,) in con.execute("select url from urls where complete = 1")}
+        tables = {r[0] for r in con.execute("select name from sqlite_master")}
+        done = ({u for (u,) in con.execute("select url from urls where complete = 1")}
+                if "urls" in tables else set())  # else never created: the disk was full
     finally:
         con.close()
     ingested: set[str] = set()
