@@ -53,7 +53,7 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def site():
+def site(browser):  # after the browser: without one, skip before building anything
     db = demo_corpus()
     wayback = wayback_bin()
     with serving(db, wayback) as (base, replay, _proc):
