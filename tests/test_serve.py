@@ -136,6 +136,9 @@ def test_home_hides_internal_tables_and_shows_the_chart(server):
     status, body = get(base + "/corpus/documents.json?_facet=language&_shape=objects&_size=2")
     data = json.loads(body)
     assert status == 200 and data["facet_results"]["language"]["results"] and len(data["rows"]) == 2
+    # and its documents table links each title to the reading view
+    status, body = get(base + "/corpus/documents?_size=3")
+    assert status == 200 and body.count('<a href="/transcript/') == 3
 
 
 def test_transcript_page_has_dialogue_provenance_and_cite_line(server, db, edited):

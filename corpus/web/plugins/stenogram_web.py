@@ -98,16 +98,15 @@ def extra_css_urls(datasette):
 
 
 @hookimpl
-def render_cell(value, column, table, datasette):
-    """A document id in any table links to its reading view."""
-    from markupsafe import Markup
+def render_cell(row, value, column, table):
+    """In the documents table the title links to the transcript's reading view (the id keeps
+    Datasette's link to the raw row; document_id elsewhere links to that row as a foreign key)."""
+    from markupsafe import Markup, escape
 
-    if value is None:
+    if table != "documents" or column != "title" or value is None:
         return None
-    if (table == "documents" and column == "id") or column == "document_id":
-        try:
-            doc_id = int(value)
-        except (TypeError, ValueError):
-            return None
-        return Markup(f'<a href="/transcript/{doc_id}">{doc_id}</a>')
-    return None
+    try:
+        doc_id = int(row["id"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return Markup(f'<a href="/transcript/{doc_id}">{escape(value)}</a>')
