@@ -102,16 +102,56 @@ def find_wayback(explicit: str | Path | None = None) -> Path | None:
     return Path(found) if found else None
 
 
-def write_pywb_config(home: Path, warc_dir: Path) -> Path:
-    """A pywb home whose one collection reads the crawl's WARCs and the .cdxj indexes the
-    writer keeps beside them, in place (no copy, no reindexing; new files are seen)."""
+def warc_files(warc_dir: Path) -> list[Path]:
+    return sorted(p for pattern in ("*.warc.gz", "*.warc") for p in Path(warc_dir).glob(pattern))
+
+
+def sibling_index(warc: Path) -> Path:
+    name = warc.name
+    for suffix in (".warc.gz", ".warc"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return warc.with_name(name + ".cdxj")
+
+
+def index_folder(home: Path, warc_dir: Path, echo=print) -> Path:
+    """Where pywb finds the indexes: the WARC folder itself when every WARC has the .cdxj the
+    writer keeps beside it (so files a running crawl adds are seen), else a folder in ``home``
+    with links to those and indexes built here for the others (a folder of WARCs from
+    elsewhere; the WARC folder is never written to)."""
+    warcs = warc_files(warc_dir)
+    missing = [w for w in warcs if not sibling_index(w).exists()]
+    if not missing:
+        return warc_dir
+    from archive.cdxj import index_warc
+
+    folder = home / "indexes"
+    folder.mkdir(parents=True, exist_ok=True)
+    for warc in warcs:
+        target = folder / sibling_index(warc).name
+        if warc in missing:
+            try:
+                index_warc(warc, target)
+            except Exception as exc:  # a damaged WARC: its pages will not replay, the rest will
+                echo(f"cannot index {warc.name} for replay: {exc}")
+        else:
+            target.symlink_to(sibling_index(warc))
+    echo(f"indexed {len(missing)} WARC file(s) without a .cdxj for replay")
+    return folder
+
+
+def write_pywb_config(home: Path, warc_dir: Path, echo=print) -> Path:
+    """A pywb home whose one collection reads the crawl's WARCs in place (no copy) with the
+    indexes ``index_folder`` chose."""
     home.mkdir(parents=True, exist_ok=True)
     warc_dir = Path(warc_dir).resolve()
+    indexes = index_folder(home, warc_dir, echo)
     config = home / "config.yaml"
     config.write_text(
         "# written by stenogram serve\n"
         f"collections:\n  {COLLECTION}:\n"
-        f"    index_paths: {json.dumps(str(warc_dir))}\n"
+        f"    index_paths: {json.dumps(str(indexes))}\n"
         f"    archive_paths: {json.dumps(str(warc_dir) + '/')}\n"
         "framed_replay: false\n"
         "enable_memento: true\n", encoding="utf-8")
@@ -194,7 +234,7 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT
             elif not warc_dir.is_dir():
                 echo(f"no WARC folder at {warc_dir} (--warc DIR): archived copies will not open")
             else:
-                write_pywb_config(home / "pywb", warc_dir)
+                write_pywb_config(home / "pywb", warc_dir, echo)
                 pywb_port = free_port(host)
                 log = open(home / "pywb" / "wayback.log", "wb")
                 proc = subprocess.Popen(wayback_command(wayback, pywb_port, host), cwd=home / "pywb",

@@ -75,11 +75,12 @@ def alive(pid: int) -> bool:
 
 
 @contextmanager
-def serving(db: Path, wayback: Path | None):
+def serving(db: Path, wayback: Path | None, extra: tuple[str, ...] = ()):
     """`stenogram serve` on a free loopback port; yields (base URL, replay base or None, proc)."""
     port = free_port()
     args = [str(BIN / "stenogram"), "serve", "--db", str(db), "--port", str(port)]
     args += ["--pywb", str(wayback)] if wayback else ["--no-replay"]
+    args += list(extra)
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

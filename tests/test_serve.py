@@ -185,6 +185,33 @@ def test_archived_copy_replays_from_the_warc(server, db, edited):
             assert must_not not in body  # the first capture replays as it was, before the edit
 
 
+def test_replay_indexes_warcs_that_have_no_cdxj(db, edited, tmp_path):
+    """A folder of bare WARCs (no .cdxj beside them, e.g. copied from elsewhere): serve indexes
+    them in its own temporary folder, replays from them, and writes nothing into the folder."""
+    import shutil
+
+    wayback = wayback_bin()
+    if wayback is None:
+        pytest.skip("pywb (.venv-tools) could not be built")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for warc in (db.parent / "warc").glob("*.warc.gz"):
+        shutil.copy(warc, bare)
+    before = sorted(p.name for p in bare.iterdir())
+    con = sqlite3.connect(db)
+    try:
+        url, fetched_at, text = con.execute(
+            "SELECT c.url, c.fetched_at, v.text FROM captures c JOIN versions v ON v.id = c.version_id "
+            "WHERE c.document_id = ? ORDER BY c.fetched_at DESC", (edited,)).fetchone()
+    finally:
+        con.close()
+    with serving(db, wayback, ("--warc", str(bare))) as (_base, replay, _proc):
+        assert replay
+        status, body = get(views.replay_url(replay, {"url": url, "fetched_at": fetched_at}))
+        assert status == 200 and "added after publication" in body
+    assert sorted(p.name for p in bare.iterdir()) == before
+
+
 def test_sigterm_stops_every_process_serve_started(db):
     with serving(db, wayback_bin()) as (_base, replay, proc):
         kids = children(proc.pid)
