@@ -102,7 +102,7 @@ class ReadOnlyCorpus:
     def versions(self, document_id: int) -> list[dict]:
         return self._read.versions(self, document_id)
 
-    def diff(self, document_id: int, context: int = 3) -> str:
+    def diff(self, document_id: int, context: int | None = 0) -> str:
         return self._read.diff(self, document_id, context)
 
     def stats(self) -> dict:

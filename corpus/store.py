@@ -42,7 +42,6 @@ three-level index whose two small levels are mirrored in memory (``corpus.band_i
 """
 from __future__ import annotations
 
-import difflib
 import fcntl
 import hashlib
 import json
@@ -666,30 +665,8 @@ class Corpus:
             "is_official, n_chars FROM versions WHERE document_id = ? ORDER BY first_seen, id",
             [document_id]))
 
-    def diff(self, document_id: int, context: int = 3) -> str:
-        """Unified diff of consecutive versions seen at the same URL (the silent edits).
+    def diff(self, document_id: int, context: int | None = 0) -> str:
+        """Word-level diff of the document's versions, older first (``corpus.diff``)."""
+        from corpus.diff import document_diff
 
-        Versions from different URLs are mirrors, not edits; when no URL has two versions, the
-        mirrors are diffed against the canonical text instead, so the output is never silent
-        about a difference.
-        """
-        versions = self.versions(document_id)
-        if not versions:
-            raise KeyError(f"no document {document_id}")
-        by_url: dict[str, list[dict]] = {}
-        for v in versions:
-            by_url.setdefault(v["url_key"], []).append(v)
-        pairs = [(a, b) for vs in by_url.values() for a, b in zip(vs, vs[1:])]
-        if not pairs:
-            canon = self.conn.execute("SELECT canonical_version_id FROM documents WHERE id = ?",
-                                      (document_id,)).fetchone()[0]
-            base = next(v for v in versions if v["id"] == canon)
-            pairs = [(base, v) for v in versions if v["id"] != canon]
-        out = []
-        for a, b in pairs:
-            out.extend(difflib.unified_diff(
-                a["text"].splitlines(keepends=False), b["text"].splitlines(keepends=False),
-                fromfile=f"version {a['id']} {a['url']} first seen {a['first_seen']}",
-                tofile=f"version {b['id']} {b['url']} first seen {b['first_seen']}",
-                n=context, lineterm=""))
-        return "\n".join(out) + ("\n" if out else "")
+        return document_diff(self, document_id, context)
