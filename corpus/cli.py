@@ -151,17 +151,69 @@ def export(db_path, fmt, where, params, output):
 @click.command()
 @DB_OPTION
 @click.argument("doc_id", type=int)
-@click.option("--context", "-U", type=int, default=3, show_default=True)
-def diff(db_path, doc_id, context):
-    """Show a document's versions as a unified diff."""
+@click.option("--context", "-U", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Unchanged paragraphs shown around each changed one")
+@click.option("--html", "html_file", type=OutputFile(),
+              help="Also write the same view as a standalone HTML page")
+def diff(db_path, doc_id, context, html_file):
+    """Show a document's edits word by word, older version first.
+
+    Each pair is labelled with version id, first seen, source and URL: consecutive versions
+    seen at the same URL (silent edits), else the mirrors against the canonical text.
+    Removed words print as [-old-], added ones as {+new+}."""
+    from corpus import diff as diff_module
+
     with ReadOnlyCorpus(db_path) as corpus:
         try:
-            out = corpus.diff(doc_id, context=context)
+            pairs = diff_module.document_pairs(corpus, doc_id)
+            title = corpus.conn.execute("SELECT title FROM documents WHERE id = ?",
+                                        (doc_id,)).fetchone()
         except KeyError:
             raise click.ClickException(f"no document {doc_id}")
         except sqlite3.Error as exc:  # a corpus from an older or foreign tool: one line
             raise BadInput(f"{db_path}: cannot read versions ({exc})") from exc
+    out = "\n".join(diff_module.unified_word_diff(a, b, context) for a, b in pairs)
     click.echo(out or f"document {doc_id} has a single version", nl=not out)
+    if html_file:
+        page = diff_module.page_html(
+            f"Document {doc_id}: {(title and title[0]) or ''}".rstrip(": "),
+            [diff_module.diff_html(a, b, context) for a, b in pairs])
+        part = html_file.with_name(html_file.name + ".part")
+        part.write_text(page, encoding="utf-8")
+        os.replace(part, html_file)
+        click.echo(f"{len(pairs)} comparison(s) written to {html_file}", err=True)
+
+
+@click.command()
+@DB_OPTION
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (JSON lines)")
+def search(db_path, query, limit, offset, as_json):
+    """Search the transcripts, best hits first.
+
+    Words match any form ("talks" finds "talk", "Лавровым" finds "Лавров"), "double quotes"
+    make a phrase, a trailing * a prefix; all words must match; nothing else is syntax."""
+    import html as html_module
+    import re
+
+    from corpus import search as search_module
+
+    try:
+        with ReadOnlyCorpus(db_path) as corpus:
+            hits = search_module.search(corpus, query, limit=limit, offset=offset)
+    except sqlite3.Error as exc:
+        raise BadInput(f"{db_path}: cannot search ({exc})") from exc
+    for hit in hits:
+        if as_json:
+            click.echo(json.dumps(hit, ensure_ascii=False))
+            continue
+        snippet = html_module.unescape(re.sub(r"</?mark>", "**", hit["snippet_html"]))
+        click.echo(f"{hit['document_id']}\t{hit['date'] or '?'}\t{hit['source'] or '?'}\t"
+                   f"{hit['title'] or ''}\n    {snippet}")
+    if not as_json:
+        click.echo(f"{len(hits)} hit(s)" + (f" from {offset + 1}" if offset else ""), err=True)
 
 
 @click.command()
@@ -183,4 +235,4 @@ def serve(db_path, host, port, warc_dir, pywb, no_replay):
                                         replay=not no_replay, echo=lambda m: click.echo(m, err=True)))
 
 
-commands = [reprocess, export, diff, serve]
+commands = [reprocess, export, diff, search, serve]

@@ -8,8 +8,10 @@ from __future__ import annotations
 import sqlite_utils
 
 from corpus.band_index import mark_merged
+from corpus.stemming import register as register_stem_function
 
-SCHEMA_VERSION = 4  # 4: the newest LSH band keys in memory, not in lsh_bands_recent
+SCHEMA_VERSION = 5  # 5: documents_stemmed_fts (the stems, for corpus.search)
+# 4: the newest LSH band keys in memory, not in lsh_bands_recent
 # The version from which ``lsh_signatures``/``lsh_bands`` hold datasketch (affine32) MinHashes
 # keyed by ``dedup.band_keys``' 64-bit mix (version 2: blake2b band keys; version 1: a numpy
 # MinHash). An older corpus has its index rebuilt on open (``Corpus.rebuild_lsh_index``), since
@@ -17,22 +19,38 @@ SCHEMA_VERSION = 4  # 4: the newest LSH band keys in memory, not in lsh_bands_re
 LSH_VERSION = 3
 
 
+# Two full-text indexes over the documents, kept by the same triggers: ``documents_fts``
+# (external content, the words as written: Datasette's search box, exact words) and
+# ``documents_stemmed_fts`` (contentless, the Snowball stems of the words, computed by the SQL
+# function ``stenogram_stem`` of ``corpus.stemming``: what ``corpus.search`` queries, so
+# "Лавровым" finds "Лавров"). Contentless because the stems are only ever matched and ranked,
+# never shown: snippets are cut from the documents' own text. A connection that inserts, deletes
+# or re-texts documents must have the function registered (``Corpus`` does, via
+# ``ensure_schema``); readers need nothing.
+STEMMED_FTS = "documents_stemmed_fts"
+_STEM = "stenogram_stem"
+
 # sqlite-utils' update trigger re-indexes a row (FTS5 'delete' of the old text, then insert)
 # on *every* UPDATE of documents, and every ingest updates its document's aggregates
 # (n_captures, last_seen...). This one only fires when the indexed columns really change.
-FTS_UPDATE_TRIGGER = """CREATE TRIGGER "documents_au" AFTER UPDATE OF "title", "text" ON "documents"
+FTS_UPDATE_TRIGGER = f"""CREATE TRIGGER "documents_au" AFTER UPDATE OF "title", "text" ON "documents"
 WHEN old."title" IS NOT new."title" OR old."text" IS NOT new."text" BEGIN
   INSERT INTO "documents_fts" ("documents_fts", rowid, "title", "text") VALUES('delete', old.rowid, old."title", old."text");
   INSERT INTO "documents_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+  INSERT INTO "{STEMMED_FTS}" ("{STEMMED_FTS}", rowid, "title", "text") VALUES('delete', old.rowid, {_STEM}(old."title"), {_STEM}(old."text"));
+  INSERT INTO "{STEMMED_FTS}" (rowid, "title", "text") VALUES (new.rowid, {_STEM}(new."title"), {_STEM}(new."text"));
 END"""
 
 
-# The two other FTS triggers, as sqlite-utils' ``enable_fts(create_triggers=True)`` writes them.
-FTS_INSERT_TRIGGER = """CREATE TRIGGER "documents_ai" AFTER INSERT ON "documents" BEGIN
+# The two other FTS triggers: sqlite-utils' ``enable_fts(create_triggers=True)`` ones, plus the
+# stemmed index.
+FTS_INSERT_TRIGGER = f"""CREATE TRIGGER "documents_ai" AFTER INSERT ON "documents" BEGIN
   INSERT INTO "documents_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+  INSERT INTO "{STEMMED_FTS}" (rowid, "title", "text") VALUES (new.rowid, {_STEM}(new."title"), {_STEM}(new."text"));
 END"""
-FTS_DELETE_TRIGGER = """CREATE TRIGGER "documents_ad" AFTER DELETE ON "documents" BEGIN
+FTS_DELETE_TRIGGER = f"""CREATE TRIGGER "documents_ad" AFTER DELETE ON "documents" BEGIN
   INSERT INTO "documents_fts" ("documents_fts", rowid, "title", "text") VALUES('delete', old.rowid, old."title", old."text");
+  INSERT INTO "{STEMMED_FTS}" ("{STEMMED_FTS}", rowid, "title", "text") VALUES('delete', old.rowid, {_STEM}(old."title"), {_STEM}(old."text"));
 END"""
 FTS_TRIGGERS = {"documents_ai": FTS_INSERT_TRIGGER, "documents_ad": FTS_DELETE_TRIGGER,
                 "documents_au": FTS_UPDATE_TRIGGER}
@@ -59,13 +77,53 @@ def restore_fts_triggers(conn) -> None:
         conn.execute(sql)
 
 
-def _guard_fts_update_trigger(db: sqlite_utils.Database) -> None:
-    """Replace sqlite-utils' unconditional FTS update trigger (new and older databases)."""
-    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
-                     "name = 'documents_au'").fetchone()
-    if row and row[0] != FTS_UPDATE_TRIGGER:
-        db.execute('DROP TRIGGER "documents_au"')
-        db.execute(FTS_UPDATE_TRIGGER)
+def _current_fts_triggers(db: sqlite_utils.Database) -> None:
+    """Replace FTS triggers that differ from ``FTS_TRIGGERS`` (sqlite-utils' unconditional
+    update trigger, and older corpora's triggers that do not keep the stemmed index)."""
+    for name, sql in FTS_TRIGGERS.items():
+        row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                         "name = ?", [name]).fetchone()
+        if row and row[0] != sql:
+            db.execute(f'DROP TRIGGER "{name}"')
+            db.execute(sql)
+
+
+def rebuild_stemmed_fts(conn) -> None:
+    """Re-index every document's stems (a bulk load's deferred index, a migration).
+
+    ``stenogram_stem`` must be registered on ``conn``; runs inside the caller's transaction.
+    """
+    conn.execute(f"INSERT INTO {STEMMED_FTS} ({STEMMED_FTS}, rank) VALUES ('automerge', ?)",
+                 (FTS_REBUILD_AUTOMERGE,))
+    conn.execute(f"INSERT INTO {STEMMED_FTS} ({STEMMED_FTS}) VALUES ('delete-all')")
+    conn.execute(f"INSERT INTO {STEMMED_FTS} (rowid, title, text) "
+                 f"SELECT id, {_STEM}(title), {_STEM}(text) FROM documents ORDER BY id")
+    conn.execute(f"INSERT INTO {STEMMED_FTS} ({STEMMED_FTS}, rank) VALUES ('automerge', ?)",
+                 (FTS_DEFAULT_AUTOMERGE,))
+
+
+def _ensure_stemmed_fts(db: sqlite_utils.Database) -> None:
+    """Create the stemmed index; in a corpus from before it (schema < 5), fill it and put the
+    triggers that keep it. While a bulk load has FTS deferred, only the table is created: the
+    load's ``resume_fts`` fills both indexes and restores the triggers."""
+    if STEMMED_FTS in db.table_names():
+        return
+    conn = db.conn
+    conn.execute("SAVEPOINT stemmed_fts")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE {STEMMED_FTS} USING fts5(title, text, content='')")
+        conn.execute(f"INSERT INTO {STEMMED_FTS} ({STEMMED_FTS}, rank) VALUES ('hashsize', ?)",
+                     (FTS_HASHSIZE,))
+        deferred = conn.execute("SELECT 1 FROM corpus_meta WHERE key = ?",
+                                (FTS_DEFERRED_KEY,)).fetchone()
+        if not deferred:
+            rebuild_stemmed_fts(conn)
+            _current_fts_triggers(db)
+    except BaseException:
+        conn.execute("ROLLBACK TO stemmed_fts")
+        conn.execute("RELEASE stemmed_fts")
+        raise
+    conn.execute("RELEASE stemmed_fts")
 
 
 # FTS5 buffers new terms in memory up to 'hashsize' bytes (default 1 MiB) before writing a
@@ -129,9 +187,9 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
         )
     # Each step on its own: a first open cut short (a full disk) left a part of them.
     db["documents"].create_index(["date", "language"], if_not_exists=True)
+    register_stem_function(db.conn)
     if "documents_fts" not in db.table_names():
         db["documents"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
-    _guard_fts_update_trigger(db)
     _set_fts_hashsize(db)
     if "versions" not in db.table_names():
         db["versions"].create(
@@ -190,6 +248,8 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
     # Small durable facts about the corpus itself (e.g. ``fts_deferred``: a bulk load has the
     # FTS triggers off, see ``Corpus.defer_fts``).
     db.execute("CREATE TABLE IF NOT EXISTS corpus_meta (key TEXT PRIMARY KEY, value TEXT)")
+    _ensure_stemmed_fts(db)
+    _current_fts_triggers(db)
     _fold_recent_band_table(db)
     if previous >= LSH_VERSION:  # else Corpus.rebuild_lsh_index sets it once the index is redone
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

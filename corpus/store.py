@@ -61,7 +61,7 @@ from corpus.normalize import shingles
 from corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
 from corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_DEFERRED_FLAG, FTS_DEFERRED_KEY,
                            FTS_REBUILD_AUTOMERGE, LSH_VERSION, drop_fts_triggers, ensure_schema,
-                           restore_fts_triggers)
+                           rebuild_stemmed_fts, restore_fts_triggers)
 from corpus.urls import url_key
 
 log = logging.getLogger(__name__)
@@ -338,6 +338,7 @@ class Corpus:
             self.conn.execute(set_automerge, (FTS_REBUILD_AUTOMERGE,))
             self.conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('rebuild')")
             self.conn.execute(set_automerge, (FTS_DEFAULT_AUTOMERGE,))
+            rebuild_stemmed_fts(self.conn)
             restore_fts_triggers(self.conn)  # from code, whatever the stored value says
             self.conn.execute("DELETE FROM corpus_meta WHERE key = 'fts_deferred'")
         if self._bulk_lock is not None:

@@ -34,7 +34,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("corpus.cli:export",
         "Export one record per document with its provenance (captures)."),
     "diff": ("corpus.cli:diff",
-        "Show a document's versions as a unified diff."),
+        "Show a document's edits word by word, older version first."),
+    "search": ("corpus.cli:search",
+        "Search the transcripts, best hits first."),
     "serve": ("corpus.cli:serve",
         "Browse and search the corpus with Datasette on 127.0.0.1."),
 }

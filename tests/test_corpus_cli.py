@@ -108,7 +108,7 @@ def test_diff_command_shows_the_silent_edit(built):
                            "HAVING count(*) = 2"))["document_id"]
     r = built["runner"].invoke(cli(), ["diff", "--db", str(built["db"]), str(doc_id)])
     assert r.exit_code == 0
-    assert "over 150 items" in r.output and "+" in r.output and "over 160 items" in r.output
+    assert "over [-150-]{+160+} items" in r.output
     missing = built["runner"].invoke(cli(), ["diff", "--db", str(built["db"]), "999"])
     assert missing.exit_code != 0 and "no document 999" in missing.output
 

@@ -1,0 +1,73 @@
+"""Words and their Snowball stems, for the stemmed full-text index (``corpus.search``).
+
+Why a module of its own: the same tokenizer and stemmer must run on the documents (inside
+SQLite, through the ``stenogram_stem`` SQL function that the FTS triggers call) and on the
+queries (``corpus.search.parse_query``); if the two ever differed, a word would stop finding
+itself. Russian and English in one text: a word with a Cyrillic letter gets the Russian
+stemmer, any other word the English one ("Лавровым" -> "лавров", "talks" -> "talk").
+
+Words are runs of letters and digits (``[^\\W_]``) with inner apostrophes kept, so "Lavrov's"
+is one word the English stemmer reduces to "lavrov", and the apostrophe is then dropped; every
+other character separates words (so "U.S." is the two words "u" "s", which a query then asks for
+as a phrase). "ё" is folded to "е", as Russian texts write either; Russian surnames in -ов/-ев get one more cut (``stem``).
+
+PyStemmer is the C build of the Snowball stemmers (the pure-Python ``snowballstemmer`` gives the
+same stems ~10x slower); stems are also memoised here, since words repeat (Zipf) and a bulk
+reprocess stems every document once.
+"""
+from __future__ import annotations
+
+import re
+
+import Stemmer
+
+#: The SQL function name the FTS triggers call (registered by ``register``).
+SQL_FUNCTION = "stenogram_stem"
+
+WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+_APOSTROPHES = str.maketrans("", "", "'’ʼ")
+
+_STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
+_CACHE: dict[str, str] = {}
+# Snowball strips one ending: "Лавров" -> "лавр" (-ов read as a plural ending) but "Лавровым" ->
+# "лавров" (-ым stripped), so the surname's cases did not meet. A Russian stem still ending in
+# -ов/-ев loses it too (every form of "Лавров", "Захарова", "Рябкову" -> "лавр", "захар",
+# "рябк"). It also shortens a few common stems ("основ" -> "осн"), the same way for documents
+# and queries, so nothing stops matching itself. (pymorphy3's lemmas would do it properly, at
+# ~0.4 ms per distinct word form instead of ~1 us.)
+_SURNAME_SUFFIXES = ("ов", "ев")
+_CACHE_MAX = 500_000
+
+
+def words(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, lowercased word)`` for every word of ``text``."""
+    return [(m.start(), m.end(), m.group().lower()) for m in WORD_RE.finditer(text)]
+
+
+def stem(word: str) -> str:
+    """The stem of one lowercased word (apostrophes removed, "ё" as "е")."""
+    cached = _CACHE.get(word)
+    if cached is not None:
+        return cached
+    w = word.replace("ё", "е")
+    lang = "ru" if _CYRILLIC_RE.search(w) else "en"
+    s = _STEMMERS[lang].stemWord(w).translate(_APOSTROPHES) or w.translate(_APOSTROPHES)
+    if lang == "ru" and len(s) >= 5 and s.endswith(_SURNAME_SUFFIXES):
+        s = s[:-2]
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[word] = s
+    return s
+
+
+def stem_text(text: str | None) -> str | None:
+    """``text`` as its stems separated by spaces (what the stemmed index holds)."""
+    if text is None:
+        return None
+    return " ".join(stem(m.group().lower()) for m in WORD_RE.finditer(text))
+
+
+def register(conn) -> None:
+    """Make ``stenogram_stem(text)`` callable from SQL on ``conn`` (the FTS triggers use it)."""
+    conn.create_function(SQL_FUNCTION, 1, stem_text, deterministic=True)
