@@ -52,9 +52,9 @@ class Term:
 
     def fts(self, stemmed: bool = True) -> str:
         """This term in FTS5 syntax (stems, or the words as written when not ``stemmed``)."""
+        if not stemmed:  # unicode61 cuts words at apostrophes: "lavrov's" is "lavrov s"
+            return _phrase(tuple(re.sub("['’ʼ]", " ", w) for w in self.words), self.prefix)
         plain = tuple(w.replace("ё", "е").translate(_APOSTROPHES) or w for w in self.words)
-        if not stemmed:
-            return _phrase(plain, self.prefix)
         stems = self.stems()
         if not self.prefix:
             return _phrase(stems, False)

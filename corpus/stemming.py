@@ -9,7 +9,8 @@ stemmer, any other word the English one ("Лавровым" -> "лавров", "
 Words are runs of letters and digits (``[^\\W_]``) with inner apostrophes kept, so "Lavrov's"
 is one word the English stemmer reduces to "lavrov", and the apostrophe is then dropped; every
 other character separates words (so "U.S." is the two words "u" "s", which a query then asks for
-as a phrase). "ё" is folded to "е", as Russian texts write either; Russian surnames in -ов/-ев get one more cut (``stem``).
+as a phrase). "ё" is folded to "е", as Russian texts write either. A Russian word is stemmed until its stem stops changing
+(``stem``), since one Snowball pass leaves "Лавровым" and "Лавров" apart.
 
 PyStemmer is the C build of the Snowball stemmers (the pure-Python ``snowballstemmer`` gives the
 same stems ~10x slower); stems are also memoised here, since words repeat (Zipf) and a bulk
@@ -30,13 +31,6 @@ _APOSTROPHES = str.maketrans("", "", "'’ʼ")
 
 _STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
 _CACHE: dict[str, str] = {}
-# Snowball strips one ending: "Лавров" -> "лавр" (-ов read as a plural ending) but "Лавровым" ->
-# "лавров" (-ым stripped), so the surname's cases did not meet. A Russian stem still ending in
-# -ов/-ев loses it too (every form of "Лавров", "Захарова", "Рябкову" -> "лавр", "захар",
-# "рябк"). It also shortens a few common stems ("основ" -> "осн"), the same way for documents
-# and queries, so nothing stops matching itself. (pymorphy3's lemmas would do it properly, at
-# ~0.4 ms per distinct word form instead of ~1 us.)
-_SURNAME_SUFFIXES = ("ов", "ев")
 _CACHE_MAX = 500_000
 
 
@@ -52,9 +46,16 @@ def stem(word: str) -> str:
         return cached
     w = word.replace("ё", "е")
     lang = "ru" if _CYRILLIC_RE.search(w) else "en"
-    s = _STEMMERS[lang].stemWord(w).translate(_APOSTROPHES) or w.translate(_APOSTROPHES)
-    if lang == "ru" and len(s) >= 5 and s.endswith(_SURNAME_SUFFIXES):
-        s = s[:-2]
+    stemmer = _STEMMERS[lang]
+    s = stemmer.stemWord(w)
+    if lang == "ru":
+        # Snowball strips one ending per call: "Лавров" -> "лавр" (-ов read as an ending) but
+        # "Лавровым" -> "лавров"; "Казахстан" -> "казахста" but "Казахстаном" -> "казахстан".
+        # Stemming again until nothing changes makes every case meet ("лавр", "казахст"),
+        # stopping before a stem gets shorter than 4 letters ("основ", not "осн").
+        while len(t := stemmer.stemWord(s)) >= 4 and t != s:
+            s = t
+    s = s.translate(_APOSTROPHES) or w.translate(_APOSTROPHES)
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
     _CACHE[word] = s
