@@ -112,34 +112,59 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
 @click.command()
 @DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(export_module.FORMATS), default="jsonl",
-              show_default=True)
+              show_default=True, help="hf: a Hugging Face dataset folder (Parquet + dataset card)")
 @click.option("--where", help="SQL condition on the documents table, e.g. \"language = 'en'\"")
 @click.option("-p", "--param", "params", multiple=True, type=(str, str),
               help="Named parameter for --where: -p name value")
-@click.option("-o", "--output", type=OutputFile(), help="File (default: stdout)")
-def export(db_path, fmt, where, params, output):
+@click.option("--with-history", is_flag=True,
+              help="Also every version's text and more about each capture (nested per document)")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File (default: stdout); for --format hf, a folder")
+def export(db_path, fmt, where, params, with_history, output):
     """Export one record per document with its provenance (captures)."""
-    if fmt == "parquet" and not output:
-        raise click.ClickException("parquet needs -o FILE")
+    from stenogram.inputs import check_output_dir, check_output_file
+
+    if fmt in ("parquet", "hf") and not output:
+        raise click.ClickException(f"{fmt} needs -o {'FOLDER' if fmt == 'hf' else 'FILE'}")
+    if output:
+        output = check_output_dir(output) if fmt == "hf" else check_output_file(output)
+    if fmt == "hf" and output.is_dir() and any(output.iterdir()):
+        raise BadInput(f"{output}: folder is not empty (a dataset folder is written whole)", 73)
     # Written beside the target and renamed when complete: a failed export (bad --where SQL,
     # disk full) leaves no half file and does not clobber the previous one.
     part = output.with_name(output.name + ".part") if output else None
     with ReadOnlyCorpus(db_path) as corpus:
         try:
-            records = export_module.iter_documents(corpus.db, where, dict(params))
-            if fmt == "parquet":
-                n = export_module.write_parquet(records, str(part))
+            records = export_module.iter_documents(corpus.db, where, dict(params),
+                                                   with_history=with_history)
+            if fmt == "hf":
+                if part.exists():
+                    import shutil
+
+                    shutil.rmtree(part)
+                command = "stenogram export --format hf" + (" --with-history" if with_history
+                                                            else "") + (" --where …" if where else "")
+                n = export_module.write_hf(records, part, with_history, command)
+            elif fmt == "parquet":
+                n = export_module.write_parquet(records, str(part), with_history)
             else:
-                writer = export_module.write_jsonl if fmt == "jsonl" else export_module.write_csv
+                writer = export_module.write_jsonl if fmt == "jsonl" else (
+                    lambda recs, f: export_module.write_csv(recs, f, with_history))
                 if output:
                     with open(part, "w", encoding="utf-8", newline="") as f:
                         n = writer(records, f)
                 else:
                     n = writer(records, sys.stdout)
             if part:
+                if fmt == "hf" and output.is_dir():
+                    output.rmdir()  # empty (checked above)
                 os.replace(part, output)
         except Exception as exc:  # bad --where SQL, missing pyarrow: a clear message
-            if part:
+            if part and part.is_dir():
+                import shutil
+
+                shutil.rmtree(part, ignore_errors=True)
+            elif part:
                 part.unlink(missing_ok=True)
             if isinstance(exc, click.ClickException):
                 raise

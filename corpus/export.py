@@ -1,13 +1,34 @@
-"""Export: one record per document with its provenance, as JSONL, CSV or Parquet.
+"""Export: one record per document with its provenance, as JSONL, CSV, Parquet or a Hugging
+Face dataset folder.
 
 Why fixed types per key: ``datasets.load_dataset("json", ...)`` infers one Arrow schema from
 the file and fails when a key is sometimes a string and sometimes a list; so lists are always
 lists (possibly empty), numbers always numbers or null, and nested captures always carry the
-same keys. CSV flattens nested values to JSON strings.
+same keys. CSV flattens nested values to JSON strings. Parquet types dates as ``date32`` and
+times (first/last seen, fetched at) as UTC timestamps, so tools filter and plot them without
+parsing; JSON and CSV keep the ISO strings.
+
+The shape of a record (``with_history`` adds what is marked +history)::
+
+    {id, title, date, year, place, language, kind, participants[], turns[{speaker, speaker_id,
+     text}], text, canonical_url, canonical_reason, sources[], first_seen, last_seen,
+     translation_of, n_captures, n_versions,
+     captures[{url, fetched_at, source, match, warc_file, warc_offset, warc_length,
+               warc_record_id, payload_digest,
+               +history: id, version_id, http_status, content_type, crawl_id,
+               extractor_version, extraction_path}],
+     +history: canonical_version_id,
+     +history: versions[{id, text_hash, first_seen, last_seen, url, source, is_official,
+               n_chars, title, date, place, language, kind, extractor_version, text}]}
+
+Nested, not extra tables: one file stays one self-contained record per transcript, with every
+text it was seen with and every fetch, which is what a reader of one transcript's history
+needs; ``versions`` is ordered by first seen, ``captures`` by fetch time.
 """
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import json
 from collections.abc import Iterator
 from typing import IO
@@ -19,13 +40,22 @@ CAPTURE_FIELDS = ("url", "fetched_at", "source", "match", "warc_file", "warc_off
 DOCUMENT_FIELDS = ("id", "title", "date", "year", "place", "language", "kind", "participants",
                    "turns", "text", "canonical_url", "canonical_reason", "sources", "first_seen",
                    "last_seen", "translation_of", "n_captures", "n_versions")
-FORMATS = ("jsonl", "csv", "parquet")
+HISTORY_CAPTURE_FIELDS = ("id", "version_id", "http_status", "content_type", "crawl_id",
+                          "extractor_version", "extraction_path")
+VERSION_FIELDS = ("id", "text_hash", "first_seen", "last_seen", "url", "source", "is_official",
+                  "n_chars", "title", "date", "place", "language", "kind", "extractor_version",
+                  "text")
+FORMATS = ("jsonl", "csv", "parquet", "hf")
 
 
 def iter_documents(db: sqlite_utils.Database, where: str | None = None,
-                   params: dict | list | None = None) -> Iterator[dict]:
-    """Document records (``where`` is an SQL condition on the documents table)."""
-    sql = f"SELECT {', '.join(DOCUMENT_FIELDS)} FROM documents"
+                   params: dict | list | None = None, with_history: bool = False
+                   ) -> Iterator[dict]:
+    """Document records (``where`` is an SQL condition on the documents table);
+    ``with_history``: every version's text and more about each capture (module docstring)."""
+    fields = DOCUMENT_FIELDS + (("canonical_version_id",) if with_history else ())
+    capture_fields = CAPTURE_FIELDS + (HISTORY_CAPTURE_FIELDS if with_history else ())
+    sql = f"SELECT {', '.join(fields)} FROM documents"
     if where:
         sql += f" WHERE {where}"
     sql += " ORDER BY id"
@@ -35,8 +65,12 @@ def iter_documents(db: sqlite_utils.Database, where: str | None = None,
         doc["turns"] = [{"speaker": t.get("speaker"), "speaker_id": t.get("speaker_id"),
                          "text": t.get("text")} for t in doc["turns"]]
         doc["captures"] = list(db.query(
-            f"SELECT {', '.join(CAPTURE_FIELDS)} FROM captures WHERE document_id = ? "
+            f"SELECT {', '.join(capture_fields)} FROM captures WHERE document_id = ? "
             "ORDER BY fetched_at, id", [doc["id"]]))
+        if with_history:
+            doc["versions"] = list(db.query(
+                f"SELECT {', '.join(VERSION_FIELDS)} FROM versions WHERE document_id = ? "
+                "ORDER BY first_seen, id", [doc["id"]]))
         yield doc
 
 
@@ -47,8 +81,10 @@ def write_jsonl(records, out: IO[str]) -> int:
     return n
 
 
-def write_csv(records, out: IO[str]) -> int:
+def write_csv(records, out: IO[str], with_history: bool = False) -> int:
     fields = list(DOCUMENT_FIELDS) + ["captures"]
+    if with_history:
+        fields += ["canonical_version_id", "versions"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
     n = 0
@@ -58,27 +94,232 @@ def write_csv(records, out: IO[str]) -> int:
     return n
 
 
-def parquet_schema():
+DATE_FIELDS = ("date",)
+TIME_FIELDS = ("first_seen", "last_seen", "fetched_at")
+
+
+def parquet_schema(with_history: bool = False):
     import pyarrow as pa
 
-    capture = pa.struct([(f, pa.int64() if f in ("warc_offset", "warc_length") else pa.string())
-                         for f in CAPTURE_FIELDS])
+    ts = pa.timestamp("us", tz="UTC")
+    ints = {"id", "year", "translation_of", "n_captures", "n_versions", "warc_offset",
+            "warc_length", "version_id", "http_status", "canonical_version_id", "is_official",
+            "n_chars"}
+
+    def typ(name):
+        if name in DATE_FIELDS:
+            return pa.date32()
+        if name in TIME_FIELDS:
+            return ts
+        return pa.int64() if name in ints else pa.string()
+
+    capture_fields = CAPTURE_FIELDS + (HISTORY_CAPTURE_FIELDS if with_history else ())
+    capture = pa.struct([(f, typ(f)) for f in capture_fields])
     turn = pa.struct([("speaker", pa.string()), ("speaker_id", pa.string()),
                       ("text", pa.string())])
-    ints = {"id", "year", "translation_of", "n_captures", "n_versions"}
     lists = {"participants": pa.list_(pa.string()), "sources": pa.list_(pa.string()),
              "turns": pa.list_(turn)}
-    fields = [(f, lists.get(f, pa.int64() if f in ints else pa.string())) for f in DOCUMENT_FIELDS]
-    return pa.schema(fields + [("captures", pa.list_(capture))])
+    fields = [(f, lists.get(f, typ(f))) for f in DOCUMENT_FIELDS]
+    fields.append(("captures", pa.list_(capture)))
+    if with_history:
+        fields.append(("canonical_version_id", pa.int64()))
+        fields.append(("versions", pa.list_(pa.struct([(f, typ(f)) for f in VERSION_FIELDS]))))
+    return pa.schema(fields)
 
 
-def write_parquet(records, path: str) -> int:
-    """Write Parquet (needs pyarrow; raises a clear error without it)."""
+def _date(value):
+    """``YYYY-MM-DD`` (or a longer ISO string) as a date; anything else None (``year`` and the
+    JSON export keep what was there)."""
+    if not value:
+        return None
+    try:
+        return _dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _time(value):
+    """An ISO 8601 time as an aware UTC datetime (naive ones are taken as UTC), else None."""
+    if not value:
+        return None
+    try:
+        t = _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
+
+
+def typed(record: dict) -> dict:
+    """``record`` with dates and times as Python objects (for Parquet)."""
+    def conv(d: dict) -> dict:
+        out = dict(d)
+        for k in DATE_FIELDS:
+            if k in out:
+                out[k] = _date(out[k])
+        for k in TIME_FIELDS:
+            if k in out:
+                out[k] = _time(out[k])
+        return out
+
+    rec = conv(record)
+    rec["captures"] = [conv(c) for c in record.get("captures") or []]
+    if "versions" in record:
+        rec["versions"] = [conv(v) for v in record["versions"]]
+    return rec
+
+
+PARQUET_BATCH = 500
+
+
+def write_parquet(records, path: str, with_history: bool = False, stats: dict | None = None
+                  ) -> int:
+    """Write Parquet in row groups of ``PARQUET_BATCH`` documents (needs pyarrow; raises a
+    clear error without it). ``stats``: filled with what a dataset card says (``card_stats``)."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError("parquet export needs pyarrow: pip install pyarrow==26.0.1") from exc
-    rows = list(records)
-    pq.write_table(pa.Table.from_pylist(rows, schema=parquet_schema()), path)
-    return len(rows)
+    schema = parquet_schema(with_history)
+    n = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        batch = []
+        for rec in records:
+            if stats is not None:
+                _count(stats, rec)
+            batch.append(typed(rec))
+            if len(batch) >= PARQUET_BATCH:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                n += len(batch)
+                batch = []
+        if batch or not n:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            n += len(batch)
+    return n
+
+
+# -- Hugging Face dataset folder ---------------------------------------------------------------
+HF_DATA_FILE = "data/train-00000-of-00001.parquet"
+
+
+def _count(stats: dict, rec: dict) -> None:
+    stats["documents"] = stats.get("documents", 0) + 1
+    stats["captures"] = stats.get("captures", 0) + len(rec.get("captures") or [])
+    stats["versions"] = stats.get("versions", 0) + (rec.get("n_versions") or 0)
+    for key, value in (("languages", rec.get("language")),):
+        if value:
+            stats.setdefault(key, set()).add(value)
+    stats.setdefault("sources", set()).update(rec.get("sources") or [])
+    for key, value in (("date", rec.get("date")), ("seen", rec.get("first_seen")),
+                       ("seen", rec.get("last_seen"))):
+        if value:
+            lo, hi = stats.get(key, (value, value))
+            stats[key] = (min(lo, value), max(hi, value))
+
+
+FIELD_DOCS = {
+    "id": "document id in the stenogram corpus",
+    "title": "title as published",
+    "date": "date of the event/publication (date32)",
+    "year": "year of `date`",
+    "place": "place, when the page states it",
+    "language": "`en` or `ru`",
+    "kind": "transcript kind (statement, interview, remarks…) as extracted",
+    "participants": "named participants",
+    "turns": "speaker turns: speaker, speaker_id, text",
+    "text": "the canonical text (latest official version, else the longest)",
+    "canonical_url": "URL of the canonical text",
+    "canonical_reason": "which rule chose the canonical text",
+    "sources": "every source the text was seen on (mid, mid_archive, globalsecurity, interaffairs)",
+    "first_seen": "first capture time (UTC timestamp)",
+    "last_seen": "last capture time (UTC timestamp)",
+    "translation_of": "id of the same transcript in the other language, if linked",
+    "n_captures": "number of archived fetches of this text",
+    "n_versions": "number of distinct texts (silent edits, mirror variants)",
+    "captures": "every archived fetch: URL, time, source, match rule, and the WARC file, "
+                "offset, length, record id and payload digest to find it in the archive",
+    "canonical_version_id": "which of `versions` is the canonical text",
+    "versions": "every distinct text seen, oldest first, with URL, source and first/last seen",
+}
+
+
+def dataset_card(stats: dict, with_history: bool, command: str, version: str) -> str:
+    """README.md of a Hugging Face dataset folder: YAML front matter (configs, languages,
+    size) and what the fields are, where the texts come from and how the folder was built."""
+    n = stats.get("documents", 0)
+    size = ("n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000
+            else "100K<n<1M" if n < 1_000_000 else "1M<n<10M")
+    langs = sorted(stats.get("languages") or []) or ["en", "ru"]
+    fields = list(DOCUMENT_FIELDS) + ["captures"] + (
+        ["canonical_version_id", "versions"] if with_history else [])
+    date_lo, date_hi = stats.get("date", ("?", "?"))
+    seen_lo, seen_hi = stats.get("seen", ("?", "?"))
+    yaml_langs = "\n".join(f"- {lang}" for lang in langs)
+    rows = "\n".join(f"| `{f}` | {FIELD_DOCS[f]} |" for f in fields)
+    built = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"""---
+pretty_name: Russian Foreign Ministry transcripts (stenogram corpus)
+language:
+{yaml_langs}
+license: other
+task_categories:
+- text-generation
+size_categories:
+- {size}
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: {HF_DATA_FILE}
+---
+
+# Russian Foreign Ministry transcripts
+
+Transcripts of Sergey Lavrov's statements and answers to media questions published by the
+Russian Foreign Ministry (mid.ru, archive.mid.ru) and by the sites that republish them
+(globalsecurity.org, International Affairs), one row per transcript, mirrors and re-crawls
+merged. {n} documents, {stats.get("versions", 0)} versions, {stats.get("captures", 0)} captures;
+dates {date_lo} to {date_hi}; captured {seen_lo} to {seen_hi}; sources:
+{", ".join(sorted(stats.get("sources") or [])) or "-"}.
+
+```python
+from datasets import load_dataset
+ds = load_dataset("path/to/this/folder", split="train")
+```
+
+## Fields
+
+| field | meaning |
+|---|---|
+{rows}
+
+## Provenance
+
+Every text was fetched by the stenogram archiving crawler, which writes each HTTP exchange to
+WARC 1.1 files, then extracted from those WARC records (trafilatura plus per-site profiles).
+Each row's `captures` name the WARC file, offset, length and record id where its page is
+archived, so any text can be checked against the page as it was served. `versions` lists the
+distinct texts seen (silent edits by the publisher, variants on mirrors).
+
+## How it was built
+
+`{command}` with stenogram {version}, on {built}. The texts are public statements of a
+government body, republished here as archived; check the publishers' terms before reuse.
+"""
+
+
+def write_hf(records, folder, with_history: bool = False, command: str = "stenogram export",
+             ) -> int:
+    """A Hugging Face dataset folder: ``data/train-00000-of-00001.parquet`` plus ``README.md``
+    (dataset card); ``datasets.load_dataset(folder)`` opens it."""
+    from pathlib import Path
+
+    from stenogram import __version__
+
+    folder = Path(folder)
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    stats: dict = {}
+    n = write_parquet(records, str(folder / HF_DATA_FILE), with_history, stats)
+    (folder / "README.md").write_text(dataset_card(stats, with_history, command, __version__),
+                                      encoding="utf-8")
+    return n
