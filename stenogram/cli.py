@@ -38,7 +38,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("corpus.cli:search",
         "Search the transcripts, best hits first."),
     "serve": ("corpus.cli:serve",
-        "Browse and search the corpus with Datasette on 127.0.0.1."),
+        "Read, search and cite the corpus in a browser: Datasette + pywb replay of the WARCs."),
 }
 
 EXIT_OK, EXIT_ERRORS, EXIT_LOCKED = 0, 1, 75
