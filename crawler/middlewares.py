@@ -36,13 +36,46 @@ from extract.interstitial import INTERSTITIAL_MAX_BYTES, interstitial_reason  # 
 # -- waiting without blocking the reactor
 
 
-async def pause(seconds: float) -> None:
-    """Sleep ``seconds`` on the reactor's clock (works with the asyncio and default reactors)."""
-    if seconds <= 0:
-        return
-    from twisted.internet import reactor, task
+#: the waits in progress, so Ctrl-C can end them (crawler/shutdown.py); after end_pauses(), no
+#: new wait starts until reset_pauses() (a retry after an aborted download must not wait either)
+_PAUSES: set = set()
+_ENDED = False
 
-    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
+
+async def pause(seconds: float) -> None:
+    """Sleep ``seconds`` on the reactor's clock (works with the asyncio and default reactors);
+    :func:`end_pauses` ends it early."""
+    if seconds <= 0 or _ENDED:
+        return
+    from twisted.internet import defer, reactor
+
+    waiting = defer.Deferred()
+    timer = reactor.callLater(seconds, waiting.callback, None)
+    _PAUSES.add((waiting, timer))
+    try:
+        await maybe_deferred_to_future(waiting)
+    finally:
+        _PAUSES.discard((waiting, timer))
+
+
+def end_pauses() -> int:
+    """End every wait in progress now (Ctrl-C: a Retry-After of 10 minutes must not hold the
+    crawl); the middlewares carry on as if the wait were over. Returns how many were ended."""
+    global _ENDED
+    _ENDED = True
+    ended = 0
+    for waiting, timer in list(_PAUSES):
+        if timer.active():
+            timer.cancel()
+        if not waiting.called:
+            waiting.callback(None)
+            ended += 1
+    return ended
+
+
+def reset_pauses() -> None:
+    global _ENDED
+    _ENDED = False
 
 
 def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:

@@ -7,7 +7,10 @@ crawler's final stats for the report.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -72,6 +75,8 @@ class CrawlResult:
     warc_dir: Path
     db_path: Path
     stats: dict[str, dict] = field(default_factory=dict)
+    log_file: Path | None = None  # where Scrapy's log went, when not to the terminal
+    interrupted: str | None = None  # the signal (SIGINT, SIGTERM) that stopped the crawl
 
     def stat(self, source: str, key: str, default=0):
         return self.stats.get(source, {}).get(key, default)
@@ -135,15 +140,47 @@ def check_settings(overrides: dict) -> None:
             raise ValueError(f"-s {key}={value}: expected {kind} (default {default!r})") from None
 
 
+class _TerminalHandler(logging.StreamHandler):
+    """Log records to whatever ``sys.stderr`` is now (rich's Live swaps it while it draws)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def _log_to_file(overrides: dict, out_dir: Path, crawl_id: str) -> Path:
+    """``LOG_FILE`` for the crawl (``<data>/logs/<crawl id>.log`` unless ``-s LOG_FILE`` says)."""
+    log_file = Path(overrides.get("LOG_FILE") or out_dir / "logs" / f"{crawl_id}.log")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    overrides["LOG_FILE"] = str(log_file)
+    return log_file
+
+
 def run_crawl(
     sources: list[str] | tuple[str, ...] = SOURCES,
     out_dir: Path | str = "data",
     base_urls: dict[str, str] | None = None,
     settings: dict | None = None,
     spider_args: dict[str, dict] | None = None,
+    log_file: bool = False,
+    verbose: bool = True,
+    progress: bool = False,
 ) -> CrawlResult:
-    """Crawl ``sources`` into ``out_dir`` (WARCs in ``out_dir/warc``, corpus in ``out_dir/corpus.db``)."""
+    """Crawl ``sources`` into ``out_dir`` (WARCs in ``out_dir/warc``, corpus in ``out_dir/corpus.db``).
+
+    ``log_file``: Scrapy's log goes to ``out_dir/logs/<crawl id>.log`` (or ``-s LOG_FILE``); the
+    terminal then gets warnings and errors only, or everything too with ``verbose``.
+    ``progress``: the live display of crawler/progress.py. Ctrl-C is handled by
+    crawler/shutdown.py: the result says ``interrupted``.
+    """
     from scrapy.crawler import CrawlerProcess
+
+    from crawler.progress import ProgressBoard
+    from crawler.shutdown import Shutdown, restore_default_handlers
 
     out_dir = Path(out_dir)
     check_crawl(sources, base_urls, settings)
@@ -158,17 +195,30 @@ def run_crawl(
                                        for s in sources),
         "STENOGRAM_DATA": str(out_dir),
         "STENOGRAM_CRAWL_ID": crawl_id,
+        **({"STENOGRAM_PROGRESS": True} if progress else {}),
         **(settings or {}),
     }
-    conf = project_settings(overrides)
-    from crawler.storage import preflight
-
-    preflight(conf)  # a full disk before the start: one line (StorageUnavailable)
     from crawler.paths import data_paths
+    from crawler.storage import STORAGE_ERRORS, StorageUnavailable, preflight
 
-    paths = data_paths(conf)
+    preflight(project_settings(overrides))  # a full disk before the start: one line (StorageUnavailable)
+    paths = data_paths(project_settings(overrides))
+    try:
+        log_path = _log_to_file(overrides, out_dir, crawl_id) if log_file else None
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailable(f"cannot open the crawl log in {out_dir / 'logs'}: {exc}") from exc
+    conf = project_settings(overrides)
     warc_dir, db_path = paths.warc_dir, paths.db
     process = CrawlerProcess(conf)
+    terminal = None
+    if log_path is not None:  # the file has everything; the terminal warnings (or all: --verbose)
+        terminal = _TerminalHandler()
+        terminal.setLevel(conf.get("LOG_LEVEL") if verbose else max(logging.WARNING, _level(conf)))
+        terminal.setFormatter(logging.Formatter(conf.get("LOG_FORMAT"), conf.get("LOG_DATEFORMAT")))
+        logging.getLogger().addHandler(terminal)
+        # a full disk also fills the log file: its handler then drops lines quietly instead of
+        # printing a "--- Logging error ---" traceback per line (the store's own error is shown)
+        logging.raiseExceptions = False
     crawlers = {}
     for source in sources:
         crawler = process.create_crawler(source)
@@ -177,8 +227,29 @@ def run_crawl(
             kwargs["base_url"] = base_urls[source]
         process.crawl(crawler, **kwargs)
         crawlers[source] = crawler
-    process.start()
-    result = CrawlResult(crawl_id=crawl_id, warc_dir=warc_dir, db_path=db_path)
+    shutdown = Shutdown(crawlers.values(), grace=conf.getfloat("STENOGRAM_SHUTDOWN_GRACE", 3.0),
+                        kill_after=conf.getfloat("STENOGRAM_SHUTDOWN_KILL_AFTER", 3.0),
+                        board=ProgressBoard.shared() if progress else None)
+    from twisted.internet import reactor
+
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        reactor.callWhenRunning(shutdown.install)  # instead of Scrapy's handler (see crawler/shutdown.py)
+    try:
+        process.start(install_signal_handlers=False)
+    finally:
+        ProgressBoard.close_shared()
+        if in_main:
+            restore_default_handlers()
+        if terminal is not None:
+            logging.getLogger().removeHandler(terminal)
+    result = CrawlResult(crawl_id=crawl_id, warc_dir=warc_dir, db_path=db_path, log_file=log_path,
+                         interrupted=shutdown.signame)
     for source, crawler in crawlers.items():
         result.stats[source] = dict(crawler.stats.get_stats()) if crawler.stats else {}
     return result
+
+
+def _level(conf) -> int:
+    level = conf.get("LOG_LEVEL")
+    return level if isinstance(level, int) else logging.getLevelName(str(level).upper())

@@ -84,6 +84,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.InterstitialMiddleware": 580,  # below HttpCompression (590): decoded body
     "crawler.middlewares.RedirectTrapMiddleware": 610,  # just above RedirectMiddleware (600)
     "crawler.middlewares.ArchiveGuardMiddleware": 950,  # sees every response first
+    "crawler.shutdown.ShutdownMiddleware": 990,  # last before the wire: nothing sent after Ctrl-C
 }
 SPIDER_MIDDLEWARES = {
     "crawler.scope.ScopeSpiderMiddleware": 960,  # off-scope links dropped before anything keeps them
@@ -113,6 +114,7 @@ DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 # --- archive -> extract -> corpus -------------------------------------------------------------
 EXTENSIONS = {
     "crawler.archiving.WarcArchiver": 100,
+    "crawler.progress.CrawlProgress": 500,  # only with STENOGRAM_PROGRESS
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.CorpusPipeline": 300,
@@ -121,5 +123,12 @@ ITEM_PIPELINES = {
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19 would otherwise open a control server
 LOG_LEVEL = "INFO"
+# --- the operator's view (crawler/progress.py, crawler/shutdown.py) -----------------------------
+# `stenogram crawl` writes Scrapy's log to <STENOGRAM_DATA>/logs/<crawl id>.log (LOG_FILE, unless
+# given) and shows only warnings on the terminal (all of it with --verbose).
+STENOGRAM_PROGRESS = False  # the live progress display; `crawl` sets it on a terminal or --progress
+STENOGRAM_SHUTDOWN_ENABLED = True
+STENOGRAM_SHUTDOWN_GRACE = 3.0  # after Ctrl-C, seconds in-flight requests may finish before abort
+STENOGRAM_SHUTDOWN_KILL_AFTER = 3.0  # after a second Ctrl-C, seconds before the process exits anyway
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

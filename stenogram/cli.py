@@ -42,6 +42,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 EXIT_OK, EXIT_ERRORS, EXIT_LOCKED = 0, 1, 75
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C/SIGTERM (crawler/shutdown.py): WARCs closed, the rest owed
 EXIT_DRIFT = 3  # `crawl --fail-on-drift`: no errors, but a source's markup may have changed
 
 
@@ -113,8 +114,13 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
               help="Answer requests from these WARC/WACZ files or folders instead of the network.")
 @click.option("--fail-on-drift", is_flag=True,
               help="Exit 3 when a source's markup may have changed (see STENOGRAM_DRIFT_THRESHOLD).")
-def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift):
-    """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked."""
+@click.option("--verbose", "-v", is_flag=True,
+              help="Show Scrapy's log on the terminal too (it always goes to OUT/logs/CRAWL_ID.log).")
+@click.option("--progress/--no-progress", default=None,
+              help="Live progress per source (default: only when stdout is a terminal).")
+def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, verbose, progress):
+    """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked, 130 if
+    stopped by Ctrl-C (a first Ctrl-C stops in seconds, a second at once)."""
     from crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, check_crawl, crawl_lock, project_settings,
                                 run_crawl)
     from stenogram.report import print_summary, summarise
@@ -137,7 +143,9 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
         sys.exit(2)
     try:
         with crawl_lock(out_dir):
-            result = run_crawl(sources or SOURCES, out_dir=out_dir, base_urls=base_urls, settings=overrides)
+            result = run_crawl(sources or SOURCES, out_dir=out_dir, base_urls=base_urls, settings=overrides,
+                               log_file=True, verbose=verbose,
+                               progress=sys.stdout.isatty() if progress is None else progress)
     except CrawlLocked as exc:
         console.print(f"[red]not crawling:[/red] {exc}")
         sys.exit(EXIT_LOCKED)
@@ -150,6 +158,8 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
         raise click.UsageError(str(exc)) from exc
     summary = summarise(result, project_settings(overrides).getfloat("STENOGRAM_DRIFT_THRESHOLD", 0.2))
     print_summary(summary, result, console)
+    if result.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
     if summary.ok and fail_on_drift and summary.drift_alarms:
         sys.exit(EXIT_DRIFT)
     sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)

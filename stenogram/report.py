@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -168,6 +169,7 @@ class CrawlSummary:
     revisits: int = 0
     recrawl: dict[str, int] = field(default_factory=dict)
     replay: dict[str, int] = field(default_factory=dict)  # replay/* stats of a --replay crawl
+    shutdown: dict[str, int] = field(default_factory=dict)  # stenogram/shutdown/* (crawler/shutdown.py)
     edited: list[dict] = field(default_factory=list)  # silent edits seen by this crawl
     drift: list[DriftLine] = field(default_factory=list)  # extraction paths per source
     drift_threshold: float = DRIFT_THRESHOLD
@@ -239,6 +241,10 @@ def summarise(result, drift_threshold: float = DRIFT_THRESHOLD) -> CrawlSummary:
             if key.startswith("replay/"):
                 name = key.split("/", 1)[1]
                 summary.replay[name] = summary.replay.get(name, 0) + int(value)
+        for key, value in stats.items():
+            if key.startswith("stenogram/shutdown/") and isinstance(value, int):
+                name = key.rsplit("/", 1)[1]
+                summary.shutdown[name] = summary.shutdown.get(name, 0) + value
         for key in RECRAWL_KEYS:
             summary.recrawl[key] = summary.recrawl.get(key, 0) + int(stats.get(f"stenogram/recrawl/{key}", 0))
         summary.new_documents += int(stats.get("stenogram/documents_new", 0))
@@ -283,11 +289,12 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
     the command line, and rich reads ``[...]`` in a string as markup and ``:name:`` as emoji
     (``markup.escape`` is not enough: it lost the backslash of a title ``\\[``)."""
     console = console or Console()
-    table = Table(title=Text(f"stenogram crawl {result.crawl_id}"))
-    table.add_column("source", no_wrap=True, min_width=len("globalsecurity"))
-    for col in ("pages fetched", "transcript pages", "not transcripts", "errors"):
-        table.add_column(col, justify="right")
-    table.add_column("finish", justify="right", no_wrap=True, min_width=len("corpus_write_failed"))
+    # fits 80 columns: short headers, no vertical rules (tests/test_operator_view.py)
+    table = Table(title=Text(f"stenogram crawl {result.crawl_id}"), box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("source", no_wrap=True)
+    for col in ("fetched", "transcripts", "other", "errors"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("finish", no_wrap=True)
     for line in summary.sources:
         table.add_row(
             Text(line.source),
@@ -316,6 +323,15 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
            " not in the archive\n" if summary.replay else "")
         + f"Errors: {summary.errors}"
     ))
+    interrupted = getattr(result, "interrupted", None)
+    if interrupted:
+        console.print(Text(
+            f"Stopped by {interrupted}: {summary.shutdown.get('dropped', 0) + summary.shutdown.get('refused', 0)} "
+            f"requests not sent (owed to the next crawl), {summary.shutdown.get('in_flight', 0)} in flight "
+            f"at the signal, {summary.shutdown.get('aborted_connections', 0)} connections aborted", style="yellow"))
+    log_file = getattr(result, "log_file", None)
+    if log_file:
+        console.print(Text(f"Log: {log_file}"))
     for edit in summary.edited:
         console.print(Text(f"  edited: document {edit['document_id']} {edit['title']!r} "
                              f"at {edit['url']}"))
