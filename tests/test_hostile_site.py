@@ -280,7 +280,8 @@ def test_resolver_refuses_at_connect_time_without_the_middleware(tmp_path):
             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false", "-s", "RETRY_TIMES=0",
             env=env, timeout=120)
     assert decoy.seen == []
-    assert "resolver refused rebind.stenogram.test: resolves to 127.0.0.1 (loopback)" in proc.stderr, proc.stderr[-3000:]
+    logged = proc.stderr + "".join(p.read_text() for p in (tmp_path / "out" / "logs").glob("*.log"))  # INFO: the log file
+    assert "resolver refused rebind.stenogram.test: resolves to 127.0.0.1 (loopback)" in logged, logged[-3000:]
     assert proc.returncode == 1  # without the middleware it is a failed download, not a counted refusal
 
 
