@@ -210,7 +210,7 @@ def run_crawl(
     conf = project_settings(overrides)
     warc_dir, db_path = paths.warc_dir, paths.db
     process = CrawlerProcess(conf)
-    terminal = None
+    terminal, raise_exceptions = None, logging.raiseExceptions
     if log_path is not None:  # the file has everything; the terminal warnings (or all: --verbose)
         terminal = _TerminalHandler()
         terminal.setLevel(conf.get("LOG_LEVEL") if verbose else max(logging.WARNING, _level(conf)))
@@ -243,6 +243,7 @@ def run_crawl(
             restore_default_handlers()
         if terminal is not None:
             logging.getLogger().removeHandler(terminal)
+            logging.raiseExceptions = raise_exceptions
     result = CrawlResult(crawl_id=crawl_id, warc_dir=warc_dir, db_path=db_path, log_file=log_path,
                          interrupted=shutdown.signame)
     for source, crawler in crawlers.items():
