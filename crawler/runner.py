@@ -238,6 +238,7 @@ def run_crawl(
     try:
         process.start(install_signal_handlers=False)
     finally:
+        shutdown.crawl_ended()
         ProgressBoard.close_shared()
         if in_main:
             restore_default_handlers()

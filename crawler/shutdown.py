@@ -98,9 +98,16 @@ class Shutdown:
             reactor.callFromThread(self.graceful)
         elif self.signals == 2:
             reactor.callFromThread(self.immediate)
-            timer = threading.Timer(self.kill_after, os._exit, (EXIT_INTERRUPTED,))
-            timer.daemon = True
-            timer.start()
+            self._watchdog = threading.Timer(self.kill_after, os._exit, (EXIT_INTERRUPTED,))
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def crawl_ended(self) -> None:
+        """The reactor has stopped: the spiders are closed, so no exit is forced any more (the
+        report that follows may take seconds on a large corpus)."""
+        watchdog = getattr(self, "_watchdog", None)
+        if watchdog is not None:
+            watchdog.cancel()
 
     # -- first signal
     def graceful(self) -> None:

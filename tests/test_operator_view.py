@@ -199,16 +199,22 @@ def test_progress_rows_render_untruncated():
 @pytest.mark.network
 def test_progress_display_during_a_real_crawl(tmp_path):
     """(e), live: `--progress` draws the per-source table while crawling, even into a pipe
-    (test (a) shows that without it a pipe gets only the report)."""
+    (test (a) shows that without it a pipe gets only the report); with `--verbose` the log is
+    on the terminal too."""
     from stenogram.sample_site.server import SampleSite
 
     with SampleSite(port=0, size=6, seed=2) as site:
         shown = subprocess.run(crawl_cmd(site, tmp_path / "a", "--loopback", "-s", "DOWNLOAD_DELAY=0.2",
-                                         "--progress"), capture_output=True, text=True, timeout=180)
+                                         "--progress", "--verbose", "-s", "LOG_LEVEL=INFO"),
+                               capture_output=True, text=True, timeout=180)
     assert shown.returncode == 0, shown.stdout[-2000:] + shown.stderr[-2000:]
     assert "next request" in shown.stdout and SOURCE in shown.stdout
     assert "\x1b[" in shown.stdout  # drawn as a live display (cursor movements), then the report
     assert shown.stdout.rindex("next request") < shown.stdout.rindex("stenogram crawl 2")
+    # --verbose: Scrapy's INFO lines on the terminal as well as in the log file
+    assert "[scrapy.core.engine] INFO: Spider opened" in shown.stdout + shown.stderr
+    assert "[scrapy.core.engine] INFO: Spider opened" in "".join(
+        p.read_text() for p in (tmp_path / "a" / "logs").glob("*.log"))
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
