@@ -123,6 +123,10 @@ def test_hf_folder_layout_and_card(db, tmp_path):
     again = run("--db", db, "--format", "hf", "-o", out)
     assert again.exit_code != 0 and "not empty" in again.output
     assert run("--db", db, "--format", "hf").exit_code != 0  # needs -o
+    empty = tmp_path / "empty"
+    empty.mkdir()  # an existing empty folder is fine
+    assert run("--db", db, "--format", "hf", "-o", empty).exit_code == 0
+    assert (empty / "README.md").is_file() and not (tmp_path / "empty.part").exists()
 
 
 def test_hf_folder_opens_with_datasets(db, tmp_path, monkeypatch):
