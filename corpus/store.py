@@ -132,13 +132,13 @@ class Corpus:
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._depth = 0
+        self._presence: int | None = None  # fd of our shared lock on <db>-writers.lock
+        self._bulk_writer = False  # set by others_writing: never announces itself
         self._recopy: set[int] = set()  # versions whose text was replaced in this ingest
         self.bands = BandIndex(conn)
         if ensure_schema(self.db) < LSH_VERSION:
             self.rebuild_lsh_index()
         self._bulk_lock: int | None = None  # fd of the lock held while FTS is deferred
-        self._presence: int | None = None  # fd of our shared lock on <db>-writers.lock
-        self._bulk_writer = False  # set by others_writing: never announces itself
         self._complete_abandoned_fts()
 
     def close(self) -> None:
