@@ -86,6 +86,13 @@ def datasette_command(db_path: str | Path, port: int, metadata_path: str | Path,
             "--setting", "default_page_size", "50"]
 
 
+def start(db_path: str | Path, port: int, metadata_path: str | Path) -> subprocess.Popen:
+    """Datasette alone (no replay) in a child process, its output piped; the caller stops it."""
+    write_metadata(db_path, metadata_path)
+    return subprocess.Popen(datasette_command(db_path, port, metadata_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
 # ---------------------------------------------------------------- pywb
 def find_wayback(explicit: str | Path | None = None) -> Path | None:
     """pywb's ``wayback``: --pywb, else .venv-tools beside this checkout, else on PATH."""
