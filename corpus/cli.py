@@ -198,6 +198,12 @@ def diff(db_path, doc_id, context, html_file):
         except sqlite3.Error as exc:  # a corpus from an older or foreign tool: one line
             raise BadInput(f"{db_path}: cannot read versions ({exc})") from exc
     out = "\n".join(diff_module.unified_word_diff(a, b, context) for a, b in pairs)
+    if out and sys.stdout.isatty():  # colour on a terminal; the markers stay for copy/paste
+        import re
+
+        out = re.sub(r"\[-.*?-\]", lambda m: click.style(m.group(), fg="red"), out, flags=re.S)
+        out = re.sub(r"\{\+.*?\+\}", lambda m: click.style(m.group(), fg="green"), out,
+                     flags=re.S)
     click.echo(out or f"document {doc_id} has a single version", nl=not out)
     if html_file:
         page = diff_module.page_html(
