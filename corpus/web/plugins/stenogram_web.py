@@ -49,22 +49,22 @@ def _doc_id(request) -> int:
         raise NotFound("no such transcript")
 
 
-async def transcript_page(datasette, request):
+async def _document_page(datasette, request, view, template: str):
+    """A page about one transcript: `view(conn, doc_id, replay_base)` gives its context."""
     doc_id = _doc_id(request)
     replay = _config(datasette).get("replay_base")
-    doc = await _db(datasette).execute_fn(lambda conn: views.transcript(conn, doc_id, replay))
+    doc = await _db(datasette).execute_fn(lambda conn: view(conn, doc_id, replay))
     if doc is None:
         raise NotFound(f"no transcript {doc_id}")
-    return await _render(datasette, request, "stenogram_transcript.html", {"doc": doc})
+    return await _render(datasette, request, template, {"doc": doc})
+
+
+async def transcript_page(datasette, request):
+    return await _document_page(datasette, request, views.transcript, "stenogram_transcript.html")
 
 
 async def history_page(datasette, request):
-    doc_id = _doc_id(request)
-    replay = _config(datasette).get("replay_base")
-    doc = await _db(datasette).execute_fn(lambda conn: views.history(conn, doc_id, replay))
-    if doc is None:
-        raise NotFound(f"no transcript {doc_id}")
-    return await _render(datasette, request, "stenogram_history.html", {"doc": doc})
+    return await _document_page(datasette, request, views.history, "stenogram_history.html")
 
 
 @hookimpl
