@@ -2,7 +2,8 @@
 
 Prints documents/s for both (so the figure is read against a baseline measured on the same
 machine at the same moment; rounds alternate between the two and each figure is the median
-round, so load from other processes hits both alike) and the process's peak RSS. Usage:
+round, so load from other processes hits both alike; time is this process's CPU time, which
+other processes on a shared machine disturb far less than wall time) and the process's peak RSS. Usage:
     .venv/bin/python bench/bench_extract.py [--rounds N]
 """
 from __future__ import annotations
@@ -35,10 +36,10 @@ def _rates(fns: dict, pages: list[bytes], rounds: int) -> dict[str, float]:
     per_round: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             for body in pages:
                 fn(body)
-            per_round[name].append(len(pages) / (time.perf_counter() - start))
+            per_round[name].append(len(pages) / (time.process_time() - start))
     return {name: statistics.median(r) for name, r in per_round.items()}
 
 

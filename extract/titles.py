@@ -168,11 +168,12 @@ def _en_name(run: list[str], minister: str) -> str | None:
     return " ".join(words)
 
 
-def _case_of(word: str) -> str | None:
-    """Grammatical case of a role noun ("Министром" -> ablt, "секретаря" -> gent)."""
-    for parse in _morph().parse(word.lower()):
-        if "NOUN" in parse.tag and parse.tag.case:
-            return parse.tag.case
+def _case_of(word: str, parse=None) -> str | None:
+    """Grammatical case of a role noun ("Министром" -> ablt, "секретаря" -> gent).
+    `parse`: pymorphy3's parse (or a memo of it, see participants_from_title)."""
+    for p in (parse or _morph().parse)(word.lower()):
+        if "NOUN" in p.tag and p.tag.case:
+            return p.tag.case
     return None
 
 
@@ -180,13 +181,13 @@ def _restore_case(original: str, lemma: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in lemma.split("-")) if original[:1].isupper() else lemma
 
 
-def _nominative(word: str, case: str | None) -> str:
+def _nominative(word: str, case: str | None, parse=None) -> str:
     """`word` (a surname or given name in `case`) in the nominative, keeping its gender:
     "Мирзояном" -> "Мирзоян", "Лебедева" (gent) -> "Лебедев", "Захаровой" -> "Захарова".
     Indeclinable foreign names ("Шукри", "Пандор") come back unchanged."""
     if word.lower() in _RU_PARTICLES:
         return word
-    parses = [p for p in _morph().parse(word.lower())
+    parses = [p for p in (parse or _morph().parse)(word.lower())
               if "NOUN" in p.tag and (case is None or p.tag.case == case)]
     parses.sort(key=lambda p: (not ({"Surn", "Name", "Patr"} & p.tag.grammemes), "anim" not in p.tag, -p.score))
     for parse in parses:
@@ -202,12 +203,12 @@ def _nominative(word: str, case: str | None) -> str:
     return word
 
 
-def _ru_names(chunk: str) -> list[str]:
+def _ru_names(chunk: str, parse=None) -> list[str]:
     """Names in a Russian chunk: runs of capitalised words (initials glued: "С.Н.Лебедева") after
     stripping role, state and country words; a run without initials needs two words and a role
     word before it in the chunk ("Министром иностранных дел КНР Ван И"). Put in the nominative,
     in the case the role word governs."""
-    morph = _morph()
+    parse = parse or _morph().parse
     countries = _country_words()
     found = []
     tokens = chunk.split()
@@ -216,14 +217,14 @@ def _ru_names(chunk: str) -> list[str]:
     seen_role = False
 
     def lemmas(token: str) -> set[str]:
-        return {p.normal_form for p in morph.parse(token.lower())}
+        return {p.normal_form for p in parse(token.lower())}
 
     def strippable(token: str) -> bool:
         if _RU_INITIALS.match(token):
             return False
         if token.isupper() and len(token) > 1:  # КНР, СНГ, СМИ, ОАЭ
             return True
-        parses = morph.parse(token.lower())
+        parses = parse(token.lower())
         if parses and "ADJF" in parses[0].tag:
             return True
         words = {p.normal_form for p in parses}
@@ -234,7 +235,7 @@ def _ru_names(chunk: str) -> list[str]:
         start = 0
         while start < len(run) and strippable(run[start]):
             if lemmas(run[start]) & _RU_ROLES:  # a capitalised role: "Министром", "Генерального секретаря"
-                seen_role, role_case = True, _case_of(run[start]) or role_case
+                seen_role, role_case = True, _case_of(run[start], parse) or role_case
             start += 1
         words = run[start:]
         if not words:
@@ -247,7 +248,7 @@ def _ru_names(chunk: str) -> list[str]:
         for w in words:
             m = _RU_INITIALS.match(w)
             initials, body = (m.group(1), m.group(2)) if m else ("", w)
-            out.append(initials + _nominative(body, role_case))
+            out.append(initials + _nominative(body, role_case, parse))
         found.append(" ".join(out))
 
     for i, token in enumerate(tokens + [""]):
@@ -260,7 +261,7 @@ def _ru_names(chunk: str) -> list[str]:
             close()
             run = []
         if token and lemmas(token) & _RU_ROLES:
-            seen_role, role_case = True, _case_of(token)
+            seen_role, role_case = True, _case_of(token, parse)
     return found
 
 
@@ -275,10 +276,18 @@ def participants_from_title(title: str | None, minister: str = "Lavrov") -> list
     if cyrillic:
         head = _RU_SPACED_INITIAL.sub(r"\1.", head)
     found: list[str] = []
+    memo: dict = {}
+
+    def parse(word: str):  # one title asks about the same words several times (lemma, case, form)
+        parses = memo.get(word)
+        if parses is None:
+            parses = memo[word] = _morph().parse(word)
+        return parses
+
     for chunk in _CHUNKS.split(head):
         if not chunk or not chunk.strip():
             continue
-        names = _ru_names(chunk) if cyrillic else _en_names(chunk, minister)
+        names = _ru_names(chunk, parse) if cyrillic else _en_names(chunk, minister)
         for name in names:
             if name not in found:
                 found.append(name)
