@@ -225,13 +225,16 @@ def text_beside(container, is_body_text) -> bool:
     for step in (container.itersiblings(preceding=True), container.itersiblings()):
         seen = 0
         for sibling in step:
-            if not isinstance(sibling.tag, str) or not sibling.text_content().strip():
+            if not isinstance(sibling.tag, str):
+                continue
+            text = sibling.text_content()
+            if not text.strip():
                 continue
             seen += 1
             if seen > 3:
                 break
             n_links, link_chars = _link_chars(sibling)
-            total = len(normalise_for_compare(sibling.text_content()))
+            total = len(normalise_for_compare(text))
             if n_links and total - link_chars <= 0.25 * total:
                 continue  # navigation between the body and the paragraph
             if is_body_text(paragraphs_from(sibling)):

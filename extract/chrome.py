@@ -9,6 +9,7 @@ Signals, combined (never a language guess alone):
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 
@@ -63,11 +64,30 @@ def _foreign(line: str, body_is_cyrillic: bool, share: float | None = None) -> b
 LineMatcher = Callable[[str], bool]
 
 
-def any_line_matcher(patterns: Sequence[re.Pattern]) -> LineMatcher:
-    """One callable answering `any(p.match(line) for p in patterns)`: a single alternation
-    regex when that is provably the same (same flags, no capturing groups that a numbered
-    backreference could renumber), else the loop."""
-    patterns = tuple(patterns)
+_FULL_LINE_OPEN, _FULL_LINE_CLOSE = r"^\s*(?:", r")\s*$"
+
+
+def _max_width(pattern: re.Pattern) -> int | None:
+    r"""The most characters the part inside a full-line pattern's `^\s*(?:…)\s*$` can match
+    (None: unbounded, or not of that form). Read from the regex parser's own width
+    computation (re._parser: a private module; any failure just means "unbounded")."""
+    text = pattern.pattern
+    if not (isinstance(text, str) and text.startswith(_FULL_LINE_OPEN) and text.endswith(_FULL_LINE_CLOSE)):
+        return None
+    try:
+        import _sre
+        from re import _parser
+
+        width = _parser.parse(text[len(_FULL_LINE_OPEN):-len(_FULL_LINE_CLOSE)], pattern.flags).getwidth()[1]
+    except Exception:  # noqa: BLE001 - a private API: fall back to the plain matcher
+        return None
+    return width if width < _sre.MAXREPEAT else None
+
+
+def _combined(patterns: tuple) -> LineMatcher:
+    """`any(p.match(line) for p in patterns)`: a single alternation regex when that is provably
+    the same (same flags, no capturing groups that a numbered backreference could renumber),
+    else the loop."""
     if not patterns:
         return lambda line: False
     flags = {p.flags for p in patterns}
@@ -79,6 +99,38 @@ def any_line_matcher(patterns: Sequence[re.Pattern]) -> LineMatcher:
         if combined is not None:
             return lambda line: combined.match(line) is not None
     return lambda line: any(p.match(line) for p in patterns)
+
+
+def any_line_matcher(patterns: Sequence[re.Pattern]) -> LineMatcher:
+    r"""One callable answering `any(p.match(line) for p in patterns)`. A line matching
+    `^\s*(?:A)\s*$` is whitespace + a match of A + whitespace, so its stripped length is at
+    most A's widest match: a line longer than every bounded pattern's width (most of a body's
+    paragraphs; ".{0,200}…All rights reserved" alone costs ~15 µs a line) is tried only against
+    the patterns that can match that much."""
+    patterns = tuple(patterns)
+    widths = [_max_width(p) for p in patterns]
+    bounded = [w for w in widths if w is not None]
+    every = _combined(patterns)
+    if not bounded:
+        return every
+    # tiers: a line whose stripped length exceeds `cut` is tried only against the patterns that
+    # can match more than `cut` characters (built on first use, so loading profiles stays cheap)
+    cuts = sorted({c for c in (16, 32, 64, 128) if c < max(bounded)} | {max(bounded)})
+    tiers: dict[int, LineMatcher] = {}
+
+    def match(line: str) -> bool:
+        if len(line) > cuts[0]:
+            i = bisect.bisect_left(cuts, len(line.strip())) - 1  # the largest cut below it
+            if i >= 0:
+                cut = cuts[i]
+                tier = tiers.get(cut)
+                if tier is None:
+                    tier = tiers[cut] = _combined(tuple(
+                        p for p, w in zip(patterns, widths) if w is None or w > cut))
+                return tier(line)
+        return every(line)
+
+    return match
 
 
 _COMMON_MATCH = any_line_matcher(COMMON_CHROME_LINES)

@@ -165,12 +165,17 @@ class ProfileSet:
 
     def choose(self, tree, url: str | None) -> Profile:
         """Fingerprint first (prefer one whose URL also matches), then URL, then generic."""
-        by_markup = [p for p in self.profiles if p.fingerprint.all_present(tree)]
-        for profile in by_markup:
-            if profile.matches_url(url) or profile.matches_host(url):
-                return profile
-        if by_markup:
-            return by_markup[0]
+        # = the first fingerprint match whose URL also matches, else the first fingerprint match;
+        # each fingerprint (a scan of the tree) is tested only when its answer can matter
+        first_by_markup = None
+        for profile in self.profiles:
+            url_matches = profile.matches_url(url) or profile.matches_host(url)
+            if (url_matches or first_by_markup is None) and profile.fingerprint.all_present(tree):
+                if url_matches:
+                    return profile
+                first_by_markup = first_by_markup or profile
+        if first_by_markup is not None:
+            return first_by_markup
         for profile in self.profiles:
             if profile.matches_url(url) or profile.matches_host(url):
                 return profile
