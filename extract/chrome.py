@@ -10,6 +10,7 @@ Signals, combined (never a language guess alone):
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Callable, Sequence
 
@@ -67,6 +68,7 @@ LineMatcher = Callable[[str], bool]
 _FULL_LINE_OPEN, _FULL_LINE_CLOSE = r"^\s*(?:", r")\s*$"
 
 
+@functools.lru_cache(maxsize=1024)  # the common patterns recur in every profile
 def _max_width(pattern: re.Pattern) -> int | None:
     r"""The most characters the part inside a full-line pattern's `^\s*(?:…)\s*$` can match
     (None: unbounded, or not of that form). Read from the regex parser's own width

@@ -28,7 +28,7 @@ from extract.titles import kind_from_title, participants_from_title, split_place
 from extract.transcript import Transcript
 from extract.turns import split_turns
 
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 # trafilatura options for pages without a known body container (documented options only;
 # never deduplicate=True: it keeps state across calls).
 TRAFILATURA_OPTIONS = dict(

@@ -121,3 +121,33 @@ def test_language_from_letters():
     assert detect_language("We held talks with our colleague and the minister.") == "en"
     assert detect_language("Wir haben mit dem Minister gesprochen und die Lage ist nicht einfach.") == "de"
     assert detect_language("12 345") is None
+
+
+def test_shipped_country_words_equal_babels():
+    """extract/country_words.py (shipped so start-up skips Babel's locale data) is exactly what
+    Babel's CLDR country names give; regenerate it with titles.write_country_words()."""
+    from extract import titles
+
+    shipped = titles._country_words()
+    assert shipped == titles.country_words_from_babel()
+    assert {"qatar", "saudi", "arabia", "армения"} <= shipped and "and" not in shipped
+
+
+_LINE_PIECES = ["Photo", "Фото", " ", "  ", "\t", "\u00a0", "Views: 12 345", "Showing 3 results.", "© 2021 MFA",
+                "All rights reserved.", "x" * 60, "Сергей Лавров: спасибо. ", "GlobalSecurity.org", "Tags: a",
+                "en-US ru-RU ", "April 2021 (12)", "Category: News", "\n", "•", "Print version |"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=14))
+def test_line_matcher_equals_trying_every_pattern(pieces):
+    """The length-tiered chrome-line matcher answers exactly any(p.match(line)) for every
+    profile's patterns (it only skips patterns that cannot match a line that long)."""
+    from extract.chrome import COMMON_CHROME_LINES
+    from extract.profiles import default_profiles
+
+    line = "".join(pieces)
+    profiles = default_profiles()
+    for profile in (*profiles.profiles, profiles.generic):
+        patterns = (*profile.chrome_lines, *COMMON_CHROME_LINES)
+        assert profile.chrome_line_match(line) == any(p.match(line) for p in patterns)
