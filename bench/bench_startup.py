@@ -6,7 +6,7 @@ steadier than wall time on a shared machine) and the same minus the baseline. Th
 12) is `stenogram extract` starting in <= 0.3 s: the command modules load lazily and the heavy
 packages (scrapy, datasketch/scipy, cdxj_indexer) are imported only by the commands that use
 them; `extract PAGE` loads trafilatura only for a page no profile reads (the generic path),
-and, for a title with names, Babel's country names and (Russian) pymorphy3. Usage:
+and pymorphy3 only for a Russian title with names (the country words are shipped). Usage:
     .venv/bin/python bench/bench_startup.py [--runs 15]
 """
 from __future__ import annotations
