@@ -3,8 +3,8 @@
 ``SURT TIMESTAMP14 {"url", "mime", "status", "digest", "length", "offset", "filename"}`` —
 the same fields, key order, string values and omissions as ``cdxj-indexer`` 1.5.0 (its
 default record set: response, revisit, resource, and metadata not of type
-application/warc-fields), so a live index equals the indexer's output for the same WARC
-modulo sort order.
+application/warc-fields), written by cdxj-indexer's own SURT key and line writer, so a live
+index equals the indexer's output for the same WARC modulo sort order.
 
 The live index of ``NAME.warc.gz.open`` is ``NAME.cdxj.open``, a line written and flushed as
 each record is written; when the WARC is closed its lines are sorted into ``NAME.cdxj``, the
@@ -13,118 +13,14 @@ same bytes cdxj-indexer writes for the closed file (:func:`index_warc`, which sa
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-from datetime import datetime
-from json.encoder import encode_basestring_ascii
 from typing import IO
 
-import surt
-from surt.GoogleURLCanonicalizer import normalizePath
-from surt.IAURLCanonicalizer import alphaReorderQuery
-from surt.URLRegexTransformer import stripQuerySessionID
 from warcio.timeutils import iso_date_to_timestamp
 
 INDEXED_RECORD_TYPES = ("response", "revisit", "resource", "metadata")
 _MIME_SPLIT = re.compile(r"[;\s]")
-#: a WARC-Date as :func:`archive.warc_writer.warc_date` writes it (fraction optional)
-_WARC_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z", re.ASCII)
-_DATE_SEPARATORS = str.maketrans("", "", "-T:")
-#: URLs :func:`url_key` takes apart itself: lowercase http(s) scheme, a host of letter/digit/
-#: hyphen labels, a port without leading zero, path and query of unreserved characters only
-#: (plus ``/``, and ``=``/``&`` in the query): nothing surt would unescape, escape or IDNA-encode
-_PLAIN_URL = re.compile(
-    r"(https?)://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::([1-9][0-9]{0,3}|[1-5][0-9]{4}))?"
-    r"(/[A-Za-z0-9._~/-]*)?(?:\?([A-Za-z0-9._~=&-]*))?", re.ASCII)
-_DOTTED_QUAD = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
-                          r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])", re.ASCII)
-_WWW_PREFIX = re.compile(r"www[0-9]*\.", re.ASCII)  # surt's massageHost
-_SESSION_ID_HINT = re.compile(r"sid|sessionid|cfid", re.IGNORECASE)  # in all its patterns
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def url_key(url: str) -> str:
-    """SURT form of ``url``, the sort key of CDX lines (the URL itself if SURT fails)."""
-    key = _plain_url_key(url)
-    if key is not None:
-        return key
-    try:
-        return surt.surt(url)
-    except Exception:
-        return url
-
-
-def _plain_url_key(url: str) -> str | None:
-    """``surt.surt(url)`` for a plain http(s) URL, None for any other.
-
-    The surt package runs every URL through its whole canonicaliser (some hundred Python
-    calls, a name lookup for an IP host): half of the CPU of a CDXJ line. A plain URL (see
-    :data:`_PLAIN_URL`: no escapes, no fragment, no user, a dotted-quad or letter host) needs
-    only what surt does to such a URL, done here with surt's own helpers where they are not
-    no-ops: host lowercased, ``www``/``wwwN`` dropped, labels reversed; default port dropped;
-    ``.``/``..``/``//`` path segments resolved, path lowercased, trailing slash dropped;
-    session ids dropped from the query, which is lowercased and sorted, and dropped if empty.
-    """
-    match = _PLAIN_URL.fullmatch(url)
-    if match is None:
-        return None
-    scheme, host, port, path, query = match.groups()
-    if host[-1].isdigit() and not _DOTTED_QUAD.fullmatch(host):
-        return None  # surt reads such hosts as numbers (octal, one integer...): its own way
-    host = host.lower()
-    www = _WWW_PREFIX.match(host)
-    if www is not None:
-        host = host[www.end():]
-    key = ",".join(reversed(host.split(".")))
-    if port is not None and int(port) != _DEFAULT_PORTS[scheme]:
-        key += f":{int(port)}"
-    if path is None:
-        path = "/"
-    elif "//" in path or "/." in path:
-        path = normalizePath(path.encode("ascii")).decode("ascii")
-    path = path.lower()
-    if len(path) > 1 and path.endswith("/"):
-        path = path[:-1]
-    key += ")" + path
-    if query:
-        if _SESSION_ID_HINT.search(query):
-            query = stripQuerySessionID(query.encode("ascii")).decode("ascii")
-        query = query.lower()
-        if "&" in query:
-            query = alphaReorderQuery(query.encode("ascii")).decode("ascii")
-        if query:
-            key += "?" + query
-    return key
-
-
-def cdx_timestamp(warc_date: str) -> str:
-    """The 14-digit timestamp of a WARC-Date, as warcio's ``iso_date_to_timestamp`` gives it.
-
-    That parses the date into a datetime and formats it back, a quarter of the CPU of a CDXJ
-    line; a date of the writer's own form is its digits up to the seconds (fraction cut, as
-    warcio cuts it), once ``fromisoformat`` has refused impossible ones as warcio would.
-    Any other form goes through warcio.
-    """
-    if _WARC_DATE.fullmatch(warc_date):
-        seconds = warc_date[:19]
-        datetime.fromisoformat(seconds)  # ValueError on month 13, second 60... as warcio
-        return seconds.translate(_DATE_SEPARATORS)
-    return iso_date_to_timestamp(warc_date)
-
-
-def cdx_json(fields: dict[str, str | None]) -> str:
-    """``json.dumps(fields)``, the same text, for plain ASCII keys.
-
-    Each string value goes through json's own C string encoder (ASCII-only, as ``json.dumps``
-    writes by default); the general encoder costs twice as much for a dict this small. A
-    value that is not a string (a record without a target URI) takes the general way.
-    """
-    try:
-        return "{" + ", ".join([f'"{name}": {encode_basestring_ascii(value)}'
-                                for name, value in fields.items()]) + "}"
-    except TypeError:
-        return json.dumps(fields)
 
 
 def cdx_mime(record_type: str, content_type: str | None) -> str | None:
@@ -143,37 +39,6 @@ def is_indexed(record_type: str, warc_content_type: str | None) -> bool:
     if record_type in ("resource", "metadata") and warc_content_type == "application/warc-fields":
         return False
     return True
-
-
-def format_cdxj_line(
-    *,
-    url: str,
-    warc_date: str,
-    filename: str,
-    offset: int,
-    length: int,
-    record_type: str = "response",
-    content_type: str | None = None,
-    status: int | str | None = None,
-    digest: str | None = None,
-) -> str:
-    """One CDXJ line (with trailing newline) from a record's fields.
-
-    ``content_type`` is the HTTP Content-Type for response/revisit records and the WARC
-    Content-Type for resource/metadata records; ``status`` is given for response/revisit.
-    """
-    fields: dict[str, str] = {"url": url}  # insertion order is the key order written
-    mime = cdx_mime(record_type, content_type)
-    if mime is not None:
-        fields["mime"] = mime
-    if status is not None and record_type in ("response", "revisit"):
-        fields["status"] = str(status)
-    if digest:
-        fields["digest"] = digest
-    fields["length"] = str(length)
-    fields["offset"] = str(offset)
-    fields["filename"] = filename
-    return f"{url_key(url)} {cdx_timestamp(warc_date)} {cdx_json(fields)}\n"
 
 
 def index_warc(warc_path: str | os.PathLike, target: str | os.PathLike) -> int:
@@ -208,12 +73,32 @@ class LiveCdxjIndex:
     """
 
     def __init__(self, path: str | os.PathLike, filename: str):
+        from cdxj_indexer.main import CDXJIndexer  # see index_warc
+
         self.path = os.fspath(path)
         self.filename = filename  # the WARC's final name, written into every line
         self._fh: IO[str] = open(self.path, "a", encoding="utf-8")
+        self._indexer = CDXJIndexer(self._fh, [])  # its SURT key and line writer
 
-    def add(self, **fields) -> None:
-        self._fh.write(format_cdxj_line(filename=self.filename, **fields))
+    def add(self, *, url: str, warc_date: str, offset: int, length: int,
+            record_type: str = "response", content_type: str | None = None,
+            status: int | str | None = None, digest: str | None = None) -> None:
+        """Write the line of one record, the fields cdxj-indexer writes, in its order.
+
+        ``content_type`` is the HTTP Content-Type for response/revisit records and the WARC
+        Content-Type for resource/metadata records; ``status`` is given for response/revisit.
+        """
+        fields: dict[str, str] = {"url": url}  # insertion order is the key order written
+        mime = cdx_mime(record_type, content_type)
+        if mime is not None:
+            fields["mime"] = mime
+        if status is not None and record_type in ("response", "revisit"):
+            fields["status"] = str(status)
+        if digest:
+            fields["digest"] = digest
+        fields.update(length=str(length), offset=str(offset), filename=self.filename)
+        self._indexer._do_write(self._indexer.get_url_key(url), iso_date_to_timestamp(warc_date),
+                                fields, self._fh)
         self._fh.flush()
 
     def close(self, final_path: str | os.PathLike | None = None) -> None:

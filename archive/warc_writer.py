@@ -8,13 +8,11 @@ exclusive flock so :mod:`archive.salvage` never touches a live file), fsynced an
 the same file; rotation (by ``max_size`` bytes or ``max_age`` seconds) happens between
 exchanges.
 
-Digests are computed here over the stored bytes (``sha1`` base32 by default, the CDX
-convention; ``sha256`` selectable), each once: the payload digest the crawler asks for to look
-up a revisit (:meth:`WarcWriter.payload_digest`) is the one the record gets. Records are
-serialised here as warcio's ``WARCWriter`` serialises them (same header order, same bytes),
-each compressed into a gzip member of its own (deflate level 6 by default, see
-:data:`DEFAULT_COMPRESSLEVEL`) by one long-lived deflate state (:class:`GzipMembers`), and
-handed to the OS with one ``write`` per record.
+Digests are computed over the stored bytes (``sha1`` base32 by default, the CDX convention;
+``sha256`` selectable), each once: the payload digest the crawler asks for to look up a revisit
+(:meth:`WarcWriter.payload_digest`) is the one the record gets. warcio serialises every record
+(:class:`RecordSerialiser`), each into a gzip member of its own at deflate level 6 by default
+(:data:`DEFAULT_COMPRESSLEVEL`), handed to the OS with one ``write``.
 """
 from __future__ import annotations
 
@@ -24,7 +22,6 @@ import io
 import logging
 import os
 import socket
-import struct
 import time
 import zlib
 from collections import OrderedDict
@@ -32,9 +29,13 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Iterable, Mapping
 
-from warcio.recordbuilder import RecordBuilder
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordbuilder import RecordBuilder
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.timeutils import datetime_to_iso_date
+from warcio.utils import Digester
+from warcio.warcwriter import GzippingWrapper, WARCWriter
 
 from archive.capture import WarcLocation
 from archive.cdxj import LiveCdxjIndex, is_indexed
@@ -65,24 +66,16 @@ WARC_CONTENT_TYPES = RecordBuilder.WARC_RECORDS
 #: How many recent captures' WARC-Dates are kept for the metadata records about them (the
 #: corpus pipeline writes one shortly after each response; 64 bytes or so each).
 CAPTURE_DATES_KEPT = 4096
-#: Deflate level of the records. 6 is zlib's own default and what wget and most WARC tools use;
-#: warcio uses 9. On 1000 real HTML pages of 30-60 KB (35.8 KiB on average, identity-coded, each
-#: with a record head), one GzipMembers compressed a record in 0.52 ms of CPU at level 6 against
-#: 0.90 ms at level 9 (1.7x faster), for 8589 against 8548 bytes (+0.5%): level 9 buys almost
-#: nothing on HTML and was the largest single cost of archiving a page. Small records (heads,
-#: requests, pages of a few KB) cost the same at either level. ``WarcWriter(compresslevel=)``
-#: (Scrapy setting ``WARC_COMPRESSLEVEL``) picks another level.
+#: Deflate level of the records: zlib's own default and wget's; warcio's is 9, which costs
+#: about twice the CPU on HTML for +0.5% size (README, Benchmarks: ``bench_archive.py
+#: --compresslevel 9``). Scrapy setting ``WARC_COMPRESSLEVEL`` picks another.
 DEFAULT_COMPRESSLEVEL = 6
 
 
 def warc_date(moment: datetime | None = None) -> str:
-    """WARC-Date with microseconds (WARC/1.1 allows and Heritrix 3 writes sub-second dates).
-
-    The text of warcio's ``datetime_to_iso_date(..., use_micros=True)``: ISO 8601 in UTC, the
-    fraction left out when it is zero, then ``Z``.
-    """
+    """WARC-Date with microseconds (WARC/1.1 allows and Heritrix 3 writes sub-second dates)."""
     moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.replace(tzinfo=None).isoformat() + "Z"
+    return datetime_to_iso_date(moment.replace(tzinfo=None), use_micros=True)
 
 
 def _version(dist: str) -> str:
@@ -98,75 +91,43 @@ def software_string() -> str:
 
 
 def _new_record_id() -> str:
-    """``<urn:uuid:...>`` of a random (version 4) UUID, as ``uuid.uuid4()`` prints it.
-
-    Formatted here from 16 random bytes: a UUID object costs twice as much, twice per page.
-    """
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
-    text = raw.hex()
-    return f"<urn:uuid:{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}>"
+    """``<urn:uuid:...>`` of a random UUID, as warcio makes it."""
+    return StatusAndHeadersParser.make_warc_id()
 
 
-def gzip_xfl(level: int) -> int:
-    """The gzip header's XFL byte for a deflate ``level``, as zlib's own gzip writer sets it:
-    2 (slowest, best compression) at level 9, 4 (fastest) below level 2, else 0."""
-    if level == zlib.Z_DEFAULT_COMPRESSION:
-        level = 6
-    return 2 if level == 9 else 4 if level < 2 else 0
+class _GzipMember(GzippingWrapper):
+    """warcio's gzip wrapper (one gzip member per record) at a deflate level of our choice."""
+
+    def __init__(self, out, level: int):
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.out = out
 
 
-class GzipMembers:
-    """Compresses each record into a gzip member of its own (RFC 1952), reusing one deflate state.
+class RecordSerialiser(WARCWriter):
+    """warcio's ``WARCWriter`` turning one record into the bytes of its gzip member.
 
-    A fresh zlib compressor per record (what warcio does) costs ~50 us before it compresses a
-    byte: its ~256 KiB of state is allocated and page-faulted in every time, more than the
-    compression of a typical record. Here one raw-deflate compressor lives on; after each
-    record a full flush ends its blocks on a byte boundary and *resets the dictionary* (so no
-    record refers back to another and each member inflates on its own), an empty final block
-    (``03 00``) ends the member's deflate stream, and the header and CRC-32/ISIZE trailer are
-    written here. A member costs ~5 bytes more than a one-shot compressor would write.
+    warcio writes the header block, digests what is missing (with ``digest``, not only sha1),
+    sets ``Content-Type``/``Content-Length`` and appends the ``CRLF CRLF``; the member is
+    returned rather than written, so :class:`_OpenWarc` hands each record to the OS in one
+    ``write`` it can cut back. Metadata records get no payload digest (a warc-fields block
+    has no HTTP payload; FastWARC and warcat flag one).
     """
 
-    _FINAL_EMPTY_BLOCK = b"\x03\x00"  # BFINAL=1, fixed Huffman, end-of-block
+    NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "metadata")
 
-    def __init__(self, level: int = DEFAULT_COMPRESSLEVEL):
-        zlib.compressobj(level)  # validates the level
-        self.level = level
-        self._header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00" + bytes([gzip_xfl(level), 3])  # OS: Unix
-        self._deflate = None
+    def __init__(self, digest: str = "sha1", compresslevel: int = DEFAULT_COMPRESSLEVEL):
+        zlib.compressobj(compresslevel)  # validates the level
+        super().__init__(None, gzip=False, warc_version=WARC_VERSION)
+        self.digest = digest
+        self.compresslevel = compresslevel
 
-    def member(self, *chunks: bytes, stored: bytes = b"") -> bytes:
-        """One complete gzip member holding the concatenated ``chunks`` then ``stored``.
+    def _create_digester(self) -> Digester:
+        return Digester(self.digest)
 
-        ``stored`` (bytes already compressed, e.g. a gzip-encoded HTTP payload, which deflate
-        would only spend CPU on) goes into stored deflate blocks, after the full flush that
-        ends the deflated part on a byte boundary with an empty dictionary.
-
-        The chunks are joined first and deflated in one call: every call into the compressor
-        allocates an output buffer, and copying even a large body costs far less than
-        deflating it.
-        """
-        data = b"".join(chunks)
-        deflate = self._deflate or zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
-        self._deflate = None  # a state that failed half way is never reused
-        parts = [self._header, deflate.compress(data), deflate.flush(zlib.Z_FULL_FLUSH)]
-        crc = zlib.crc32(data)
-        size = len(data)
-        if stored:
-            crc = zlib.crc32(stored, crc)
-            size += len(stored)
-            view = memoryview(stored)
-            for start in range(0, len(view), 0xFFFF):
-                block = view[start:start + 0xFFFF]
-                final = start + 0xFFFF >= len(view)
-                parts += [struct.pack("<BHH", final, len(block), 0xFFFF ^ len(block)), block]
-        else:
-            parts.append(self._FINAL_EMPTY_BLOCK)
-        parts.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
-        self._deflate = deflate
-        return b"".join(parts)
+    def serialise(self, record: ArcWarcRecord) -> bytes:
+        buffer = io.BytesIO()
+        self._write_warc_record(_GzipMember(buffer, self.compresslevel), record)
+        return buffer.getvalue()
 
 
 class _OpenWarc:
@@ -255,7 +216,7 @@ class WarcWriter:
         self._serial = 0
         self._current: _OpenWarc | None = None
         self.compresslevel = compresslevel
-        self._gzip = GzipMembers(compresslevel)
+        self._serialiser = RecordSerialiser(digest, compresslevel)
         self._memo: tuple[bytes, str] | None = None  # (payload, its digest), see payload_digest
         #: WARC-Date of the latest responses/revisits written, for their metadata records
         self._capture_dates: OrderedDict[str, str] = OrderedDict()
@@ -337,30 +298,32 @@ class WarcWriter:
     def _write(self, current: _OpenWarc, *, rec_type: str, uri: str | None, date: str,
                http_headers: StatusAndHeaders | None, payload: bytes,
                extra: Iterable[tuple[str, str]] = (), warc_content_type: str | None = None,
-               record_id: str | None = None, payload_digest: bool | str = True) -> WarcLocation:
-        """Append one record; ``payload_digest`` is True (compute it), False (none) or the
-        digest itself (a revisit's, of the payload it does not store)."""
+               record_id: str | None = None, payload_digest: str | None = None) -> WarcLocation:
+        """Append one record, serialised by warcio (:class:`RecordSerialiser`).
+
+        ``payload_digest`` is a revisit's (of the payload it does not store); a response's is
+        the one :meth:`payload_digest` gave, a request's warcio's, other records have none.
+        """
         record_id = record_id or _new_record_id()
-        if http_headers is not None:
-            http_headers.compute_headers_buffer()
-            block_head = http_headers.headers_buff
-        else:
-            block_head = b""
-        stored_payload = b"" if rec_type == "revisit" else payload
-        digest = None
-        if payload_digest and rec_type != "warcinfo":
-            digest = (payload_digest if isinstance(payload_digest, str)
-                      else self._payload_digest_of(stored_payload))
+        if rec_type == "revisit":
+            payload = b""
+        fields = [("WARC-Type", rec_type), ("WARC-Record-ID", record_id), ("WARC-Date", date)]
+        if uri is not None:
+            fields.append(("WARC-Target-URI", uri))
+        if current.warcinfo_id and rec_type != "warcinfo":
+            fields.append(("WARC-Warcinfo-ID", current.warcinfo_id))
+        fields += extra
+        if payload_digest is None and rec_type == "response":
+            payload_digest = self._payload_digest_of(payload)  # asked for before: remembered
+        if payload_digest:
+            fields.append(("WARC-Payload-Digest", payload_digest))
         content_type = warc_content_type or WARC_CONTENT_TYPES.get(rec_type,
                                                                    "application/warc-record")
-        head = self._warc_head(
-            current, rec_type, record_id, date, uri, extra, digest,
-            block_digest=digest_of(block_head, stored_payload, algorithm=self.digest_algorithm),
-            content_type=content_type, length=len(block_head) + len(stored_payload))
-        if stored_payload and http_headers is not None and _is_compressed(http_headers):
-            member = self._gzip.member(head, block_head, stored=stored_payload + b"\r\n\r\n")
-        else:
-            member = self._gzip.member(head, block_head, stored_payload, b"\r\n\r\n")
+        record = ArcWarcRecord("warc", rec_type, StatusAndHeaders("", fields, protocol=WARC_VERSION),
+                               io.BytesIO(payload), http_headers, content_type, len(payload),
+                               payload_length=len(payload))
+        member = self._serialiser.serialise(record)
+        digest = record.rec_headers.get_header("WARC-Payload-Digest")
         offset = current.append(member)
         length = len(member)
         self.records_written += 1
@@ -377,24 +340,6 @@ class WarcWriter:
             )
         return WarcLocation(current.final_name, offset, length, record_id, digest)
 
-    @staticmethod
-    def _warc_head(current: _OpenWarc, rec_type: str, record_id: str, date: str,
-                   uri: str | None, extra: Iterable[tuple[str, str]], digest: str | None, *,
-                   block_digest: str, content_type: str, length: int) -> bytes:
-        """The WARC header block, fields in warcio's order, ``extra`` before the digests."""
-        lines = [f"{WARC_VERSION}\r\nWARC-Type: {rec_type}\r\nWARC-Record-ID: {record_id}\r\n"
-                 f"WARC-Date: {date}\r\n"]
-        if uri is not None:
-            lines.append(f"WARC-Target-URI: {uri}\r\n")
-        if current.warcinfo_id and rec_type != "warcinfo":
-            lines.append(f"WARC-Warcinfo-ID: {current.warcinfo_id}\r\n")
-        lines += [f"{name}: {value}\r\n" for name, value in extra]
-        if digest is not None:
-            lines.append(f"WARC-Payload-Digest: {digest}\r\n")
-        lines.append(f"WARC-Block-Digest: {block_digest}\r\nContent-Type: {content_type}\r\n"
-                     f"Content-Length: {length}\r\n\r\n")
-        return "".join(lines).encode("utf-8")
-
     def _write_warcinfo(self, current: _OpenWarc) -> str:
         fields: dict[str, object] = {
             "software": software_string(),
@@ -408,7 +353,7 @@ class WarcWriter:
         location = self._write(
             current, rec_type="warcinfo", uri=None, date=warc_date(), http_headers=None,
             payload=body.encode("utf-8"), extra=[("WARC-Filename", current.final_name)],
-            warc_content_type="application/warc-fields", payload_digest=False,
+            warc_content_type="application/warc-fields",
         )
         return location.warc_record_id
 
@@ -515,7 +460,7 @@ class WarcWriter:
             head = response_head(response, len(body), method=request.method)
         location = self._write(current, rec_type="revisit", uri=response.url, date=date,
                                http_headers=head, payload=b"", extra=extra,
-                               payload_digest=digest or False)
+                               payload_digest=digest)
         self._remember_date(location.warc_record_id, date)
         self._write_request(current, request, date, location.warc_record_id)
         if received is not None:
@@ -562,7 +507,7 @@ class WarcWriter:
             current, rec_type="metadata", uri=url, date=date, http_headers=None,
             payload="".join(f"{n}: {v}\r\n" for n, v in fields).encode("utf-8"),
             extra=[("WARC-Concurrent-To", revisit.warc_record_id)],
-            warc_content_type="application/warc-fields", payload_digest=False,
+            warc_content_type="application/warc-fields",
         )
 
     def write_metadata(self, concurrent_to: str, url: str,
@@ -587,7 +532,7 @@ class WarcWriter:
             current, rec_type="metadata", uri=url, date=date, http_headers=None,
             payload="".join(lines).encode("utf-8"),
             extra=[("WARC-Concurrent-To", concurrent_to)],
-            warc_content_type="application/warc-fields", payload_digest=False,
+            warc_content_type="application/warc-fields",
         )
 
     def _remember_date(self, record_id: str, date: str) -> None:
@@ -622,16 +567,6 @@ class StoredHead(StatusAndHeaders):
 
     def compute_headers_buffer(self, header_filter=None):
         self.headers_buff = self.raw
-
-
-_IDENTITY_CODINGS = ("", "identity")
-
-
-def _is_compressed(http_headers: StatusAndHeaders) -> bool:
-    """Whether the HTTP payload carries a content-coding (gzip, br, deflate, zstd...): such
-    bytes are stored in the record's gzip member as they are, not deflated again."""
-    coding = http_headers.get_header("Content-Encoding")
-    return coding is not None and coding.strip().lower() not in _IDENTITY_CODINGS
 
 
 def _field_text(value: object) -> str:
