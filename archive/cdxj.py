@@ -45,7 +45,7 @@ def index_warc(warc_path: str | os.PathLike, target: str | os.PathLike) -> int:
     """(Re)write the sorted CDXJ index of a WARC file with cdxj-indexer (its default fields and
     records, what pywb reads); atomic, so a reader never sees half an index. Returns the number
     of lines. Used by ``stenogram index`` and by salvage."""
-    from cdxj_indexer.main import CDXJIndexer  # ~0.14 s (pkg_resources): not at CLI start
+    from cdxj_indexer.main import CDXJIndexer  # imports pkg_resources (slow): not at CLI start
 
     target = os.fspath(target)
     tmp = target + ".tmp"

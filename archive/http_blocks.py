@@ -31,13 +31,6 @@ ORIG_CONTENT_LENGTH = "X-Archive-Orig-Content-Length"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def header_text(value: bytes | str) -> str:
-    """Header bytes as a str that encodes back to the very same bytes (latin-1)."""
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    return value
-
-
 def header_pairs(headers) -> HeaderPairs:
     """Flatten a header container into ``(name, value)`` pairs, one per value, order kept.
 
@@ -70,11 +63,6 @@ def reason_phrase(status: int) -> str:
 def request_target(url: str) -> str:
     """The origin-form request target Twisted sends: path plus query, never the fragment."""
     return _target_of(urlsplit(url), url)
-
-
-def host_header(url: str) -> str:
-    """The ``Host`` value a client sends for ``url`` (port only when not the default)."""
-    return _host_of(urlsplit(url))
 
 
 def _target_of(parts: SplitResult, url: str) -> str:

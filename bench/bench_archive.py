@@ -24,7 +24,7 @@ twice the size, to show whether the archive's memory stays flat as the crawl gro
 The sample site is served by threads of *this* process: on a 2-core machine it competes with
 the crawler for CPU, so its CPU seconds per run are printed too. Usage::
 
-    .venv/bin/python bench/bench_archive.py [--size 1500] [--no-double] [--no-wget]
+    .venv/bin/python bench/bench_archive.py [--size 1500] [--no-double] [--no-wget] [--compresslevel 9]
 """
 from __future__ import annotations
 
@@ -111,6 +111,8 @@ def child(config: str, out: str, base_urls_json: str, stats_path: str) -> None:
     from crawler.runner import LOOPBACK_SETTINGS, SOURCES, run_crawl
 
     settings = {**LOOPBACK_SETTINGS, **CONFIGS[config]}
+    if os.environ.get("BENCH_WARC_COMPRESSLEVEL"):  # --compresslevel, passed down by main()
+        settings["WARC_COMPRESSLEVEL"] = int(os.environ["BENCH_WARC_COMPRESSLEVEL"])
     spent = _time_archiver()
     result = run_crawl(SOURCES, out, base_urls=json.loads(base_urls_json), settings=settings)
     stats = {source: {k: v for k, v in s.items() if isinstance(v, (int, float, str))}
@@ -279,6 +281,8 @@ def main() -> int:
                         help="interleaved rounds of the Scrapy configurations at --size (default 3)")
     parser.add_argument("--no-double", action="store_true", help="skip the 2N memory runs")
     parser.add_argument("--no-wget", action="store_true")
+    parser.add_argument("--compresslevel", type=int,
+                        help="deflate level of the WARC records (default: WARC_COMPRESSLEVEL's)")
     parser.add_argument("--child", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--base-urls", help=argparse.SUPPRESS)
@@ -287,6 +291,8 @@ def main() -> int:
     if args.child:
         child(args.child, args.out, args.base_urls, args.stats)
         return 0
+    if args.compresslevel is not None:
+        os.environ["BENCH_WARC_COMPRESSLEVEL"] = str(args.compresslevel)
 
     from stenogram.sample_site.server import SampleSite
 
