@@ -137,24 +137,6 @@ GOLDEN = [
      '<p>Lavrov</p>\r\n'
      '\r\n').encode("latin-1"),
     ('WARC/1.1\r\n'
-     'WARC-Type: request\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000003>\r\n'
-     'WARC-Date: 2024-04-12T15:38:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000002>\r\n'
-     'WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n'
-     'WARC-Block-Digest: sha1:K3LW7MC7O65VKUQJIZKKVAPCLP6ZDAWB\r\n'
-     'Content-Type: application/http; msgtype=request\r\n'
-     'Content-Length: 93\r\n'
-     '\r\n'
-     'GET /en/foreign_policy/news/1/ HTTP/1.1\r\n'
-     'User-Agent: stenogram-test\r\n'
-     'Host: 127.0.0.1:8001\r\n'
-     '\r\n'
-     '\r\n'
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
      'WARC-Type: revisit\r\n'
      'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000004>\r\n'
      'WARC-Date: 2024-04-13T08:00:00.250000Z\r\n'
@@ -177,24 +159,6 @@ GOLDEN = [
      '\r\n'
      '\r\n').encode("latin-1"),
     ('WARC/1.1\r\n'
-     'WARC-Type: request\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000005>\r\n'
-     'WARC-Date: 2024-04-13T08:00:00.250000Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000004>\r\n'
-     'WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n'
-     'WARC-Block-Digest: sha1:K3LW7MC7O65VKUQJIZKKVAPCLP6ZDAWB\r\n'
-     'Content-Type: application/http; msgtype=request\r\n'
-     'Content-Length: 93\r\n'
-     '\r\n'
-     'GET /en/foreign_policy/news/1/ HTTP/1.1\r\n'
-     'User-Agent: stenogram-test\r\n'
-     'Host: 127.0.0.1:8001\r\n'
-     '\r\n'
-     '\r\n'
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
      'WARC-Type: revisit\r\n'
      'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000006>\r\n'
      'WARC-Date: 2024-04-14T08:00:00Z\r\n'
@@ -213,24 +177,6 @@ GOLDEN = [
      'Content-Type: text/html; charset=utf-8\r\n'
      'ETag: "v1"\r\n'
      'Content-Length: 13\r\n'
-     '\r\n'
-     '\r\n'
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
-     'WARC-Type: request\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000007>\r\n'
-     'WARC-Date: 2024-04-14T08:00:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000006>\r\n'
-     'WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n'
-     'WARC-Block-Digest: sha1:K3LW7MC7O65VKUQJIZKKVAPCLP6ZDAWB\r\n'
-     'Content-Type: application/http; msgtype=request\r\n'
-     'Content-Length: 93\r\n'
-     '\r\n'
-     'GET /en/foreign_policy/news/1/ HTTP/1.1\r\n'
-     'User-Agent: stenogram-test\r\n'
-     'Host: 127.0.0.1:8001\r\n'
      '\r\n'
      '\r\n'
      '\r\n').encode("latin-1"),
@@ -266,24 +212,6 @@ GOLDEN = [
      '\r\n'
      '\r\n').encode("latin-1"),
     ('WARC/1.1\r\n'
-     'WARC-Type: request\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000010>\r\n'
-     'WARC-Date: 2024-04-14T08:00:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000009>\r\n'
-     'WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n'
-     'WARC-Block-Digest: sha1:K3LW7MC7O65VKUQJIZKKVAPCLP6ZDAWB\r\n'
-     'Content-Type: application/http; msgtype=request\r\n'
-     'Content-Length: 93\r\n'
-     '\r\n'
-     'GET /en/foreign_policy/news/1/ HTTP/1.1\r\n'
-     'User-Agent: stenogram-test\r\n'
-     'Host: 127.0.0.1:8001\r\n'
-     '\r\n'
-     '\r\n'
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
      'WARC-Type: response\r\n'
      'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000011>\r\n'
      'WARC-Date: 2024-04-12T15:38:00Z\r\n'
@@ -299,24 +227,6 @@ GOLDEN = [
      'Content-Length: 36\r\n'
      '\r\n'
      "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03³)°óI,+Ê/³Ñ/°³ÁÉ\x01\x00\x17<ÛO'\x00\x00\x00\r\n"
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
-     'WARC-Type: request\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000012>\r\n'
-     'WARC-Date: 2024-04-12T15:38:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000011>\r\n'
-     'WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n'
-     'WARC-Block-Digest: sha1:K3LW7MC7O65VKUQJIZKKVAPCLP6ZDAWB\r\n'
-     'Content-Type: application/http; msgtype=request\r\n'
-     'Content-Length: 93\r\n'
-     '\r\n'
-     'GET /en/foreign_policy/news/1/ HTTP/1.1\r\n'
-     'User-Agent: stenogram-test\r\n'
-     'Host: 127.0.0.1:8001\r\n'
-     '\r\n'
-     '\r\n'
      '\r\n').encode("latin-1"),
     ('WARC/1.1\r\n'
      'WARC-Type: response\r\n'
@@ -335,59 +245,6 @@ GOLDEN = [
      '\r\n'
      '<p>Lavrov</p><p>Lavrov</p><p>Lavrov</p><p>Lavrov</p><p>Lavrov</p\r\n'
      '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
-     'WARC-Type: request\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000014>\r\n'
-     'WARC-Date: 2024-04-12T15:38:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000013>\r\n'
-     'WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n'
-     'WARC-Block-Digest: sha1:K3LW7MC7O65VKUQJIZKKVAPCLP6ZDAWB\r\n'
-     'Content-Type: application/http; msgtype=request\r\n'
-     'Content-Length: 93\r\n'
-     '\r\n'
-     'GET /en/foreign_policy/news/1/ HTTP/1.1\r\n'
-     'User-Agent: stenogram-test\r\n'
-     'Host: 127.0.0.1:8001\r\n'
-     '\r\n'
-     '\r\n'
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
-     'WARC-Type: response\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000015>\r\n'
-     'WARC-Date: 2024-04-12T15:38:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/cut\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Truncated: disconnect\r\n'
-     'WARC-Payload-Digest: sha1:WWCFRV4U6VYYY5B4GH3U77NFYOJZXOXS\r\n'
-     'WARC-Block-Digest: sha1:EE7ROGCHAFISIZEMIWKE6VDMKV7RFQQA\r\n'
-     'Content-Type: application/http; msgtype=response\r\n'
-     'Content-Length: 52\r\n'
-     '\r\n'
-     'HTTP/1.1 200 OK\r\n'
-     'Content-Length: 13\r\n'
-     '\r\n'
-     '<p>Lavrov</p>\r\n'
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
-     'WARC-Type: request\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000016>\r\n'
-     'WARC-Date: 2024-04-12T15:38:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000015>\r\n'
-     'WARC-Payload-Digest: sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ\r\n'
-     'WARC-Block-Digest: sha1:K3LW7MC7O65VKUQJIZKKVAPCLP6ZDAWB\r\n'
-     'Content-Type: application/http; msgtype=request\r\n'
-     'Content-Length: 93\r\n'
-     '\r\n'
-     'GET /en/foreign_policy/news/1/ HTTP/1.1\r\n'
-     'User-Agent: stenogram-test\r\n'
-     'Host: 127.0.0.1:8001\r\n'
-     '\r\n'
-     '\r\n'
-     '\r\n').encode("latin-1"),
 ]
 
 
@@ -395,7 +252,7 @@ def test_golden_bytes_of_revisits_encoded_and_truncated_responses(tmp_path, monk
     """An identical-payload revisit; a 304 revisit of a capture it can read (replays as the
     original: its head and digest) with the 304 head as received in a metadata record beside
     it; a 304 revisit of nothing (server-not-modified); a gzip-encoded body stored as it came;
-    a body cut at ``max_record_body`` and one cut by the server (``WARC-Truncated``)."""
+    a body cut at ``max_record_body`` (``WARC-Truncated``)."""
     _fixed_record_ids(monkeypatch)
     w = WarcWriter(tmp_path, "golden", hostname="box", salvage=False, max_record_body=64)
     request = ArchivedRequest(URL, headers=[("User-Agent", "stenogram-test")])
@@ -412,9 +269,8 @@ def test_golden_bytes_of_revisits_encoded_and_truncated_responses(tmp_path, monk
     w.write_exchange(request, ArchivedResponse(URL + "gz", 200, [("Content-Encoding", "gzip")],
                                                encoded), date=DATE)
     w.write_exchange(request, ArchivedResponse(URL + "long", 200, [], BODY * 6), date=DATE)
-    w.write_exchange(request, ArchivedResponse(URL + "cut", 200, [], BODY, disconnected=True),
-                     date=DATE)
     w.close()
-    written = members(tmp_path / first.warc_file)
-    assert written[1:] == GOLDEN  # one gzip member per record, each byte for byte
+    written = members(tmp_path / first.warc_file)  # one gzip member per record
+    assert len(written) == 14  # warcinfo, 6 requests (their bytes: the test above), 7 more
+    assert [m for m in written[1:] if b"WARC-Type: request" not in m] == GOLDEN
     assert _warcio_check(tmp_path / first.warc_file)
