@@ -66,9 +66,10 @@ WARC_CONTENT_TYPES = RecordBuilder.WARC_RECORDS
 #: How many recent captures' WARC-Dates are kept for the metadata records about them (the
 #: corpus pipeline writes one shortly after each response; 64 bytes or so each).
 CAPTURE_DATES_KEPT = 4096
-#: Deflate level of the records: zlib's own default and wget's; warcio's is 9, which costs
-#: about twice the CPU on HTML for +0.5% size (README, Benchmarks: ``bench_archive.py
-#: --compresslevel 9``). Scrapy setting ``WARC_COMPRESSLEVEL`` picks another.
+#: Deflate level of the records: zlib's own default and wget's. warcio's 9 costs ~1.7x the CPU
+#: on real HTML pages of 30-60 KB for 0.5% smaller files, ~7% of a crawl's CPU a page (README,
+#: Benchmarks; ``bench/bench_archive.py --compresslevel 9`` compares on the sample site, whose
+#: small pages hide it). Scrapy setting ``WARC_COMPRESSLEVEL`` picks another.
 DEFAULT_COMPRESSLEVEL = 6
 
 
