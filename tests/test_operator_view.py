@@ -159,7 +159,7 @@ def test_report_fits_80_columns_untruncated():
         off_scope=5, off_scope_by={"off_site": 3, "redirect": 2}, replay={"hit": 3, "mapped": 1, "miss": 2},
         edited=[{"document_id": 3, "title": "Foreign Minister Sergey Lavrov's remarks " * 3,
                  "url": "http://127.0.0.1:8001/en/foreign_policy/news/1234567/"}],
-        drift=[DriftLine("mid", 10, 5, 2)], shutdown={"dropped": 3, "in_flight": 1},
+        drift=[DriftLine("mid", 10, 5, 2), DriftLine("globalsecurity", 1234, 56, 789)], shutdown={"dropped": 3, "in_flight": 1},
         recrawl={"new": 1, "due": 2, "not_modified": 3, "changed": 4, "skipped_not_due": 5})
     result = CrawlResult("20261129T201500Z", Path("data/warc"), Path("data/corpus.db"),
                          log_file=Path("data/logs/20261129T201500Z.log"), interrupted="SIGINT")
@@ -168,6 +168,9 @@ def test_report_fits_80_columns_untruncated():
     text = console.export_text()
     assert "…" not in text and "..." not in text, text
     assert max(len(line) for line in text.splitlines()) <= 80
+    # the longest source name's extraction line is one line, not wrapped onto two
+    assert "Extraction: globalsecurity: 1178 by profile, 56 by fallback, 789 refused" in \
+        [line.strip() for line in text.splitlines()], text
     header = next(line for line in text.splitlines() if "source" in line)
     for column in ("source", "fetched", "transcripts", "other", "errors", "finish"):
         assert column in header.split(), header
