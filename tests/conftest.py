@@ -6,6 +6,7 @@ the test process) against a sample site served from this process on 127.0.0.1.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import subprocess
 import sys
@@ -60,6 +61,18 @@ def loopback_only():
         yield refused
     finally:
         socket.getaddrinfo, socket.socket.connect = real_getaddrinfo, real_connect
+
+
+def skip_unless_ci(reason: str):
+    """Skip a test whose outside tool (pywb, wacz, Chromium) is missing, except on CI.
+
+    On a developer's machine a missing tool is a skip with its reason; under CI (``CI`` set, as
+    ``.ci/run`` is run) the tool is installed by the project's own files, so its absence is a
+    failure, never a silently green run.
+    """
+    if os.environ.get("CI"):
+        pytest.fail(f"must run on CI: {reason}")
+    pytest.skip(reason)
 
 
 def stenogram_cmd(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import skip_unless_ci
+
 try:
     from tests.serve_support import demo_corpus, serving, wayback_bin
 except ImportError:
@@ -40,9 +42,7 @@ def _missing() -> str | None:
 def browser():
     reason = _missing()
     if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run on CI: {reason}")
-        pytest.skip(reason)
+        skip_unless_ci(f"browser tests: {reason}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -22,6 +22,7 @@ import pytest
 from archive.cli import rebuild_cdxj
 from archive.reader import iter_captures
 from archive.wacz import build_wacz
+from conftest import skip_unless_ci
 from test_reader import EN_TEXT, EN_URL, RU_TEXT, RU_URL, make_sample_warc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +37,9 @@ def tools_bin() -> Path:
         proc = subprocess.run([str(ROOT / "tools" / "setup-tools.sh"), str(TOOLS_VENV)],
                               capture_output=True, text=True, timeout=900)
     except subprocess.TimeoutExpired:
-        pytest.skip("tools venv could not be built: tools/setup-tools.sh timed out")
+        skip_unless_ci("tools venv could not be built: tools/setup-tools.sh timed out")
     if proc.returncode != 0:
-        pytest.skip(f"tools venv could not be built: {proc.stderr.strip()[-500:]}")
+        skip_unless_ci(f"tools venv could not be built: {proc.stderr.strip()[-500:]}")
     return TOOLS_VENV / "bin"
 
 
