@@ -86,13 +86,6 @@ def test_history_tells_the_silent_edit_apart_and_diffs_words(db, edited):
         con.close()
 
 
-def test_word_diff_escapes_text_and_marks_only_changes():
-    html = views.word_diff_html("a <b>bold</b> claim we made", "a <b>bold</b> claim Russia made")
-    assert "<b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
-    assert "<del>we</del> <ins>Russia</ins>" in html
-    assert views.word_diff_html("same text", "same text").count("<ins>") == 0
-
-
 def test_coverage_counts_every_document_source_pair(db):
     con = sqlite3.connect(db)
     try:

@@ -6,7 +6,6 @@ Why plain functions of a ``sqlite3.Connection``: Datasette runs them in its thre
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import html
 import json
 import re
@@ -33,30 +32,10 @@ def _json_list(value) -> list:
 
 # ---------------------------------------------------------------- search
 def search(conn, text: str, limit: int = 20, offset: int = 0) -> list[dict]:
-    """``corpus.search.search`` when present (morphology, any text is a query); until then a
-    literal FTS5 search: every word quoted, so no input is ever a syntax error."""
-    try:
-        from corpus.search import search as corpus_search
-    except ImportError:
-        corpus_search = None
-    if corpus_search is not None:
-        return corpus_search(conn, text, limit=limit, offset=offset)
-    words = re.findall(r"\w+", text or "")
-    if not words:
-        return []
-    match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-    rows = _rows(conn, """
-        SELECT d.id AS document_id, d.title, d.date, d.place, d.sources, d.language,
-               snippet(documents_fts, 1, '<mark>', '</mark>', ' … ', 24) AS snippet,
-               documents_fts.rank AS rank
-        FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid
-        WHERE documents_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?""", (match, limit, offset))
-    for r in rows:
-        # escape the text, keep only the marks FTS5 put in
-        r["snippet_html"] = html.escape(r.pop("snippet") or "").replace("&lt;mark&gt;", "<mark>").replace(
-            "&lt;/mark&gt;", "</mark>")
-        r["source"] = ", ".join(_json_list(r.pop("sources")))
-    return rows
+    """Search results for a page: ``corpus.search.search`` (any text is a query; morphology)."""
+    from corpus.search import search as corpus_search
+
+    return corpus_search(conn, text, limit=limit, offset=offset)
 
 
 # ---------------------------------------------------------------- coverage
@@ -179,44 +158,11 @@ def transcript(conn, doc_id: int, replay_base: str | None = None) -> dict | None
 
 
 # ---------------------------------------------------------------- history
-def word_diff_html(old: str, new: str, context: int = 12) -> str:
-    """A word-level diff as HTML: <del> for removed words, <ins> for added ones, long unchanged
-    runs shortened to their first and last ``context`` words."""
-    a, b = re.findall(r"\S+|\n", old or ""), re.findall(r"\S+|\n", new or "")
-    out = []
-
-    def words(ws):
-        return html.escape(" ".join(ws)).replace(" \n ", "<br>").replace("\n", "<br>")
-
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            run = a[i1:i2]
-            if len(run) > 2 * context + 5:
-                out.append(f'<span class="same">{words(run[:context])}</span> <span class="skip">[…'
-                           f'{len(run) - 2 * context} unchanged words…]</span> '
-                           f'<span class="same">{words(run[-context:])}</span>')
-            else:
-                out.append(f'<span class="same">{words(run)}</span>')
-            continue
-        if op in ("replace", "delete"):
-            out.append(f"<del>{words(a[i1:i2])}</del>")
-        if op in ("replace", "insert"):
-            out.append(f"<ins>{words(b[j1:j2])}</ins>")
-    return '<div class="word-diff">' + " ".join(out) + "</div>"
-
-
 def diff_html(old: dict, new: dict) -> str:
-    """``corpus.diff.diff_html`` when present (the project's word-level diff), else ours."""
-    try:
-        from corpus.diff import diff_html as corpus_diff_html
-    except ImportError:
-        corpus_diff_html = None
-    if corpus_diff_html is not None:
-        try:
-            return corpus_diff_html(old, new)
-        except (TypeError, KeyError, AttributeError):
-            pass
-    return word_diff_html(old.get("text") or "", new.get("text") or "")
+    """The word-level diff of two versions, as the project's ``corpus.diff`` renders it."""
+    from corpus.diff import diff_html as corpus_diff_html
+
+    return corpus_diff_html(old, new)
 
 
 def history(conn, doc_id: int, replay_base: str | None = None) -> dict | None:
