@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/stenogram demo --data $(DATA)
 
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
 	$(BIN)/python bench/run_all.py

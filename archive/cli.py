@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from archive.cdxj import index_warc
-from archive.reader import expand_warc_paths
+from stenogram.archive.cdxj import index_warc
+from stenogram.archive.reader import expand_warc_paths
 from stenogram.inputs import (EX_CANTCREAT, EX_DATAERR, EXIT_SKIPPED, BadInput, ExistingCorpus,
                               InputPath, OutputFile)
 
@@ -34,7 +34,7 @@ def usable_warcs(paths) -> tuple[list[Path], dict[Path, str]]:
     """The WARC files under ``paths`` split into usable ones and skipped ones with a reason
     (:func:`archive.reader.warc_damage`); each skip is reported on stderr in one line. When
     nothing is usable: one ``Error:`` line (exit 65 or 66), nothing written."""
-    from archive.reader import warc_damage
+    from stenogram.archive.reader import warc_damage
 
     warcs = expand_warc_paths(paths)
     if not warcs:
@@ -93,7 +93,7 @@ def index(paths: tuple[Path, ...]) -> None:
 def wacz(paths: tuple[Path, ...], output: Path, db: Path | None, title: str | None,
          description: str | None) -> None:
     """Package WARC files (or directories of them) as a WACZ 1.1.1 file."""
-    from archive.wacz import build_wacz, corpus_pages
+    from stenogram.archive.wacz import build_wacz, corpus_pages
 
     warcs, skipped = usable_warcs(paths)
     pages = list(corpus_pages(db)) if db else None

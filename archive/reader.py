@@ -32,7 +32,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 
-from archive.capture import Capture, WarcLocation
+from stenogram.archive.capture import Capture, WarcLocation
 
 log = logging.getLogger(__name__)
 

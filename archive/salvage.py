@@ -19,7 +19,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from archive.cdxj import index_warc
+from stenogram.archive.cdxj import index_warc
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from typing import Iterable, Iterator
 from cdxj_indexer.main import CDXJIndexer
 from warcio.timeutils import timestamp_to_iso_date
 
-from archive.reader import ReadStats, expand_warc_paths, iter_captures
+from stenogram.archive.reader import ReadStats, expand_warc_paths, iter_captures
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ def html_pages(warc_paths: Iterable[str | os.PathLike], stats: ReadStats | None 
 
 def corpus_pages(db_path: str | os.PathLike) -> Iterator[dict]:
     """A page per capture of a transcript in the corpus, with the document's title and text."""
-    from corpus.access import corpus_problem, open_readonly  # never creates or changes it
+    from stenogram.corpus.access import corpus_problem, open_readonly  # never creates or changes it
 
     if problem := corpus_problem(db_path):
         raise ValueError(f"{db_path}: {problem}")

@@ -37,23 +37,23 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import GzippingWrapper, WARCWriter
 
-from archive.capture import WarcLocation
-from archive.cdxj import LiveCdxjIndex, is_indexed
-from archive.digests import (
+from stenogram.archive.capture import WarcLocation
+from stenogram.archive.cdxj import LiveCdxjIndex, is_indexed
+from stenogram.archive.digests import (
     DigestIndex,
     FirstCapture,
     PayloadDigester,
     digest_of,
     is_dedup_candidate,
 )
-from archive.http_blocks import (
+from stenogram.archive.http_blocks import (
     ArchivedRequest,
     ArchivedResponse,
     RawHttpHeaders,
     request_head,
     response_head,
 )
-from archive.salvage import CDXJ_SUFFIX, OPEN_SUFFIX, WARC_SUFFIX, salvage_directory
+from stenogram.archive.salvage import CDXJ_SUFFIX, OPEN_SUFFIX, WARC_SUFFIX, salvage_directory
 
 logger = logging.getLogger(__name__)
 

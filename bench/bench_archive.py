@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 #: a configuration may take at most this long before it is killed (every wait is bounded)
 RUN_TIMEOUT = 1800.0
-WIRE_HANDLER = "crawler.download_handler.WireHTTP11DownloadHandler"
+WIRE_HANDLER = "stenogram.crawler.download_handler.WireHTTP11DownloadHandler"
 
 CONFIGS = {
     # the archive guard (crawler.middlewares.ArchiveGuardMiddleware) stops a crawl whose
@@ -90,7 +90,7 @@ class Run:
 def _time_archiver() -> list[float]:
     """Add the CPU time of every ``WarcArchiver._archive`` call (one per exchange: digests,
     revisit lookup, records, CDXJ, digest index) to the returned one-item list."""
-    from crawler.archiving import WarcArchiver
+    from stenogram.crawler.archiving import WarcArchiver
 
     spent = [0.0]
     archive = WarcArchiver._archive
@@ -108,7 +108,7 @@ def _time_archiver() -> list[float]:
 
 def child(config: str, out: str, base_urls_json: str, stats_path: str) -> None:
     """Run one crawl configuration; write its per-spider stats as JSON."""
-    from crawler.runner import LOOPBACK_SETTINGS, SOURCES, run_crawl
+    from stenogram.crawler.runner import LOOPBACK_SETTINGS, SOURCES, run_crawl
 
     settings = {**LOOPBACK_SETTINGS, **CONFIGS[config]}
     if os.environ.get("BENCH_WARC_COMPRESSLEVEL"):  # --compresslevel, passed down by main()

@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from archive.capture import Capture, WarcLocation
-from corpus import Corpus
-from corpus.normalize import text_hash
-from corpus.reprocess import reprocess
+from stenogram.archive.capture import Capture, WarcLocation
+from stenogram.corpus import Corpus
+from stenogram.corpus.normalize import text_hash
+from stenogram.corpus.reprocess import reprocess
 
 MIRROR_SHARE = 0.10
 MIRROR_WINDOW = 5000  # a mirror copies one of the previous 5000 documents

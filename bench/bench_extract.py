@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from extract import extract_page  # noqa: E402
+from stenogram.extract import extract_page  # noqa: E402
 
 
 def _pages() -> list[bytes]:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests" / "negatives"))
 
 import generate  # noqa: E402
 
-from extract import extract_page, gate  # noqa: E402
+from stenogram.extract import extract_page, gate  # noqa: E402
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ def _load(data: Path) -> tuple[dict, dict]:
 
 
 def _stenogram(html: str, url: str) -> str:
-    from extract import extract_page
+    from stenogram.extract import extract_page
 
     t = extract_page(html, url=url, require_evidence=False)
     return t.text if t.is_transcript else ""

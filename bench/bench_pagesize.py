@@ -37,7 +37,7 @@ _BODY_MARK = '<div class="article-content__inner"><div>'
 
 def sentence_pool(language: str = "en") -> list[str]:
     """Sentences of the gold transcripts' paragraphs in `language` (labels removed)."""
-    from extract.turns import split_label
+    from stenogram.extract.turns import split_label
 
     pool: set[str] = set()
     for case in json.loads((GOLD / "cases.json").read_text(encoding="utf-8")):
@@ -120,7 +120,7 @@ def _child(kind: str, size: float, extractor: str) -> None:
     body = make_page(kind, size)
     import trafilatura
 
-    from extract import extract_page
+    from stenogram.extract import extract_page
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start, cpu = time.perf_counter(), time.process_time()

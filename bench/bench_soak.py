@@ -30,20 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MIDDLEWARES = {
-    "crawler.recrawl.RecrawlMiddleware": 50,
+    "stenogram.crawler.recrawl.RecrawlMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
-    "crawler.middlewares.RetryAfterMiddleware": 560,
-    "crawler.middlewares.InterstitialMiddleware": 580,
-    "crawler.middlewares.RedirectTrapMiddleware": 610,
-    "crawler.middlewares.ArchiveGuardMiddleware": 950,
+    "stenogram.crawler.middlewares.BackoffRetryMiddleware": 550,
+    "stenogram.crawler.middlewares.RetryAfterMiddleware": 560,
+    "stenogram.crawler.middlewares.InterstitialMiddleware": 580,
+    "stenogram.crawler.middlewares.RedirectTrapMiddleware": 610,
+    "stenogram.crawler.middlewares.ArchiveGuardMiddleware": 950,
 }
-SPIDER_MIDDLEWARES = {"crawler.recrawl.RecrawlFilterMiddleware": 950}
+SPIDER_MIDDLEWARES = {"stenogram.crawler.recrawl.RecrawlFilterMiddleware": 950}
 
 CHILD = textwrap.dedent(
     """
     import json, sys
-    from crawler.runner import LOOPBACK_SETTINGS, run_crawl
+    from stenogram.crawler.runner import LOOPBACK_SETTINGS, run_crawl
     cfg = json.loads(sys.argv[1])
     settings = dict(LOOPBACK_SETTINGS)
     settings.update(cfg["settings"])

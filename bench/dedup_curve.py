@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from corpus.dedup import similarity
-from corpus.normalize import shingles
+from stenogram.corpus.dedup import similarity
+from stenogram.corpus.normalize import shingles
 
 DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "dedup" / "labelled.jsonl"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {"Corpus": "corpus.store", "IngestResult": "corpus.store", "DedupSettings": "corpus.dedup"}
+_LAZY = {"Corpus": "stenogram.corpus.store", "IngestResult": "stenogram.corpus.store", "DedupSettings": "stenogram.corpus.dedup"}
 
 __all__ = ["Corpus", "IngestResult", "DedupSettings"]
 
@@ -15,4 +15,4 @@ __all__ = ["Corpus", "IngestResult", "DedupSettings"]
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'corpus' has no attribute {name!r}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -91,7 +91,7 @@ class ReadOnlyCorpus:
     Check the path with :func:`corpus_problem` first."""
 
     def __init__(self, path: str | Path):
-        from corpus.store import Corpus
+        from stenogram.corpus.store import Corpus
 
         self.path = str(path)
         self.conn = open_readonly(path)

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from corpus import dedup
+from stenogram.corpus import dedup
 
 # The stored levels, smaller first (created by ``corpus.schema``).
 LSH_BAND_TABLES = ("lsh_bands_middle", "lsh_bands")

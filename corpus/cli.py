@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from corpus import export as export_module
-from corpus.access import ReadOnlyCorpus
-from corpus.store import Corpus
+from stenogram.corpus import export as export_module
+from stenogram.corpus.access import ReadOnlyCorpus
+from stenogram.corpus.store import Corpus
 from stenogram.inputs import (EXIT_SKIPPED, BadInput, CorpusTarget, ExistingCorpus, InputPath,
                               OutputFile)
 
@@ -51,17 +51,17 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
 
     A file that is not a WARC, or records that are damaged, are skipped with their reason and
     the rest is processed; the exit status is then 1."""
-    from archive.reader import iter_captures  # lazily: written concurrently by the archive owner
+    from stenogram.archive.reader import iter_captures  # lazily: written concurrently by the archive owner
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
     from rich.progress import TimeElapsedColumn
 
-    from archive.reader import DAMAGE_REASONS
-    from corpus.reprocess import count_reader_stats, new_reader_stats
-    from corpus.reprocess import reprocess as run, warc_paths
+    from stenogram.archive.reader import DAMAGE_REASONS
+    from stenogram.corpus.reprocess import count_reader_stats, new_reader_stats
+    from stenogram.corpus.reprocess import reprocess as run, warc_paths
     from stenogram.report import drift_figures, drift_lines_text
 
-    from archive.reader import warc_problem
+    from stenogram.archive.reader import warc_problem
 
     files = warc_paths(paths)
     problems = {f: warc_problem(f) for f in files}
@@ -186,7 +186,7 @@ def diff(db_path, doc_id, context, html_file):
     Each pair is labelled with version id, first seen, source and URL: consecutive versions
     seen at the same URL (silent edits), else the mirrors against the canonical text.
     Removed words print as [-old-], added ones as {+new+}."""
-    from corpus import diff as diff_module
+    from stenogram.corpus import diff as diff_module
 
     with ReadOnlyCorpus(db_path) as corpus:
         try:
@@ -229,7 +229,7 @@ def search(db_path, query, limit, offset, as_json):
     import html as html_module
     import re
 
-    from corpus import search as search_module
+    from stenogram.corpus import search as search_module
 
     try:
         with ReadOnlyCorpus(db_path) as corpus:
@@ -258,7 +258,7 @@ def search(db_path, query, limit, offset, as_json):
 @click.option("--no-replay", is_flag=True, help="Do not start pywb.")
 def serve(db_path, host, port, warc_dir, pywb, no_replay):
     """Read, search and cite the corpus in a browser: Datasette + pywb replay of the WARCs."""
-    from corpus import serve as serve_module
+    from stenogram.corpus import serve as serve_module
 
     if not Path(db_path).is_file():
         raise click.ClickException(f"no corpus at {db_path}")

@@ -44,7 +44,7 @@ from datetime import date as Date
 import numpy as np
 from datasketch import LeanMinHash, MinHash
 
-from corpus.normalize import shingles
+from stenogram.corpus.normalize import shingles
 
 NUM_PERM = 128
 SEED = 1

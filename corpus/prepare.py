@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from corpus import dedup
-from corpus.normalize import (hash_normalised, normalise_text, shingle_bytes_of_words,
+from stenogram.corpus import dedup
+from stenogram.corpus.normalize import (hash_normalised, normalise_text, shingle_bytes_of_words,
                               words_of_normalised)
 
 

@@ -41,8 +41,8 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
-from corpus.prepare import prepare_transcripts
-from corpus.store import Corpus
+from stenogram.corpus.prepare import prepare_transcripts
+from stenogram.corpus.store import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def not_extractable_reason(capture) -> str | None:
 
 def extract_chunk(captures: list) -> list[tuple[dict | None, str | None]]:
     """Worker: ``(transcript_dict, error)`` for each capture (top-level so it pickles)."""
-    from extract import extract_page
+    from stenogram.extract import extract_page
 
     out = []
     for cap in captures:
@@ -291,7 +291,7 @@ def count_reader_stats(stats, summary: ReprocessSummary) -> None:
 def new_reader_stats():
     """The reader's own stats object when available (``archive.reader.ReadStats``)."""
     try:
-        from archive.reader import ReadStats
+        from stenogram.archive.reader import ReadStats
     except ImportError:
         return Counter()
     return ReadStats()

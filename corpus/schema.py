@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from corpus.band_index import mark_merged
-from corpus.stemming import register as register_stem_function
+from stenogram.corpus.band_index import mark_merged
+from stenogram.corpus.stemming import register as register_stem_function
 
 SCHEMA_VERSION = 5  # 5: documents_stemmed_fts (the stems, for corpus.search)
 # 4: the newest LSH band keys in memory, not in lsh_bands_recent

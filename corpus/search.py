@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.stemming import WORD_RE, stem, words
+from stenogram.corpus.stemming import WORD_RE, stem, words
 
 STEMMED_FTS = "documents_stemmed_fts"
 PLAIN_FTS = "documents_fts"
@@ -101,7 +101,7 @@ def _connection(conn_or_db) -> tuple[sqlite3.Connection, bool]:
     """``(connection, opened_here)`` from a connection, a sqlite-utils Database, a ``Corpus``
     or ``ReadOnlyCorpus``, or a path (opened read-only)."""
     if isinstance(conn_or_db, (str, Path)):
-        from corpus.access import open_readonly
+        from stenogram.corpus.access import open_readonly
 
         return open_readonly(conn_or_db), True
     conn = getattr(conn_or_db, "conn", conn_or_db)

@@ -20,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from corpus.web import PLUGINS_DIR, STATIC_DIR, TEMPLATES_DIR
+from stenogram.corpus.web import PLUGINS_DIR, STATIC_DIR, TEMPLATES_DIR
 
 DEFAULT_PORT = 8765          # the sample site takes 8001-8004 when given --port 8001
 VISIBLE_TABLES = ("documents", "versions", "captures")
@@ -28,7 +28,7 @@ COLLECTION = "corpus"
 
 
 def table_names(db_path: str | Path) -> list[str]:
-    from corpus.access import open_readonly
+    from stenogram.corpus.access import open_readonly
 
     con = open_readonly(db_path)
     try:
@@ -131,7 +131,7 @@ def index_folder(home: Path, warc_dir: Path, echo=print) -> Path:
     missing = [w for w in warcs if not sibling_index(w).exists()]
     if not missing:
         return warc_dir
-    from archive.cdxj import index_warc
+    from stenogram.archive.cdxj import index_warc
 
     folder = home / "indexes"
     folder.mkdir(parents=True, exist_ok=True)

@@ -55,14 +55,14 @@ import sqlite3
 
 import sqlite_utils
 
-from corpus import dedup
-from corpus.band_index import BandIndex
-from corpus.normalize import shingles
-from corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
-from corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_DEFERRED_FLAG, FTS_DEFERRED_KEY,
+from stenogram.corpus import dedup
+from stenogram.corpus.band_index import BandIndex
+from stenogram.corpus.normalize import shingles
+from stenogram.corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
+from stenogram.corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_DEFERRED_FLAG, FTS_DEFERRED_KEY,
                            FTS_REBUILD_AUTOMERGE, LSH_VERSION, drop_fts_triggers, ensure_schema,
                            rebuild_stemmed_fts, restore_fts_triggers)
-from corpus.urls import url_key
+from stenogram.corpus.urls import url_key
 
 log = logging.getLogger(__name__)
 
@@ -668,6 +668,6 @@ class Corpus:
 
     def diff(self, document_id: int, context: int | None = 0) -> str:
         """Word-level diff of the document's versions, older first (``corpus.diff``)."""
-        from corpus.diff import document_diff
+        from stenogram.corpus.diff import document_diff
 
         return document_diff(self, document_id, context)

@@ -31,12 +31,12 @@ from contextlib import contextmanager
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from archive.capture import WarcLocation
-from archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
-from archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
-from archive.warc_writer import DEFAULT_COMPRESSLEVEL, WarcWriter, warc_date
-from crawler.paths import data_paths
-from crawler.storage import STORAGE_ERRORS, stop_crawl, storage_failed
+from stenogram.archive.capture import WarcLocation
+from stenogram.archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
+from stenogram.archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
+from stenogram.archive.warc_writer import DEFAULT_COMPRESSLEVEL, WarcWriter, warc_date
+from stenogram.crawler.paths import data_paths
+from stenogram.crawler.storage import STORAGE_ERRORS, stop_crawl, storage_failed
 
 logger = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ bytes with latin-1, the convention of :mod:`archive.http_blocks`.
 
 Wire it with::
 
-    DOWNLOAD_HANDLERS = {"http": "crawler.download_handler.WireHTTP11DownloadHandler",
-                         "https": "crawler.download_handler.WireHTTP11DownloadHandler"}
+    DOWNLOAD_HANDLERS = {"http": "stenogram.crawler.download_handler.WireHTTP11DownloadHandler",
+                         "https": "stenogram.crawler.download_handler.WireHTTP11DownloadHandler"}
 
 ``meta["wire"]`` is set for every response this handler returns and removed when a download
 starts, so a request copied by a retry or redirect never carries the previous hop's head.

@@ -25,12 +25,12 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_reques
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 
-from crawler.storage import stop_crawl
+from stenogram.crawler.storage import stop_crawl
 
 logger = logging.getLogger(__name__)
 
 # -- interstitial detection lives with the extractor, which needs the same rules
-from extract.interstitial import INTERSTITIAL_MAX_BYTES, interstitial_reason  # noqa: E402,F401
+from stenogram.extract.interstitial import INTERSTITIAL_MAX_BYTES, interstitial_reason  # noqa: E402,F401
 
 
 # -- waiting without blocking the reactor
@@ -184,7 +184,7 @@ class InterstitialMiddleware:
     def _annotate(self, request, response, reason: str) -> None:
         """The challenge-page verdict as a metadata record beside the archived response, so the
         WARC itself says why this 200 never became a document."""
-        from crawler.archiving import WarcArchiver
+        from stenogram.crawler.archiving import WarcArchiver
 
         archiver = self.crawler.get_extension(WarcArchiver)
         if archiver is not None and request.meta.get("warc") is not None:
@@ -286,7 +286,7 @@ class ArchiveGuardMiddleware:
 
     def __init__(self, crawler):
         extensions = crawler.settings.getwithbase("EXTENSIONS")
-        archiver = crawler.settings.get("ARCHIVE_GUARD_EXTENSION", "crawler.archiving.WarcArchiver")
+        archiver = crawler.settings.get("ARCHIVE_GUARD_EXTENSION", "stenogram.crawler.archiving.WarcArchiver")
         if (not crawler.settings.getbool("ARCHIVE_GUARD_ENABLED", True)
                 or not crawler.settings.getbool("WARC_ENABLED", True)  # archive off on purpose
                 or not extensions.get(archiver)):

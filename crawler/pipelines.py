@@ -6,9 +6,9 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from archive.capture import Capture
-from crawler.paths import data_paths
-from crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
+from stenogram.archive.capture import Capture
+from stenogram.crawler.paths import data_paths
+from stenogram.crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class CorpusPipeline:
         return cls(data_paths(crawler.settings).db, crawler, crawler.settings.getint("STENOGRAM_DB_CACHE_MIB", 16))
 
     def open_spider(self, spider=None):
-        from corpus import Corpus
+        from stenogram.corpus import Corpus
 
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         # A crawl ingests a page every few seconds (live) or a few hundred a second (loopback):
@@ -44,7 +44,7 @@ class CorpusPipeline:
         except STORAGE_ERRORS as exc:  # e.g. the disk was full before the crawl started
             stop_crawl(self.crawler, "corpus_write_failed",
                        f"cannot open the corpus {self.db_path}: {exc}")
-        from crawler.archiving import WarcArchiver
+        from stenogram.crawler.archiving import WarcArchiver
 
         self.archiver = self.crawler.get_extension(WarcArchiver)  # None when archiving is off
 
@@ -53,7 +53,7 @@ class CorpusPipeline:
             self.corpus.close()
 
     def process_item(self, item, spider=None):
-        from extract import extract_page
+        from stenogram.extract import extract_page
 
         if item.get("warc") is None:
             # Without a WARC record there is no provenance to point at: count, don't ingest.

@@ -34,9 +34,9 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.misc import load_object
 
-from crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
+from stenogram.crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
 
-from crawler.state import CrawlState, FrontierEntry, UrlState, parse_iso, utcnow
+from stenogram.crawler.state import CrawlState, FrontierEntry, UrlState, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ class FrontierKeeper:
     def for_crawler(cls, crawler) -> "FrontierKeeper":
         keeper = getattr(crawler, "_stenogram_frontier", None)
         if keeper is None:
-            backend = load_object(crawler.settings.get("FRONTIER_BACKEND", "crawler.state.SqliteFrontier"))
+            backend = load_object(crawler.settings.get("FRONTIER_BACKEND", "stenogram.crawler.state.SqliteFrontier"))
             keeper = cls(crawler, backend.from_settings(crawler.settings))
             crawler.signals.connect(keeper.spider_opened, signal=signals.spider_opened)
             crawler.signals.connect(keeper.request_scheduled, signal=signals.request_scheduled)

@@ -85,7 +85,7 @@ class CrawlResult:
 def project_settings(overrides: dict | None = None) -> Settings:
     """crawler.settings, plus overrides (the `-s` of `scrapy crawl`)."""
     settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings.setmodule("stenogram.crawler.settings", priority="project")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
@@ -98,7 +98,7 @@ def check_crawl(sources, base_urls: dict[str, str] | None = None, settings: dict
     a source without a loopback base URL under ``SCOPE_LOOPBACK_ONLY`` (``--loopback``: no
     delays, so never a live site), a ``-s`` value the setting's type cannot take.
     """
-    from crawler.scope import ScopeError, is_loopback_host, origin
+    from stenogram.crawler.scope import ScopeError, is_loopback_host, origin
 
     base_urls, settings = base_urls or {}, settings or {}
     known = ", ".join(SOURCES)
@@ -179,15 +179,15 @@ def run_crawl(
     """
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.progress import ProgressBoard
-    from crawler.shutdown import Shutdown, restore_default_handlers
+    from stenogram.crawler.progress import ProgressBoard
+    from stenogram.crawler.shutdown import Shutdown, restore_default_handlers
 
     out_dir = Path(out_dir)
     check_crawl(sources, base_urls, settings)
     crawl_id = (settings or {}).get("STENOGRAM_CRAWL_ID") or datetime.now(timezone.utc).strftime(
         "%Y%m%dT%H%M%SZ"
     )
-    from crawler.scope import is_loopback_host
+    from stenogram.crawler.scope import is_loopback_host
 
     overrides = {
         # connect-time check (crawler/scope.py): loopback only if a source crawled is on loopback
@@ -198,8 +198,8 @@ def run_crawl(
         **({"STENOGRAM_PROGRESS": True} if progress else {}),
         **(settings or {}),
     }
-    from crawler.paths import data_paths
-    from crawler.storage import STORAGE_ERRORS, StorageUnavailable, preflight
+    from stenogram.crawler.paths import data_paths
+    from stenogram.crawler.storage import STORAGE_ERRORS, StorageUnavailable, preflight
 
     preflight(project_settings(overrides))  # a full disk before the start: one line (StorageUnavailable)
     paths = data_paths(project_settings(overrides))

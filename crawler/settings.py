@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 BOT_NAME = "stenogram"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["stenogram.crawler.spiders"]
+NEWSPIDER_MODULE = "stenogram.crawler.spiders"
 
 # --- where things go -------------------------------------------------------------------------
 STENOGRAM_DATA = os.environ.get("STENOGRAM_DATA", "data")
@@ -76,24 +76,24 @@ RECRAWL_DISCOVERY_CALLBACKS = ["parse_listing", "parse_rss", "parse_index", "par
 
 DOWNLOADER_MIDDLEWARES = {
     # first: off-scope requests and redirect hops are refused before robots.txt or state see them
-    "crawler.scope.ScopeMiddleware": 10,
-    "crawler.recrawl.RecrawlMiddleware": 50,
+    "stenogram.crawler.scope.ScopeMiddleware": 10,
+    "stenogram.crawler.recrawl.RecrawlMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
-    "crawler.middlewares.RetryAfterMiddleware": 560,
-    "crawler.middlewares.InterstitialMiddleware": 580,  # below HttpCompression (590): decoded body
-    "crawler.middlewares.RedirectTrapMiddleware": 610,  # just above RedirectMiddleware (600)
-    "crawler.middlewares.ArchiveGuardMiddleware": 950,  # sees every response first
-    "crawler.shutdown.ShutdownMiddleware": 990,  # last before the wire: nothing sent after Ctrl-C
+    "stenogram.crawler.middlewares.BackoffRetryMiddleware": 550,
+    "stenogram.crawler.middlewares.RetryAfterMiddleware": 560,
+    "stenogram.crawler.middlewares.InterstitialMiddleware": 580,  # below HttpCompression (590): decoded body
+    "stenogram.crawler.middlewares.RedirectTrapMiddleware": 610,  # just above RedirectMiddleware (600)
+    "stenogram.crawler.middlewares.ArchiveGuardMiddleware": 950,  # sees every response first
+    "stenogram.crawler.shutdown.ShutdownMiddleware": 990,  # last before the wire: nothing sent after Ctrl-C
 }
 SPIDER_MIDDLEWARES = {
-    "crawler.scope.ScopeSpiderMiddleware": 960,  # off-scope links dropped before anything keeps them
-    "crawler.recrawl.RecrawlFilterMiddleware": 950,
+    "stenogram.crawler.scope.ScopeSpiderMiddleware": 960,  # off-scope links dropped before anything keeps them
+    "stenogram.crawler.recrawl.RecrawlFilterMiddleware": 950,
 }
 # Keep the server's reason phrase and connection headers (Transfer-Encoding...) for the WARC.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.download_handler.WireHTTP11DownloadHandler",
-    "https": "crawler.download_handler.WireHTTP11DownloadHandler",
+    "http": "stenogram.crawler.download_handler.WireHTTP11DownloadHandler",
+    "https": "stenogram.crawler.download_handler.WireHTTP11DownloadHandler",
     # http(s) only: a link or redirect to file:, ftp:, s3: or data: is never fetched (crawler/scope.py)
     "file": None,
     "ftp": None,
@@ -104,7 +104,7 @@ DOWNLOAD_HANDLERS = {
 # checks the address again at connect time. --loopback sets SCOPE_LOOPBACK_ONLY.
 SCOPE_LOOPBACK_ONLY = False
 SCOPE_RESOLVER_LOOPBACK = True  # stenogram crawl: off unless a source's base URL is on loopback
-TWISTED_DNS_RESOLVER = "crawler.scope.ScopeResolver"
+TWISTED_DNS_RESOLVER = "stenogram.crawler.scope.ScopeResolver"
 
 # A body cut short by the server is still evidence: keep it (flagged) so it reaches the WARC.
 DOWNLOAD_FAIL_ON_DATALOSS = False
@@ -113,11 +113,11 @@ DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 
 # --- archive -> extract -> corpus -------------------------------------------------------------
 EXTENSIONS = {
-    "crawler.archiving.WarcArchiver": 100,
-    "crawler.progress.CrawlProgress": 500,  # only with STENOGRAM_PROGRESS
+    "stenogram.crawler.archiving.WarcArchiver": 100,
+    "stenogram.crawler.progress.CrawlProgress": 500,  # only with STENOGRAM_PROGRESS
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.CorpusPipeline": 300,
+    "stenogram.crawler.pipelines.CorpusPipeline": 300,
 }
 
 TELNETCONSOLE_ENABLED = False

@@ -77,7 +77,7 @@ class Shutdown:
         self.signame = None
         for crawler in self.crawlers:
             crawler.stenogram_shutdown = self
-        from crawler.middlewares import reset_pauses
+        from stenogram.crawler.middlewares import reset_pauses
 
         reset_pauses()  # a crawl in the same process after an interrupted one waits again
 
@@ -113,7 +113,7 @@ class Shutdown:
     def graceful(self) -> None:
         from twisted.internet import reactor
 
-        from crawler.middlewares import end_pauses
+        from stenogram.crawler.middlewares import end_pauses
 
         self.stopping = True
         logger.warning("received %s: stopping (nothing new is sent; in-flight requests get %.0f s; "
@@ -163,7 +163,7 @@ class Shutdown:
         """Abort every TCP connection the reactor holds: the in-flight downloads fail at once."""
         from twisted.internet import reactor, tcp
 
-        from crawler.middlewares import end_pauses
+        from stenogram.crawler.middlewares import end_pauses
 
         end_pauses()
         for crawler in self.crawlers:

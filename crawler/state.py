@@ -56,7 +56,7 @@ def parse_iso(text: str | None) -> datetime | None:
 
 def state_path(settings) -> Path:
     """``STENOGRAM_STATE_DB``, default ``<STENOGRAM_DATA>/state.db``."""
-    from crawler.paths import data_paths
+    from stenogram.crawler.paths import data_paths
 
     return data_paths(settings).state_db
 

@@ -83,8 +83,8 @@ def preflight(settings) -> None:
     """
     if not settings.getbool("RECRAWL_ENABLED", True):
         return
-    from crawler.paths import data_paths
-    from crawler.state import CrawlState
+    from stenogram.crawler.paths import data_paths
+    from stenogram.crawler.state import CrawlState
 
     path = data_paths(settings).state_db
     try:

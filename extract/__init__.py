@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {"EXTRACTOR_VERSION": "extract.page", "extract_page": "extract.page", "settings_hash": "extract.page",
-         "Transcript": "extract.transcript", "Turn": "extract.transcript"}
+_LAZY = {"EXTRACTOR_VERSION": "stenogram.extract.page", "extract_page": "stenogram.extract.page", "settings_hash": "stenogram.extract.page",
+         "Transcript": "stenogram.extract.transcript", "Turn": "stenogram.extract.transcript"}
 
 __all__ = ["EXTRACTOR_VERSION", "Transcript", "Turn", "extract_page", "settings_hash"]
 
@@ -19,4 +19,4 @@ __all__ = ["EXTRACTOR_VERSION", "Transcript", "Turn", "extract_page", "settings_
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'extract' has no attribute {name!r}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

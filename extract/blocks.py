@@ -15,7 +15,7 @@ import re
 
 from lxml import etree
 
-from extract.text import clean_paragraph, normalise_for_compare
+from stenogram.extract.text import clean_paragraph, normalise_for_compare
 
 BLOCK_TAGS = frozenset({
     "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",

@@ -14,8 +14,8 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
-from extract.dates import find_date
-from extract.text import cyrillic_share, letter_counts, normalise_for_compare
+from stenogram.extract.dates import find_date
+from stenogram.extract.text import cyrillic_share, letter_counts, normalise_for_compare
 
 COMMON_CHROME_LINES = tuple(re.compile(rf"^\s*(?:{p})\s*$", re.I) for p in (
     r"(?:•\s*)?Views?:\s*[\d\s ,.]+\|?", r"Просмотров:\s*[\d\s ]+", r"Showing \d+ results?\.?",

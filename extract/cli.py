@@ -15,7 +15,7 @@ from stenogram.inputs import EX_DATAERR, BadInput, InputFile, InputPath
 @click.option("--content-type", default=None, help="The HTTP Content-Type header, for its charset.")
 def extract_cmd(page: Path, url: str | None, content_type: str | None) -> None:
     """Extract one saved HTML PAGE and print the transcript as one JSON object."""
-    from extract.page import extract_page  # trafilatura: loaded only when a page is extracted
+    from stenogram.extract.page import extract_page  # trafilatura: loaded only when a page is extracted
 
     body = page.read_bytes()
     if problem := _not_a_page(body):  # bad input: one line, not a verdict on garbage
@@ -43,7 +43,7 @@ def _not_a_page(body: bytes) -> str | None:
 @click.option("--verbose", "-v", is_flag=True, help="List every miss and leak.")
 def eval_extract(gold_dir: Path, verbose: bool) -> None:
     """Score stenogram's extractor and plain trafilatura on the gold set."""
-    from extract.evaluate import evaluate, report
+    from stenogram.extract.evaluate import evaluate, report
 
     if not (gold_dir / "cases.json").is_file():
         raise BadInput(f"{gold_dir}: not a gold set folder (no cases.json)", EX_DATAERR)

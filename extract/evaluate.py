@@ -16,8 +16,8 @@ from pathlib import Path
 
 import trafilatura
 
-from extract.page import extract_page
-from extract.text import normalise_for_compare
+from stenogram.extract.page import extract_page
+from stenogram.extract.text import normalise_for_compare
 
 META_FIELDS = ("title", "date", "time", "place", "language", "doc_number", "kind", "participants")
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 
-from extract.interstitial import has_marker, interstitial_reason
-from extract.turns import speaker_id, split_label
+from stenogram.extract.interstitial import has_marker, interstitial_reason
+from stenogram.extract.turns import speaker_id, split_label
 
 MAX_INPUT_BYTES = 30 * 1024 * 1024
 MAX_TITLE_CHARS = 1000

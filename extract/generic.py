@@ -21,7 +21,7 @@ import re
 import trafilatura
 from trafilatura.xpaths import BODY_XPATH
 
-from extract.text import clean_paragraph
+from stenogram.extract.text import clean_paragraph
 
 _SOCIAL = r"(?:Twitter|Facebook|Instagram|YouTube|Telegram|LinkedIn|TikTok|VK|WhatsApp|Flipboard)"
 # A line that opens with a pointer to other content: dropped wherever it is.

@@ -20,14 +20,14 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from extract import blocks, chrome, gate
-from extract.charset import decode_body
-from extract.dates import parse_date, parse_date_time, parse_time
-from extract.profiles import Profile, ProfileSet, default_profiles
-from extract.text import clean_paragraph, detect_language, normalise_for_compare
-from extract.titles import kind_from_title, participants_from_title, split_place_date, strip_site_suffix
-from extract.transcript import Transcript
-from extract.turns import split_turns
+from stenogram.extract import blocks, chrome, gate
+from stenogram.extract.charset import decode_body
+from stenogram.extract.dates import parse_date, parse_date_time, parse_time
+from stenogram.extract.profiles import Profile, ProfileSet, default_profiles
+from stenogram.extract.text import clean_paragraph, detect_language, normalise_for_compare
+from stenogram.extract.titles import kind_from_title, participants_from_title, split_place_date, strip_site_suffix
+from stenogram.extract.transcript import Transcript
+from stenogram.extract.turns import split_turns
 
 EXTRACTOR_VERSION = "1.1.0"
 # trafilatura options for pages without a known body container (documented options only;
@@ -184,7 +184,7 @@ def _translation_urls(root, profile: Profile, url: str | None) -> list[str]:
 
 
 def _trafilatura_paragraphs(root, url: str | None) -> list[str]:
-    from extract import generic  # trafilatura (0.2 s to import): only pages that need it
+    from stenogram.extract import generic  # trafilatura (0.2 s to import): only pages that need it
 
     return generic.paragraphs(root, url, TRAFILATURA_OPTIONS)  # see extract/generic.py
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from cssselect import HTMLTranslator
 from lxml import etree
 
-from extract.chrome import COMMON_CHROME_LINES, any_line_matcher
+from stenogram.extract.chrome import COMMON_CHROME_LINES, any_line_matcher
 
 PROFILES_FILE = "profiles.toml"
 
@@ -216,5 +216,5 @@ def parse_profiles(toml_text: str) -> ProfileSet:
 @functools.cache
 def default_profiles() -> ProfileSet:
     """The bundled profiles.toml, parsed once per process (immutable)."""
-    text = resources.files("extract").joinpath(PROFILES_FILE).read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath(PROFILES_FILE).read_text(encoding="utf-8")
     return parse_profiles(text)

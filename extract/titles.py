@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 
-from extract.dates import find_date
+from stenogram.extract.dates import find_date
 
 # ", Minsk, April 12, 2024" / ", Москва, 12 апреля 2024 года" / ", Moscow, 3 April 2014"
 _PLACE_DATE_TAIL = re.compile(
@@ -133,7 +133,7 @@ def _country_words() -> frozenset[str]:
     "Qatar", "Saudi", "Arabia", "Армения"... A name run loses its leading country words.
     Shipped as extract/country_words.py (loading Babel's locale data costs ~0.1 s at start-up);
     tests/test_extract_helpers.py checks it equals country_words_from_babel()."""
-    from extract.country_words import COUNTRY_WORDS
+    from stenogram.extract.country_words import COUNTRY_WORDS
 
     return COUNTRY_WORDS
 

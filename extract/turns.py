@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from extract.transcript import Turn
+from stenogram.extract.transcript import Turn
 
 _SP = r"[ \u00a0]"
 _QUESTION = r"(?:Question|Questions|Вопрос|Вопросы|Реплика|Remark)"

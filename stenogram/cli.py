@@ -21,23 +21,23 @@ from stenogram.inputs import OutputDir, ReplaySource
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "sample-site": ("stenogram.sample_site.cli:sample_site",
         "Serve the sample site on 127.0.0.1 and print the base-URL map as JSON."),
-    "index": ("archive.cli:index",
+    "index": ("stenogram.archive.cli:index",
         "Rebuild NAME.cdxj beside each WARC (files, or directories of *.warc.gz / *.warc)."),
-    "wacz": ("archive.cli:wacz",
+    "wacz": ("stenogram.archive.cli:wacz",
         "Package WARC files (or directories of them) as a WACZ 1.1.1 file."),
-    "extract": ("extract.cli:extract_cmd",
+    "extract": ("stenogram.extract.cli:extract_cmd",
         "Extract one saved HTML PAGE and print the transcript as one JSON object."),
-    "eval-extract": ("extract.cli:eval_extract",
+    "eval-extract": ("stenogram.extract.cli:eval_extract",
         "Score stenogram's extractor and plain trafilatura on the gold set."),
-    "reprocess": ("corpus.cli:reprocess",
+    "reprocess": ("stenogram.corpus.cli:reprocess",
         "Build or update the corpus from WARC files or directories (idempotent)."),
-    "export": ("corpus.cli:export",
+    "export": ("stenogram.corpus.cli:export",
         "Export one record per document with its provenance (captures)."),
-    "diff": ("corpus.cli:diff",
+    "diff": ("stenogram.corpus.cli:diff",
         "Show a document's edits word by word, older version first."),
-    "search": ("corpus.cli:search",
+    "search": ("stenogram.corpus.cli:search",
         "Search the transcripts, best hits first."),
-    "serve": ("corpus.cli:serve",
+    "serve": ("stenogram.corpus.cli:serve",
         "Read, search and cite the corpus in a browser: Datasette + pywb replay of the WARCs."),
 }
 
@@ -121,17 +121,17 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, verbose, progress):
     """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked, 130 if
     stopped by Ctrl-C (a first Ctrl-C stops in seconds, a second at once)."""
-    from crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, check_crawl, crawl_lock, project_settings,
+    from stenogram.crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, check_crawl, crawl_lock, project_settings,
                                 run_crawl)
     from stenogram.report import print_summary, summarise
-    from crawler.storage import StorageUnavailable
+    from stenogram.crawler.storage import StorageUnavailable
 
     from rich.console import Console
 
     console = Console()
     overrides = dict(LOOPBACK_SETTINGS) if loopback else {}
     if replay_from:
-        from archive.replay import replay_settings
+        from stenogram.crawler.replay import replay_settings
 
         overrides.update(replay_settings(replay_from))
     overrides.update(_pairs(settings, "--set"))

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from rich.text import Text
 
-from crawler.runner import LOOPBACK_SETTINGS, SOURCES, crawl_lock, run_crawl
+from stenogram.crawler.runner import LOOPBACK_SETTINGS, SOURCES, crawl_lock, run_crawl
 from stenogram.report import print_summary, summarise
 
 
 def silent_edits(db_path: Path) -> list[tuple[int, str, str, int]]:
     """(document id, title, url, versions at that url) for every URL with more than one text."""
-    from corpus.access import open_readonly
+    from stenogram.corpus.access import open_readonly
 
     con = open_readonly(db_path)
     try:

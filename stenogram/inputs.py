@@ -96,7 +96,7 @@ def check_output_dir(path: str | os.PathLike) -> Path:
 
 def check_corpus(path: str | os.PathLike, *, may_create: bool = False) -> Path:
     """An existing stenogram corpus (or, with ``may_create``, a place to make a new one)."""
-    from corpus.access import corpus_problem
+    from stenogram.corpus.access import corpus_problem
 
     path = Path(path)
     if problem := corpus_problem(path, may_create=may_create):
@@ -110,7 +110,7 @@ def check_corpus(path: str | os.PathLike, *, may_create: bool = False) -> Path:
 
 def check_warc_file(path: str | os.PathLike) -> Path:
     """A file that looks like a WARC (``archive.reader.warc_problem``)."""
-    from archive.reader import warc_problem
+    from stenogram.archive.reader import warc_problem
 
     path = check_input_file(path)
     if problem := warc_problem(path):
@@ -122,7 +122,7 @@ def check_replay_source(path: str | os.PathLike) -> Path:
     """A WARC, a WACZ, or a folder holding at least one of them (``crawl --replay``)."""
     import zipfile
 
-    from archive.reader import WARC_SUFFIXES
+    from stenogram.archive.reader import WARC_SUFFIXES
 
     path = check_input_path(path)
     if path.is_dir():
@@ -138,7 +138,7 @@ def check_replay_source(path: str | os.PathLike) -> Path:
         except (zipfile.BadZipFile, OSError) as exc:
             raise BadInput(f"{path}: not a WACZ file ({exc})") from exc
         return path
-    from archive.reader import warc_damage
+    from stenogram.archive.reader import warc_damage
 
     check_input_file(path)
     if problem := warc_damage(path):  # replay indexes every record anyway

@@ -83,7 +83,7 @@ class DriftLine:
 
 
 def _profile_names() -> set[str]:
-    from extract.profiles import default_profiles
+    from stenogram.extract.profiles import default_profiles
 
     return {p.name for p in default_profiles().profiles}
 
@@ -93,7 +93,7 @@ def _article_url(source: str | None, url: str) -> bool:
     url_patterns); a refused listing or home page is no sign of drift."""
     from urllib.parse import urlsplit
 
-    from extract.profiles import default_profiles
+    from stenogram.extract.profiles import default_profiles
 
     profile = next((p for p in default_profiles().profiles if p.name == source), None)
     if profile is None:
@@ -105,7 +105,7 @@ def _article_url(source: str | None, url: str) -> bool:
 def _open_corpus(db_path: Path) -> sqlite3.Connection:
     """Read-only, the shared way (``corpus.access.open_readonly``): ``mode=ro`` left ``-wal``
     and ``-shm`` files beside a corpus after every report, and broke on ``?`` or ``#`` in a path."""
-    from corpus.access import open_readonly
+    from stenogram.corpus.access import open_readonly
 
     return open_readonly(db_path)
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
-from extract.text import normalise_for_compare
-from extract.turns import split_turns
+from stenogram.extract.text import normalise_for_compare
+from stenogram.extract.turns import split_turns
 from stenogram.sample_site.content import MONTHS, RU_MONTHS_GEN, build_catalog
 from stenogram.sample_site.messages import Request
 from stenogram.sample_site.sites import RENDERERS
@@ -136,8 +136,8 @@ def _body_container(root, paragraphs: list[str]):
 
 
 def _date_element(root, truth: Truth):
-    from extract.chrome import is_date_line
-    from extract.dates import parse_date
+    from stenogram.extract.chrome import is_date_line
+    from stenogram.extract.dates import parse_date
 
     best = None
     for el in root.iter():
@@ -518,7 +518,7 @@ def _title_into_body(page: Page, rng):
 
 def _move(el, new_parent, index: int):
     """Move `el` (without its tail, which stays where it was)."""
-    from extract.blocks import drop_node
+    from stenogram.extract.blocks import drop_node
 
     copy_tail = el.tail
     el.tail = None

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.digests import digest_of
+from stenogram.archive.digests import digest_of
 
 pytestmark = pytest.mark.network
 
@@ -81,7 +81,7 @@ SPIDER_SCRIPT = textwrap.dedent("""
     import json, sys
     import scrapy
     from scrapy.crawler import CrawlerProcess
-    from crawler.archiving import WarcArchiver
+    from stenogram.crawler.archiving import WarcArchiver
 
     base, warc_dir, out = sys.argv[1], sys.argv[2], sys.argv[3]
     seen = []
@@ -106,7 +106,7 @@ SPIDER_SCRIPT = textwrap.dedent("""
         "ROBOTSTXT_OBEY": True, "HTTPERROR_ALLOW_ALL": True, "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "INFO", "DOWNLOAD_TIMEOUT": 10, "CLOSESPIDER_TIMEOUT": 60,
         "RETRY_ENABLED": False, "COOKIES_ENABLED": True, "USER_AGENT": "stenogram-test/0.1",
-        "EXTENSIONS": {"crawler.archiving.WarcArchiver": 100},
+        "EXTENSIONS": {"stenogram.crawler.archiving.WarcArchiver": 100},
         "WARC_DIR": warc_dir, "WARC_PREFIX": "crawltest", "WARC_MAX_RECORD_BODY": %d,
         "STENOGRAM_CRAWL_ID": "test-crawl", "STENOGRAM_OPERATOR": "pytest",
     })
@@ -269,8 +269,8 @@ def test_scrapy_messages_flattened_once_into_heads():
     bodiless POST says ``Content-Length: 0`` first."""
     from scrapy.http import Request, Response
 
-    from archive.http_blocks import header_pairs, request_head, response_head
-    from crawler.archiving import WarcArchiver
+    from stenogram.archive.http_blocks import header_pairs, request_head, response_head
+    from stenogram.crawler.archiving import WarcArchiver
 
     url = "http://127.0.0.1:8000/search?q=1"
     sent = {"User-Agent": "stenogram-test", "Accept-Encoding": "gzip, deflate",

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extract import extract_page
-from extract.charset import decode_body, plausibility
+from stenogram.extract import extract_page
+from stenogram.extract.charset import decode_body, plausibility
 
 RU_WORDS = (
     "министр иностранных дел россии ответил на вопросы средств массовой информации в ходе "

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.capture import Capture, WarcLocation
-from corpus import Corpus
-from corpus import store as store_module
+from stenogram.archive.capture import Capture, WarcLocation
+from stenogram.corpus import Corpus
+from stenogram.corpus import store as store_module
 
 LABELLED = Path(__file__).parent / "dedup" / "labelled.jsonl"
 

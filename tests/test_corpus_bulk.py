@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus import Corpus
-from corpus import reprocess as reprocess_module
+from stenogram.corpus import Corpus
+from stenogram.corpus import reprocess as reprocess_module
 from test_corpus import ingest_row, make_capture, rows, transcript
 from conftest import VENV_BIN
 from test_corpus_cli import SEEDS, bitrix_page, write_warc
@@ -146,7 +146,7 @@ def _snapshot(db: Path) -> dict:
 
 def test_reprocess_auto_defers_fts_for_a_bulk_load(many_warcs, tmp_path, monkeypatch):
     monkeypatch.setattr(reprocess_module, "BULK_MIN_DOCUMENTS", 100)
-    from archive.reader import iter_captures
+    from stenogram.archive.reader import iter_captures
 
     warcs = sorted(str(p) for p in many_warcs.glob("*.warc.gz"))
     with Corpus(tmp_path / "c.db") as c:

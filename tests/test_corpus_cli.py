@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from corpus.cli import commands
+from stenogram.corpus.cli import commands
 
 SEEDS = Path(__file__).resolve().parents[1] / "stenogram" / "sample_site" / "content" / "seeds"
 
@@ -172,7 +172,7 @@ def _get(url: str, deadline: float) -> bytes:
 
 def test_serve_datasette_documents_and_search(built, tmp_path):
     pytest.importorskip("datasette")
-    from corpus import serve
+    from stenogram.corpus import serve
 
     port = _free_port()
     proc = serve.start(built["db"], port, tmp_path / "metadata.json")

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from corpus import Corpus
-from corpus.dedup import (BANDS, band_keys, estimated_jaccard, signature_of_text, similarity)
-from corpus.normalize import normalise_text, shingles, text_hash
-from corpus.prepare import prepare_text
-from corpus.urls import url_key
-from archive.capture import Capture, WarcLocation
+from stenogram.corpus import Corpus
+from stenogram.corpus.dedup import (BANDS, band_keys, estimated_jaccard, signature_of_text, similarity)
+from stenogram.corpus.normalize import normalise_text, shingles, text_hash
+from stenogram.corpus.prepare import prepare_text
+from stenogram.corpus.urls import url_key
+from stenogram.archive.capture import Capture, WarcLocation
 
 LABELLED = Path(__file__).parent / "dedup" / "labelled.jsonl"
 TYPO = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00ab": '"', "\u00bb": '"',
@@ -145,7 +145,7 @@ def test_signature_is_datasketch_minhash_of_the_shingles():
 
     from datasketch import MinHash
 
-    from corpus.dedup import NUM_PERM, SCHEME, SEED, minhash_of_signature
+    from stenogram.corpus.dedup import NUM_PERM, SCHEME, SEED, minhash_of_signature
 
     text = next(json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines())["text"]
     ref = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=zlib.crc32)
@@ -156,7 +156,7 @@ def test_signature_is_datasketch_minhash_of_the_shingles():
 
 def test_prepared_ingest_equals_plain_ingest(tmp_path):
     """reprocess's path (prepared in a worker) stores what the live pipeline's path stores."""
-    from corpus.prepare import prepare_transcripts
+    from stenogram.corpus.prepare import prepare_transcripts
 
     rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
     caps = [make_capture(r["url"], source=r["source"]) for r in rows]
@@ -192,7 +192,7 @@ def test_band_index_levels_merge_without_changing_a_match(tmp_path, monkeypatch)
     """The LSH levels are one index: merging them early and often (every 2 versions into the
     middle level, the middle one into the largest from 8) attaches every capture as with no
     merge at all, and every version's band keys end up stored once."""
-    from corpus import band_index
+    from stenogram.corpus import band_index
     rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
 
     def stored(corpus):
@@ -303,7 +303,7 @@ def test_schema_3_recent_band_table_is_folded_into_the_middle_level(tmp_path):
 @given(keys=st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=3000, unique=True),
        capacity=st.integers(0, 5000))
 def test_key_filter_never_misses_an_added_key(keys, capacity):
-    from corpus.band_index import KeyFilter
+    from stenogram.corpus.band_index import KeyFilter
     f = KeyFilter(capacity)
     f.add(np.array(keys[::2], dtype=np.int64))
     f.add(keys[1::2])
@@ -313,7 +313,7 @@ def test_key_filter_never_misses_an_added_key(keys, capacity):
 
 def test_key_filter_false_positives_at_capacity():
     """At its capacity the filter lets ~1% of absent keys through (the SQL probes it saves)."""
-    from corpus.band_index import KeyFilter
+    from stenogram.corpus.band_index import KeyFilter
     rng = np.random.default_rng(5)
     f = KeyFilter(100_000)
     f.add(rng.integers(-2**63, 2**63 - 1, size=f.capacity, dtype=np.int64))
@@ -326,7 +326,7 @@ def test_key_filter_false_positives_at_capacity():
 def test_largest_level_filter_is_rebuilt_on_open(tmp_path, monkeypatch):
     """A new process builds the largest level's filter from the table: every stored version is
     still found under its own band keys."""
-    from corpus import band_index
+    from stenogram.corpus import band_index
     monkeypatch.setattr(band_index, "LSH_MERGE_ROWS", 2 * BANDS)
     rows = [json.loads(x) for x in LABELLED.read_text(encoding="utf-8").splitlines()]
     with Corpus(tmp_path / "c.db") as corpus:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import stenogram_cmd
-from crawler.runner import LOOPBACK_SETTINGS, check_crawl
+from stenogram.crawler.runner import LOOPBACK_SETTINGS, check_crawl
 
 LOCAL = "http://127.0.0.1:8001"
 

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from archive.capture import Capture, WarcLocation
-from corpus import Corpus
-from corpus.diff import (DELETE, EQUAL, INSERT, diff_html, document_pairs, tokens,
+from stenogram.archive.capture import Capture, WarcLocation
+from stenogram.corpus import Corpus
+from stenogram.corpus.diff import (DELETE, EQUAL, INSERT, diff_html, document_pairs, tokens,
                          unified_word_diff, version_pairs, word_diff)
 
 LABELLED = Path(__file__).parent / "dedup" / "labelled.jsonl"
@@ -141,7 +141,7 @@ def test_corpus_diff_is_chronological(edited):
 
 
 def test_diff_command_with_html_page(edited, tmp_path):
-    from corpus.cli import diff as diff_cmd
+    from stenogram.corpus.cli import diff as diff_cmd
 
     path, doc = edited
     page = tmp_path / "edit.html"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.http_blocks import ArchivedResponse, response_head
+from stenogram.archive.http_blocks import ArchivedResponse, response_head
 
 REPO = Path(__file__).resolve().parent.parent
-HANDLER = "crawler.download_handler.WireHTTP11DownloadHandler"
+HANDLER = "stenogram.crawler.download_handler.WireHTTP11DownloadHandler"
 
 CHUNKED_BODY = b"<html><body>" + b"x" * 5000 + b"</body></html>"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archive.capture import Capture, WarcLocation
-from corpus import Corpus
-from corpus.cli import export
+from stenogram.archive.capture import Capture, WarcLocation
+from stenogram.corpus import Corpus
+from stenogram.corpus.cli import export
 
 LABELLED = Path(__file__).parent / "dedup" / "labelled.jsonl"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
-from extract import extract_page
+from stenogram.extract import extract_page
 
 GOLD_PAGE = Path(__file__).parent / "gold" / "pages" / "seed-003.mid.html"
 

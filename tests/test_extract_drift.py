@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import mutate  # noqa: E402
 
-from archive.capture import Capture, WarcLocation  # noqa: E402
-from corpus import Corpus  # noqa: E402
-from extract import extract_page  # noqa: E402
+from stenogram.archive.capture import Capture, WarcLocation  # noqa: E402
+from stenogram.corpus import Corpus  # noqa: E402
+from stenogram.extract import extract_page  # noqa: E402
 from stenogram.report import DriftLine, drift_figures, drift_lines_text  # noqa: E402
 
 
@@ -98,7 +98,7 @@ def test_an_old_corpus_gains_the_columns_and_keeps_its_rows(tmp_path):
 
 
 def test_warc_metadata_record_names_the_path():
-    from crawler.pipelines import CorpusPipeline
+    from stenogram.crawler.pipelines import CorpusPipeline
 
     written = {}
 

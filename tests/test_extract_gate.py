@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from extract import extract_page, gate
+from stenogram.extract import extract_page, gate
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "negatives"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import lxml.html
 
-from extract import extract_page
-from extract.generic import drop_reader_prompts, merge_split_body
+from stenogram.extract import extract_page
+from stenogram.extract.generic import drop_reader_prompts, merge_split_body
 
 PROSE = [f"Paragraph {i} of the article says something substantial about the matter at hand, "
          f"with enough words to count as running text for any extractor that reads it." for i in range(12)]

@@ -9,9 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from extract import extract_page
-from extract.cli import commands
-from extract.evaluate import evaluate
+from stenogram.extract import extract_page
+from stenogram.extract.cli import commands
+from stenogram.extract.evaluate import evaluate
 
 GOLD = Path(__file__).parent / "gold"
 CASES = json.loads((GOLD / "cases.json").read_text(encoding="utf-8"))

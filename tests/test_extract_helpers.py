@@ -5,11 +5,11 @@ import datetime as dt
 
 from hypothesis import given, settings, strategies as st
 
-from extract.chrome import drop_chrome_lines, is_date_line
-from extract.dates import format_en, format_ru, parse_date, parse_date_time
-from extract.text import detect_language
-from extract.titles import kind_from_title, participants_from_title, split_place_date
-from extract.turns import split_label, split_turns
+from stenogram.extract.chrome import drop_chrome_lines, is_date_line
+from stenogram.extract.dates import format_en, format_ru, parse_date, parse_date_time
+from stenogram.extract.text import detect_language
+from stenogram.extract.titles import kind_from_title, participants_from_title, split_place_date
+from stenogram.extract.turns import split_label, split_turns
 
 days = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2039, 12, 31))
 times = st.tuples(st.integers(0, 23), st.integers(0, 59))
@@ -126,7 +126,7 @@ def test_language_from_letters():
 def test_shipped_country_words_equal_babels():
     """extract/country_words.py (shipped so start-up skips Babel's locale data) is exactly what
     Babel's CLDR country names give; regenerate it with titles.write_country_words()."""
-    from extract import titles
+    from stenogram.extract import titles
 
     shipped = titles._country_words()
     assert shipped == titles.country_words_from_babel()
@@ -143,8 +143,8 @@ _LINE_PIECES = ["Photo", "Фото", " ", "  ", "\t", "\u00a0", "Views: 12 345",
 def test_line_matcher_equals_trying_every_pattern(pieces):
     """The length-tiered chrome-line matcher answers exactly any(p.match(line)) for every
     profile's patterns (it only skips patterns that cannot match a line that long)."""
-    from extract.chrome import COMMON_CHROME_LINES
-    from extract.profiles import default_profiles
+    from stenogram.extract.chrome import COMMON_CHROME_LINES
+    from stenogram.extract.profiles import default_profiles
 
     line = "".join(pieces)
     profiles = default_profiles()

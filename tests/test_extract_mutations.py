@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import mutate  # noqa: E402
 
-from extract import extract_page  # noqa: E402
-from extract.evaluate import Score, score_text  # noqa: E402
-from extract.text import normalise_for_compare  # noqa: E402
+from stenogram.extract import extract_page  # noqa: E402
+from stenogram.extract.evaluate import Score, score_text  # noqa: E402
+from stenogram.extract.text import normalise_for_compare  # noqa: E402
 
 SEED = int(os.environ.get("MUTATION_SEED", "20261129"))
 PAGES = int(os.environ.get("MUTATION_PAGES", "1000"))

@@ -172,7 +172,7 @@ def test_real_small_tmpfs_under_the_corpus(site, reference, tmp_path, small_disk
 # -- the stores themselves, in process ----------------------------------------------------------
 
 def _capture(i: int):
-    from archive.capture import Capture, WarcLocation
+    from stenogram.archive.capture import Capture, WarcLocation
 
     loc = WarcLocation("x.warc.gz", i * 100, 100, f"<urn:uuid:{uuid.uuid4()}>", "sha1:AAAA")
     return Capture(url=f"https://mid.ru/en/foreign_policy/news/{i}/", fetched_at="2024-04-12T15:38:00Z",
@@ -210,8 +210,8 @@ class _FillsUp(sqlite3.Connection):
 def test_a_failed_commit_leaves_no_open_transaction(tmp_path, monkeypatch):
     """The bug of issue 11: after one failed commit, later ingests reported success inside a
     transaction that was never committed."""
-    from corpus import Corpus
-    from corpus import store
+    from stenogram.corpus import Corpus
+    from stenogram.corpus import store
 
     real_connect = sqlite3.connect
     monkeypatch.setattr(store.sqlite3, "connect",
@@ -239,7 +239,7 @@ def test_real_full_disk_ingests_report_only_what_was_committed(tmp_path):
     failure were reported and lost."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    from corpus import Corpus
+    from stenogram.corpus import Corpus
 
     disk = tmp_path / "disk"
     disk.mkdir()
@@ -269,8 +269,8 @@ def test_real_full_disk_ingests_report_only_what_was_committed(tmp_path):
 def test_digest_index_says_disk_full_and_keeps_its_pending_adds(tmp_path, monkeypatch):
     """A failed batch commit raised "cannot rollback - no transaction is active" (SQLite had
     already rolled back), hiding the full disk; the adds must survive for the next flush."""
-    from archive import digests
-    from archive.digests import DigestIndex, FirstCapture
+    from stenogram.archive import digests
+    from stenogram.archive.digests import DigestIndex, FirstCapture
 
     class Full(sqlite3.Connection):
         full = True
@@ -301,7 +301,7 @@ def test_digest_index_says_disk_full_and_keeps_its_pending_adds(tmp_path, monkey
 
 def test_warc_append_cut_back_after_enospc(tmp_path):
     """A record half written when the disk fills is cut off: the file ends on a record."""
-    from archive.warc_writer import _OpenWarc
+    from stenogram.archive.warc_writer import _OpenWarc
 
     fd = os.open(tmp_path / "a.warc.gz.open", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     warc = _OpenWarc(str(tmp_path), "a", fd)

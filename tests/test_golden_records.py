@@ -15,10 +15,10 @@ import sys
 import zlib
 from pathlib import Path
 
-import archive.warc_writer as warc_writer
-from archive.digests import FirstCapture
-from archive.http_blocks import ArchivedRequest, ArchivedResponse
-from archive.warc_writer import WarcWriter
+import stenogram.archive.warc_writer as warc_writer
+from stenogram.archive.digests import FirstCapture
+from stenogram.archive.http_blocks import ArchivedRequest, ArchivedResponse
+from stenogram.archive.warc_writer import WarcWriter
 
 URL = "http://127.0.0.1:8001/en/foreign_policy/news/1/"
 DATE, LATER, LATEST = "2024-04-12T15:38:00Z", "2024-04-13T08:00:00.250000Z", "2024-04-14T08:00:00Z"

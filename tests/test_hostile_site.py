@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from twisted.internet import defer
 
-from crawler.scope import ScopeResolver
+from stenogram.crawler.scope import ScopeResolver
 
 TESTS = Path(__file__).parent
 
@@ -272,7 +272,7 @@ def test_resolver_refuses_at_connect_time_without_the_middleware(tmp_path):
                    COLUMNS="200")
         for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
             env.pop(var, None)
-        middlewares = json.dumps({"crawler.scope.ScopeMiddleware": None, **_project_middlewares()})
+        middlewares = json.dumps({"stenogram.crawler.scope.ScopeMiddleware": None, **_project_middlewares()})
         proc = stenogram_cmd(
             "crawl", "interaffairs", "--out", str(tmp_path / "out"),
             "--base-url", f"interaffairs=http://rebind.stenogram.test:{decoy.server_address[1]}",
@@ -286,10 +286,10 @@ def test_resolver_refuses_at_connect_time_without_the_middleware(tmp_path):
 
 
 def _project_middlewares() -> dict:
-    from crawler.runner import project_settings
+    from stenogram.crawler.runner import project_settings
 
     mws = dict(project_settings().getdict("DOWNLOADER_MIDDLEWARES"))
-    mws.pop("crawler.scope.ScopeMiddleware", None)
+    mws.pop("stenogram.crawler.scope.ScopeMiddleware", None)
     return mws
 
 
@@ -302,7 +302,7 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from scrapy.exceptions import IgnoreRequest  # noqa: E402
 
-from crawler.scope import address_refusal, host_allowed, is_loopback_host, origin  # noqa: E402
+from stenogram.crawler.scope import address_refusal, host_allowed, is_loopback_host, origin  # noqa: E402
 
 
 @given(st.ip_addresses())
@@ -341,8 +341,8 @@ def test_hosts_and_ports():
 def _middleware(base_url, **settings):
     from scrapy.utils.test import get_crawler
 
-    from crawler.scope import ScopeMiddleware
-    from crawler.spiders.mid import MidSpider
+    from stenogram.crawler.scope import ScopeMiddleware
+    from stenogram.crawler.spiders.mid import MidSpider
 
     crawler = get_crawler(MidSpider, settings)
     crawler.spider = MidSpider(base_url=base_url)
@@ -393,7 +393,7 @@ def test_loopback_only_refuses_a_public_address():
 def test_resolver_checks_every_answer_but_the_operators_proxy(monkeypatch):
     """Names as the connect path passes them (IDNA bytes) are checked too; only the proxies named
     in the environment are exempt, not the no_proxy list."""
-    from crawler.scope import AddressRefused
+    from stenogram.crawler.scope import AddressRefused
 
     monkeypatch.setenv("http_proxy", "http://proxy.stenogram.test:3128")
     monkeypatch.setenv("no_proxy", "intranet.stenogram.test")

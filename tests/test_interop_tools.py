@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.cli import rebuild_cdxj
-from archive.reader import iter_captures
-from archive.wacz import build_wacz
+from stenogram.archive.cli import rebuild_cdxj
+from stenogram.archive.reader import iter_captures
+from stenogram.archive.wacz import build_wacz
 from conftest import skip_unless_ci
 from test_reader import EN_TEXT, EN_URL, RU_TEXT, RU_URL, make_sample_warc
 
@@ -58,8 +58,8 @@ def sample_warc(tmp_path) -> Path:
 @pytest.fixture
 def writer_warc(tmp_path) -> Path | None:
     """A WARC written by our own archive.warc_writer (gzip + windows-1251 pages)."""
-    writer_mod = pytest.importorskip("archive.warc_writer")
-    from archive.http_blocks import ArchivedRequest, ArchivedResponse
+    writer_mod = pytest.importorskip("stenogram.archive.warc_writer")
+    from stenogram.archive.http_blocks import ArchivedRequest, ArchivedResponse
     import gzip
 
     from test_reader import html_page
@@ -205,9 +205,9 @@ def test_pywb_replays_live_indexes_and_a_page_after_a_recrawl_304(wayback, tools
     import gzip
     import shutil
 
-    from archive.digests import DigestIndex
-    from archive.http_blocks import ArchivedRequest, ArchivedResponse
-    from archive.warc_writer import WarcWriter
+    from stenogram.archive.digests import DigestIndex
+    from stenogram.archive.http_blocks import ArchivedRequest, ArchivedResponse
+    from stenogram.archive.warc_writer import WarcWriter
     from test_reader import html_page
 
     d = tmp_path / "warc"

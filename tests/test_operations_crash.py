@@ -171,9 +171,9 @@ def test_no_page_fetched_twice_beyond_those_in_flight(resumed):
 
 _DIES_WHILE_CLOSING = """
 import os, sys
-from archive.http_blocks import ArchivedRequest, ArchivedResponse
-from archive import cdxj
-from archive.warc_writer import WarcWriter
+from stenogram.archive.http_blocks import ArchivedRequest, ArchivedResponse
+from stenogram.archive import cdxj
+from stenogram.archive.warc_writer import WarcWriter
 
 def die(self, final_path=None):
     os._exit(9)  # the process dies after the WARC was renamed, before its index was sorted
@@ -191,8 +191,8 @@ w.close()
 
 def test_a_warc_closed_but_not_indexed_gets_its_index(tmp_path):
     """Killed between closing a WARC and sorting its live index (found by tools/torture.py)."""
-    from archive.cdxj import index_warc
-    from archive.salvage import salvage_directory
+    from stenogram.archive.cdxj import index_warc
+    from stenogram.archive.salvage import salvage_directory
 
     proc = subprocess.run([sys.executable, "-c", _DIES_WHILE_CLOSING, str(tmp_path)], capture_output=True,
                           text=True, timeout=60)

@@ -52,12 +52,12 @@ def deploy(tmp_path: Path) -> Path:
 def loopback_args(site, out: Path) -> list[str]:
     """What the test adds to the documented command: --loopback and the sample site's base URLs,
     plus the operations middlewares for as long as crawler/settings.py does not wire them."""
-    from crawler.runner import project_settings
+    from stenogram.crawler.runner import project_settings
 
     args = crawl_args(site, out)
     assert args[:4] == ["crawl", "--loopback", "--out", str(out)]
     args = ["--loopback", *args[4:]]
-    if project_settings().getwithbase("DOWNLOADER_MIDDLEWARES").get("crawler.recrawl.RecrawlMiddleware"):
+    if project_settings().getwithbase("DOWNLOADER_MIDDLEWARES").get("stenogram.crawler.recrawl.RecrawlMiddleware"):
         pairs = list(zip(args[1::2], args[2::2]))
         args = ["--loopback"] + [x for flag, value in pairs if "MIDDLEWARES=" not in value for x in (flag, value)]
     return args

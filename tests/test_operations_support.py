@@ -16,13 +16,13 @@ from pathlib import Path
 
 #: The operations middlewares as crawler/settings.py should wire them (see the report).
 OPERATIONS_MIDDLEWARES = {
-    "crawler.recrawl.RecrawlMiddleware": 50,
+    "stenogram.crawler.recrawl.RecrawlMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
-    "crawler.middlewares.RetryAfterMiddleware": 560,
-    "crawler.middlewares.InterstitialMiddleware": 580,
-    "crawler.middlewares.RedirectTrapMiddleware": 610,
-    "crawler.middlewares.ArchiveGuardMiddleware": 950,
+    "stenogram.crawler.middlewares.BackoffRetryMiddleware": 550,
+    "stenogram.crawler.middlewares.RetryAfterMiddleware": 560,
+    "stenogram.crawler.middlewares.InterstitialMiddleware": 580,
+    "stenogram.crawler.middlewares.RedirectTrapMiddleware": 610,
+    "stenogram.crawler.middlewares.ArchiveGuardMiddleware": 950,
 }
 
 #: Short pauses for loopback: the waits are real, just small.
@@ -38,7 +38,7 @@ FAST_WAITS = {
 _RUNNER = textwrap.dedent(
     """
     import json, sys
-    from crawler.runner import LOOPBACK_SETTINGS, run_crawl
+    from stenogram.crawler.runner import LOOPBACK_SETTINGS, run_crawl
     cfg = json.loads(sys.argv[1])
     settings = dict(LOOPBACK_SETTINGS)
     settings.update(cfg["settings"])
@@ -51,7 +51,7 @@ _RUNNER = textwrap.dedent(
 )
 
 
-OPERATIONS_SPIDER_MIDDLEWARES = {"crawler.recrawl.RecrawlFilterMiddleware": 950}
+OPERATIONS_SPIDER_MIDDLEWARES = {"stenogram.crawler.recrawl.RecrawlFilterMiddleware": 950}
 
 
 def operations_settings(**extra) -> dict:

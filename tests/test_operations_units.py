@@ -7,9 +7,9 @@ from email.utils import format_datetime
 import pytest
 import scrapy
 
-from crawler.middlewares import backoff_delay, interstitial_reason, parse_retry_after
-from crawler.recrawl import RecrawlPolicy, parse_schedule
-from crawler.state import CrawlState, iso
+from stenogram.crawler.middlewares import backoff_delay, interstitial_reason, parse_retry_after
+from stenogram.crawler.recrawl import RecrawlPolicy, parse_schedule
+from stenogram.crawler.state import CrawlState, iso
 from stenogram.sample_site.faults import INTERSTITIAL_PAGES
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
@@ -126,7 +126,7 @@ def test_state_survives_reopening_and_counts_not_modified(tmp_path):
 def test_spiders_reach_the_state_to_stop_listing_walks(tmp_path):
     from scrapy.utils.test import get_crawler
 
-    from crawler.recrawl import RecrawlMiddleware
+    from stenogram.crawler.recrawl import RecrawlMiddleware
 
     crawler = get_crawler(scrapy.Spider, {"STENOGRAM_STATE_DB": str(tmp_path / "state.db")})
     mw = RecrawlMiddleware.from_crawler(crawler)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from crawler.progress import Row, render_rows
-from crawler.runner import CrawlResult
+from stenogram.crawler.progress import Row, render_rows
+from stenogram.crawler.runner import CrawlResult
 from stenogram.report import CrawlSummary, DriftLine, SourceLine, print_summary
 
 VENV_BIN = Path(sys.executable).parent

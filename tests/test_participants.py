@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.titles import participants_from_title
+from stenogram.extract.titles import participants_from_title
 
 GOLD = json.loads((Path(__file__).parent / "participants_gold.json").read_text(encoding="utf-8"))["cases"]
 

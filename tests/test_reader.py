@@ -17,7 +17,7 @@ from hypothesis import given, settings, strategies as st
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.reader import (
+from stenogram.archive.reader import (
     ContentDecodingError,
     ReadStats,
     decode_content,

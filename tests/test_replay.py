@@ -1,4 +1,4 @@
-"""archive.replay: a real Scrapy crawl served from a WARC (and a WACZ) instead of the network."""
+"""stenogram.crawler.replay: a real Scrapy crawl served from a WARC (and a WACZ) instead of the network."""
 from __future__ import annotations
 
 import gzip
@@ -15,8 +15,8 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.replay import ReplayIndex, replay_settings
-from archive.wacz import build_wacz
+from stenogram.crawler.replay import ReplayIndex, replay_settings
+from stenogram.archive.wacz import build_wacz
 from test_reader import EN_TEXT, RU_TEXT, chunk, html_page, write_exchange
 
 ROOT = Path(__file__).resolve().parents[1]

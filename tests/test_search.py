@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from archive.capture import Capture, WarcLocation
-from corpus import Corpus
-from corpus.schema import FTS_TRIGGERS, STEMMED_FTS
-from corpus.search import parse_query, search, terms
+from stenogram.archive.capture import Capture, WarcLocation
+from stenogram.corpus import Corpus
+from stenogram.corpus.schema import FTS_TRIGGERS, STEMMED_FTS
+from stenogram.corpus.search import parse_query, search, terms
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "dedup" / "labelled.jsonl"
@@ -322,7 +322,7 @@ def test_an_older_corpus_gets_the_stemmed_index_on_open(tmp_path):
 def test_search_command(built, tmp_path):
     from click.testing import CliRunner
 
-    from corpus.cli import search as search_cmd
+    from stenogram.corpus.cli import search as search_cmd
 
     corpus, ids = built
     runner = CliRunner()

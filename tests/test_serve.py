@@ -21,7 +21,7 @@ try:
 except ImportError:
     from serve_support import BIN, alive, children, demo_corpus, serving, wayback_bin
 
-from corpus.web import views
+from stenogram.corpus.web import views
 
 pytestmark = pytest.mark.network
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.spiders.globalsecurity import MFA_FILE
-from crawler.spiders.interaffairs import ARTICLE_PATH as DLE_ARTICLE
-from crawler.spiders.mid import MidSpider, canonical_article_url
-from crawler.spiders.mid_archive import ARTICLE_PATH as LIFERAY_ARTICLE
+from stenogram.crawler.spiders.globalsecurity import MFA_FILE
+from stenogram.crawler.spiders.interaffairs import ARTICLE_PATH as DLE_ARTICLE
+from stenogram.crawler.spiders.mid import MidSpider, canonical_article_url
+from stenogram.crawler.spiders.mid_archive import ARTICLE_PATH as LIFERAY_ARTICLE
 
 langs = st.sampled_from(["en", "ru", "de", "fr", "es", "pt"])
 sections = st.sampled_from(["foreign_policy/news", "press_service/minister_speeches"])
@@ -56,7 +56,7 @@ def test_source_url_schemes_from_sites_md():
 def test_cookie_domain_splitting_uses_the_bundled_suffix_list(tmp_path, loopback_only):
     """Scrapy's cookie middleware must not download the public suffix list (an off-site
     request no robots.txt or WARC sees): importing the crawler package turns that off."""
-    import crawler  # noqa: F401  (sets TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS)
+    import stenogram.crawler  # noqa: F401  (sets TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS)
     from tldextract import TLDExtract
 
     refused_before = len(loopback_only)
@@ -74,8 +74,8 @@ def test_archive_guard_stands_down_when_archiving_is_off_on_purpose():
     import pytest
     from scrapy.exceptions import NotConfigured
 
-    from crawler.middlewares import ArchiveGuardMiddleware
-    from crawler.runner import project_settings
+    from stenogram.crawler.middlewares import ArchiveGuardMiddleware
+    from stenogram.crawler.runner import project_settings
 
     on = SimpleNamespace(settings=project_settings())
     assert isinstance(ArchiveGuardMiddleware.from_crawler(on), ArchiveGuardMiddleware)

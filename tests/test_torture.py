@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import torture  # noqa: E402  (tools/ is not a package)
 
-from crawler.state import FrontierEntry, SqliteFrontier  # noqa: E402
+from stenogram.crawler.state import FrontierEntry, SqliteFrontier  # noqa: E402
 
 
 @pytest.mark.network

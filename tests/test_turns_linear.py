@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 
-from extract import blocks, chrome
-from extract.turns import split_label, split_turns
+from stenogram.extract import blocks, chrome
+from stenogram.extract.turns import split_label, split_turns
 
 import lxml.html
 

@@ -29,10 +29,10 @@ from rich.console import Console
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.reader import (ReadStats, TooLargeError, decode_content, iter_captures,
+from stenogram.archive.reader import (ReadStats, TooLargeError, decode_content, iter_captures,
                             warc_damage)
-from corpus.schema import FTS_DEFERRED_FLAG, FTS_TRIGGERS
-from corpus.store import Corpus
+from stenogram.corpus.schema import FTS_DEFERRED_FLAG, FTS_TRIGGERS
+from stenogram.corpus.store import Corpus
 from stenogram.cli import cli
 from stenogram.report import CrawlSummary, SourceLine, print_summary
 
@@ -45,7 +45,7 @@ PAGE = (b"<html><head><title>Remarks, Minsk</title></head><body><div class='text
 # ------------------------------------------------------------------ a crafted corpus.db
 
 def _capture(url: str, body: bytes, record_id: str):
-    from archive.capture import Capture, WarcLocation
+    from stenogram.archive.capture import Capture, WarcLocation
 
     return Capture(url=url, fetched_at="2024-04-12T15:38:00Z", http_status=200,
                    content_type="text/html", body=body, source="mid",

@@ -13,8 +13,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from archive.cli import cdxj_path_for, commands, rebuild_cdxj
-from archive.wacz import build_wacz, html_title
+from stenogram.archive.cli import cdxj_path_for, commands, rebuild_cdxj
+from stenogram.archive.wacz import build_wacz, html_title
 from test_reader import EN_URL, RU_TEXT, RU_URL, make_sample_warc
 
 

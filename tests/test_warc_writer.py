@@ -15,16 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.digests import DigestIndex, PayloadDigester, digest_of
-from archive.http_blocks import (
+from stenogram.archive.digests import DigestIndex, PayloadDigester, digest_of
+from stenogram.archive.http_blocks import (
     ArchivedRequest,
     ArchivedResponse,
     request_head,
     request_target,
     response_head,
 )
-from archive.salvage import complete_prefix_length, salvage_open_warc
-from archive.warc_writer import (
+from stenogram.archive.salvage import complete_prefix_length, salvage_open_warc
+from stenogram.archive.warc_writer import (
     DEFAULT_COMPRESSLEVEL,
     PROFILE_IDENTICAL_PAYLOAD,
     PROFILE_SERVER_NOT_MODIFIED,
@@ -284,7 +284,7 @@ def test_live_cdxj_equals_cdxj_indexer(tmp_path):
     assert live == out
     assert live.splitlines() == sorted(live.splitlines()) and len(live.splitlines()) == 5
     assert b":8000)/a " in live.splitlines()[0]  # written last, sorts first
-    from archive.cli import rebuild_cdxj
+    from stenogram.archive.cli import rebuild_cdxj
 
     assert rebuild_cdxj(warc) == live_path and live_path.read_bytes() == live
     assert not list(tmp_path.glob("*.open")) and not list(tmp_path.glob("*.tmp"))
@@ -469,8 +469,8 @@ def test_response_head_bytes_round_trip(case):
     from twisted.web._newclient import Request
     from twisted.web.http_headers import Headers
 
-    from crawler.archiving import WarcArchiver
-    from crawler.download_handler import _TX_ATTR, WireRecordingParser
+    from stenogram.crawler.archiving import WarcArchiver
+    from stenogram.crawler.download_handler import _TX_ATTR, WireRecordingParser
 
     head, body = case
     parser = WireRecordingParser(Request(b"GET", b"/", Headers({b"host": [b"x"]}), None),
@@ -506,7 +506,7 @@ def test_request_head_bytes_round_trip(headers, method, persistent):
     from twisted.web._newclient import Request
     from twisted.web.http_headers import Headers
 
-    from crawler.download_handler import _TX_REQUEST_ATTR, _record_request_head
+    from stenogram.crawler.download_handler import _TX_REQUEST_ATTR, _record_request_head
 
     tx_headers = Headers({b"Host": [b"127.0.0.1:8000"]})
     for name, value in headers:

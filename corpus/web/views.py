@@ -33,7 +33,7 @@ def _json_list(value) -> list:
 # ---------------------------------------------------------------- search
 def search(conn, text: str, limit: int = 20, offset: int = 0) -> list[dict]:
     """Search results for a page: ``corpus.search.search`` (any text is a query; morphology)."""
-    from corpus.search import search as corpus_search
+    from stenogram.corpus.search import search as corpus_search
 
     return corpus_search(conn, text, limit=limit, offset=offset)
 
@@ -160,7 +160,7 @@ def transcript(conn, doc_id: int, replay_base: str | None = None) -> dict | None
 # ---------------------------------------------------------------- history
 def diff_html(old: dict, new: dict) -> str:
     """The word-level diff of two versions, as the project's ``corpus.diff`` renders it."""
-    from corpus.diff import diff_html as corpus_diff_html
+    from stenogram.corpus.diff import diff_html as corpus_diff_html
 
     return corpus_diff_html(old, new)
 

@@ -6,8 +6,8 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 
-from crawler.items import TranscriptPage
-from crawler.scope import origin
+from stenogram.crawler.items import TranscriptPage
+from stenogram.crawler.scope import origin
 
 
 class TranscriptSpider(scrapy.Spider):

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 
-from crawler.spiders.base import TranscriptSpider
+from stenogram.crawler.spiders.base import TranscriptSpider
 
 MFA_FILE = re.compile(r"/[a-z]+-\d{6}-russia-mfa\d{2}\.htm$")
 YEAR_DIR = re.compile(r"/(?P<year>\d{4})/$")

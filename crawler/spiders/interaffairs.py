@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 
-from crawler.spiders.base import TranscriptSpider
+from stenogram.crawler.spiders.base import TranscriptSpider
 
 ARTICLE_PATH = re.compile(r"^/lavrov/\d+-[^/]+\.html$")
 PAGE_PATH = re.compile(r"^/lavrov/page/(?P<n>\d+)/$")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 
-from crawler.spiders.base import TranscriptSpider
+from stenogram.crawler.spiders.base import TranscriptSpider
 
 #: Bitrix article URLs: /{lang}/{section}/{id}/
 ARTICLE_PATH = re.compile(

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 
-from crawler.spiders.base import TranscriptSpider
+from stenogram.crawler.spiders.base import TranscriptSpider
 
 ARTICLE_PATH = re.compile(r"/-/asset_publisher/[A-Za-z0-9]+/content/id/\d+")
 PAGING_PARAM = re.compile(r"_cur=\d+")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 
-from corpus.web import views
+from stenogram.corpus.web import views
 
 PAGE_SIZE = 20
 

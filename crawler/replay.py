@@ -4,8 +4,8 @@ Re-running a spider on an archive is how a changed parser is tested against exac
 fetched. :func:`replay_settings` gives the settings (``stenogram crawl --replay`` uses it)::
 
     REPLAY_FROM = ["data/warc", "old-crawl.wacz"]
-    DOWNLOAD_HANDLERS = {"http": "archive.replay.WarcReplayDownloadHandler",
-                         "https": "archive.replay.WarcReplayDownloadHandler"}
+    DOWNLOAD_HANDLERS = {"http": "stenogram.crawler.replay.WarcReplayDownloadHandler",
+                         "https": "stenogram.crawler.replay.WarcReplayDownloadHandler"}
 
 Each request is answered with the archived response for its URL (the exact URL when recorded,
 else SURT-matched, so ``www.``/scheme/query-order variants find it): the recorded status and
@@ -47,12 +47,12 @@ from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.capture import WarcLocation
-from archive.reader import WARC_SUFFIXES, dechunk
+from stenogram.archive.capture import WarcLocation
+from stenogram.archive.reader import WARC_SUFFIXES, dechunk
 
 log = logging.getLogger(__name__)
 
-HANDLER_PATH = "archive.replay.WarcReplayDownloadHandler"
+HANDLER_PATH = "stenogram.crawler.replay.WarcReplayDownloadHandler"
 
 #: What a replay changes besides the download handler: nothing is fetched, so there is nothing
 #: to be polite about (no delay, no autothrottle, no backoff before a retry or after a
