@@ -66,9 +66,9 @@ from stenogram.corpus.urls import url_key
 
 log = logging.getLogger(__name__)
 
-OFFICIAL_SOURCES = ("mid", "mid_archive")
-SOURCE_RANK = {"mid": 2, "mid_archive": 1}  # any other source: 0
-_RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 ELSE 0 END"
+OFFICIAL_SOURCES = ("mid", "mid_archive", "mid_domino")
+SOURCE_RANK = {"mid": 2, "mid_archive": 1, "mid_domino": 1}  # any other source: 0
+_RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 WHEN 'mid_domino' THEN 1 ELSE 0 END"
 #: Seconds a write waits for another writer of the same corpus before "database is locked".
 #: A crawl and ``stenogram reprocess`` may write one corpus at once (README, "Operations"):
 #: a crawl's ingest is one short transaction; a ``reprocess`` that sees a crawl on the file

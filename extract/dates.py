@@ -38,8 +38,9 @@ _PATTERNS = [
     re.compile(rf"(?P<m>{_MONTH_WORD})\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})"),
     # 12.04.2024 / 6-08-2014 / 12/04/2024 (day first, as on these sites)
     re.compile(r"(?<![\d.\-/])(?P<d>\d{1,2})[.\-/](?P<mn>\d{1,2})[.\-/](?P<y>\d{4})"),
-    # 2024-04-12 (ISO, meta tags)
-    re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<mn>\d{2})-(?P<d>\d{2})"),
+    # 2024-04-12 (ISO, meta tags); not the head of a document number "1789-08-11-2004"
+    # (NNNN-DD-MM-YYYY, as the Domino-era pages print it above the title)
+    re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<mn>\d{2})-(?P<d>\d{2})(?!-?\d)"),
 ]
 _GLUED_TIME = re.compile(r"[\s,]*(?:в\s+)?(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)(?!\d)")
 _TIME = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)(?!\d)")

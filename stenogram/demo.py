@@ -49,8 +49,8 @@ def run_demo(data_dir: Path, size: int = 40, seed: int = 1, console=None, edit: 
     data_dir = Path(data_dir)
     with SampleSite(port=0, size=size, seed=seed) as site:
         if console is not None:
-            for source, url in site.base_urls.items():
-                console.print(Text(f"sample site: {source:15} {url}"))  # data, not markup
+            for source in SOURCES:  # the sources the demo crawls (not mid_domino: see crawler.runner)
+                console.print(Text(f"sample site: {source:15} {site.base_urls[source]}"))  # data, not markup
         with crawl_lock(data_dir):
             result = run_crawl(SOURCES, out_dir=data_dir, base_urls=site.base_urls, settings=LOOPBACK_SETTINGS)
         summary = summarise(result)

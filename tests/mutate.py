@@ -33,7 +33,8 @@ from stenogram.sample_site.messages import Request
 from stenogram.sample_site.sites import RENDERERS
 
 LIVE_BASE = {"mid": "https://mid.ru", "mid_archive": "https://archive.mid.ru",
-             "globalsecurity": "https://www.globalsecurity.org", "interaffairs": "https://en.interaffairs.ru"}
+             "globalsecurity": "https://www.globalsecurity.org", "interaffairs": "https://en.interaffairs.ru",
+             "mid_domino": "http://archive.mid.ru"}
 
 
 # ---------------------------------------------------------------- the pages and their truth
@@ -69,12 +70,24 @@ def base_pages(size: int = 60, seed: int = 1) -> list[BasePage]:
             response = renderers[source].handle(Request(source, "GET", copy.path, {}))
             assert response.status == 200, (source, copy.path, response.status)
             ctype = response.header("Content-Type") or "text/html"
-            charset = "windows-1251" if b"windows-1251" in response.body[:600] else "utf-8"
+            charset = page_charset(response.body, ctype)
             paragraphs = t.text_on(source)
             truth = Truth(source, t.key, LIVE_BASE[source] + copy.path, t.title_on(source), t.date, t.place,
                           t.language, paragraphs, len(split_turns(paragraphs, t.language)))
             out.append(BasePage(truth, response.body, ctype, charset))
     return out
+
+
+def page_charset(body: bytes, content_type: str | None) -> str:
+    """The sample site's pages are UTF-8 or windows-1251: declared in the <meta> or the header,
+    or (some Domino-era pages) nowhere, and then only the bytes tell."""
+    if b"windows-1251" in body[:800] or "windows-1251" in (content_type or ""):
+        return "windows-1251"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "windows-1251"
+    return "utf-8"
 
 
 # ---------------------------------------------------------------- the mutable page

@@ -96,7 +96,7 @@ def test_mutations_preserve_the_text(pages):
     import lxml.html
 
     for m in random.Random(SEED).sample(pages, 150):
-        charset = "windows-1251" if b"windows-1251" in m.body[:800] else "utf-8"
+        charset = mutate.page_charset(m.body, m.content_type)
         text = normalise_for_compare(lxml.html.document_fromstring(m.body.decode(charset)).text_content())
         squeezed = text.replace(" ", "")
         for p in m.truth.paragraphs:

@@ -89,9 +89,9 @@ def page_text(sel: Selector) -> str:
 # ------------------------------------------------------------------ ports and catalog
 def test_base_urls_are_loopback_and_distinct(site):
     urls = site.base_urls
-    assert set(urls) == {"mid", "mid_archive", "globalsecurity", "interaffairs"}
+    assert set(urls) == {"mid", "mid_archive", "globalsecurity", "interaffairs", "mid_domino"}
     ports = {urlsplit(u).port for u in urls.values()}
-    assert len(ports) == 4
+    assert len(ports) == 5
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in urls.values())
 
 
@@ -103,7 +103,7 @@ def _free_block() -> int:
         if base > 65000:
             continue
         ok = True
-        for p in range(base, base + 4):
+        for p in range(base, base + 5):
             with socket.socket() as t:
                 try:
                     t.bind(("127.0.0.1", p))
@@ -111,14 +111,15 @@ def _free_block() -> int:
                     ok = False
         if ok:
             return base
-    pytest.skip("no block of 4 free ports")
+    pytest.skip("no block of 5 free ports")
 
 
 def test_fixed_port_serves_consecutive_ports():
     base = _free_block()
     with SampleSite(port=base, size=0) as s:
-        assert [urlsplit(s.base_urls[k]).port for k in ("mid", "mid_archive", "globalsecurity", "interaffairs")] \
-            == [base, base + 1, base + 2, base + 3]
+        assert [urlsplit(s.base_urls[k]).port
+                for k in ("mid", "mid_archive", "globalsecurity", "interaffairs", "mid_domino")] \
+            == [base, base + 1, base + 2, base + 3, base + 4]
         assert fetch(s.base_urls["mid"] + "/robots.txt").status == 200
 
 
@@ -153,7 +154,7 @@ def test_catalog_shape_and_eras():
 
 def test_large_catalog_builds_and_fillers_are_not_near_duplicates():
     cat = build_catalog(5000, seed=1)
-    assert len(cat) == 5007
+    assert len(cat) == 5007 + 36  # seeds, Russian counterparts, fillers, the Domino era's fixed 36
     fillers = [t for t in cat if t.kind == "filler" and t.language == "en"][:40]
 
     def shingles(t):

@@ -13,15 +13,19 @@ from stenogram.sample_site.server import SampleSite
 
 @click.command("sample-site")
 @click.option("--port", type=int, default=0, show_default=True,
-              help="mid on PORT, mid_archive PORT+1, globalsecurity PORT+2, interaffairs PORT+3; 0 picks free ports.")
+              help="mid on PORT, mid_archive PORT+1, globalsecurity PORT+2, interaffairs PORT+3, "
+                   "mid_domino PORT+4; 0 picks free ports.")
 @click.option("--size", type=int, default=200, show_default=True, help="Number of generated filler transcripts.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for the filler generator.")
 @click.option("--edit", "edits", type=click.IntRange(min=0), default=0, show_default=True,
               help="Silently edit the N newest English mid.ru transcripts when sent SIGUSR1 "
                    "(`kill -USR1 PID` between two crawls): same URL, new text.")
-def sample_site(port: int, size: int, seed: int, edits: int) -> None:
+@click.option("--domino-later", is_flag=True,
+              help="Serve the Domino-era copy as it is today: one document silently edited, one "
+                   "removed (404); without it, as web archives captured it. `kill -USR2 PID` switches.")
+def sample_site(port: int, size: int, seed: int, edits: int, domino_later: bool) -> None:
     """Serve the sample site on 127.0.0.1 and print the base-URL map as JSON."""
-    site = SampleSite(port=port, size=size, seed=seed).start()
+    site = SampleSite(port=port, size=size, seed=seed, domino_later=domino_later).start()
     click.echo(json.dumps(site.base_urls, indent=2))
     click.echo(f"{len(site.catalog)} transcripts; Ctrl-C to stop.", err=True)
     if edits:
@@ -32,6 +36,12 @@ def sample_site(port: int, size: int, seed: int, edits: int) -> None:
 
         signal.signal(signal.SIGUSR1, edit_now)
         click.echo(f"kill -USR1 {os.getpid()} edits {edits} transcript(s) in place.", err=True)
+
+    def domino_now(_signum, _frame):
+        changed = site.domino_changes()
+        click.echo(f"mid_domino: edited {changed['edited'].key}, removed {changed['removed'].key}", err=True)
+
+    signal.signal(signal.SIGUSR2, domino_now)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -17,7 +17,7 @@ from pathlib import Path
 from stenogram.sample_site import phrases
 
 CONTENT_DIR = Path(__file__).with_name("content")
-SOURCES = ("mid", "mid_archive", "globalsecurity", "interaffairs")
+SOURCES = ("mid", "mid_archive", "globalsecurity", "interaffairs", "mid_domino")
 SECTIONS = ("foreign_policy/news", "press_service/minister_speeches")
 LIFERAY_INSTANCES = {"foreign_policy/news": "cKNonkJE02Bw", "press_service/minister_speeches": "7OvQR5KJWVmR"}
 BITRIX_START = dt.date(2021, 8, 1)
@@ -357,7 +357,9 @@ def build_catalog(size: int = 0, seed: int = 1) -> Catalog:
     """Seeds + Russian counterparts + `size` deterministic fillers, with ids and URLs assigned."""
     if size < 0:
         raise ValueError("size must be >= 0")
+    from stenogram.sample_site.domino import domino_transcripts  # the Domino era: fixed, own URLs
+
     rng = random.Random(seed)
     transcripts = _seeds() + _fillers(rng, size)
     _assign_ids_and_paths(random.Random(f"ids:{seed}"), transcripts)
-    return Catalog(transcripts, _neighbours())
+    return Catalog(transcripts + domino_transcripts(), _neighbours())

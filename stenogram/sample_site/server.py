@@ -109,9 +109,11 @@ class SampleRequestHandler(BaseHTTPRequestHandler):
 
 
 class SampleSite:
-    """The bundled local copy of mid.ru, archive.mid.ru, globalsecurity.org and interaffairs.ru."""
+    """The bundled local copy of mid.ru, archive.mid.ru, globalsecurity.org, interaffairs.ru and
+    mid.ru's Domino-era site (``mid_domino``)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, size: int = 0, seed: int = 1, faults=None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, size: int = 0, seed: int = 1, faults=None,
+                 domino_later: bool = False):
         if host not in ("127.0.0.1", "localhost"):
             raise ValueError("the sample site only listens on the loopback interface")
         self.host, self.port, self.size, self.seed = host, port, size, seed
@@ -122,6 +124,9 @@ class SampleSite:
         self._lock = threading.Lock()
         self._servers: dict[str, SampleHTTPServer] = {}
         self._threads: list[threading.Thread] = []
+        self.domino_later = False
+        if domino_later:
+            self.domino_changes()
 
     # -- lifecycle
     def start(self) -> "SampleSite":
@@ -171,6 +176,23 @@ class SampleSite:
             for t in self.catalog.on("mid", "en")[:max(0, n)]:
                 edited.append(self.catalog.edit(t.key, edited_paragraphs(t.paragraphs, t.revision + 1)))
         return edited
+
+    def domino_changes(self) -> dict[str, "Transcript"]:
+        """Move the Domino-era copy from the state web archives captured to the state the live
+        copy serves today: ``domino.EDITED_KEY``'s text is silently edited (same URLs, new text,
+        ETag and Last-Modified) and ``domino.REMOVED_KEY`` is no longer served (404, gone from
+        every view). Idempotent; ``SampleSite(domino_later=True)`` starts in that state.
+        Returns ``{"edited": Transcript, "removed": Transcript}`` (both stay in the catalog:
+        a backfill from an archive must still find them)."""
+        from stenogram.sample_site.domino import EDITED_KEY, REMOVED_KEY
+
+        with self._lock:
+            edited, removed = self.catalog[EDITED_KEY], self.catalog[REMOVED_KEY]
+            if not self.domino_later:
+                self.catalog.edit(EDITED_KEY, edited_paragraphs(edited.paragraphs, edited.revision + 1))
+                self.renderers["mid_domino"].removed.add(REMOVED_KEY)
+                self.domino_later = True
+            return {"edited": edited, "removed": removed}
 
     def urls(self, key: str) -> dict[str, list[str]]:
         return self.catalog[key].urls(self.base_urls)
