@@ -2,12 +2,13 @@
 
 Why this shape: extraction is the CPU cost (trafilatura, ~35 pages/s per core), then the
 per-document dedup work (normalise, hash, shingle, MinHash: ``corpus.prepare``, ~0.6 ms);
-ingest itself is short SQL. So captures are read in the main process, sent in chunks to a
-``ProcessPoolExecutor`` that extracts *and prepares* them, and ingested back in the main
-process in order (one writer, no locking). Records already in the corpus (same WARC-Record-ID)
-are skipped before extraction, so a second run over the same WARCs changes nothing and costs
-only the reading. Non-HTML and non-200 responses are not extracted but still recorded as
-captures.
+ingest itself is short SQL. So captures are read in the main process (``pending_chunks``:
+records already in the corpus, same WARC-Record-ID, are skipped before extraction, so a second
+run over the same WARCs changes nothing and costs only the reading), split into what is
+extracted and what is recorded as is (``Chunk``: non-HTML and non-200 responses), sent in
+chunks to an executor that extracts *and prepares* them (``extracted_in_order``: a local
+``ProcessPoolExecutor``, or any executor the caller passes), and ingested back in the main
+process in order (``ingest_chunk``: one writer, no locking).
 
 Transactions: chunks are small (work units for the pool), commits are not: ``CommitBatcher``
 commits every ``commit_every`` captures or ``commit_seconds``, whichever comes first (each
@@ -33,9 +34,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -159,120 +161,161 @@ def extract_and_prepare(extractor: Callable[[list], list], captures: list) -> li
     return [(t, error, p) for (t, error), p in zip(results, prepared)]
 
 
-def _chunks(it: Iterator, size: int) -> Iterator[list]:
+def pending_chunks(corpus: Corpus, captures: Iterable, size: int, summary: ReprocessSummary,
+                   progress: Callable[[int], None]) -> Iterator[list]:
+    """``captures`` in chunks of ``size``, less those already in the corpus (same
+    WARC-Record-ID: a rerun over the same WARCs costs only the reading); empty chunks dropped."""
+    it = iter(captures)
     while chunk := list(islice(it, size)):
-        yield chunk
+        summary.captures_read += len(chunk)
+        todo = [cap for cap in chunk if corpus.conn.execute(
+            "SELECT 1 FROM captures WHERE warc_record_id = ?",
+            (cap.location.warc_record_id,)).fetchone() is None]
+        summary.already_ingested += len(chunk) - len(todo)
+        progress(len(chunk) - len(todo))
+        if todo:
+            yield todo
 
 
-def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_size: int = 16,
-              extractor: Callable[[list], list] = extract_chunk,
-              progress: Callable[[int], None] | None = None, commit_every: int = 1000,
-              commit_seconds: float = 10.0, defer_fts: bool | None = None,
-              mp_context=None) -> ReprocessSummary:
-    """Ingest ``captures`` (an iterable of ``Capture``) into ``corpus``; see module docstring.
+@dataclass
+class Chunk:
+    """A chunk of new captures and their ``(transcript, error, prepared)`` results: made here
+    for captures recorded without extraction, filled in by extraction for the others (``todo``)."""
 
-    ``defer_fts``: None decides by itself (module docstring); True defers from the start;
-    False never. ``mp_context``: the worker pool's multiprocessing context (default: the
-    platform's).
-    """
-    summary = ReprocessSummary()
-    batcher: CommitBatcher | None = None
-    documents_at_start = corpus.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
-    deferring = False
+    captures: list
+    results: list
+    todo: list[int]
 
-    def maybe_defer_fts():
-        nonlocal deferring
-        if deferring or defer_fts is False:
-            return
-        if batcher.shared if batcher is not None else corpus.others_writing():
-            return  # its rebuild would hold the write lock for long; see module docstring
-        if defer_fts or summary.new_documents >= max(BULK_MIN_DOCUMENTS, documents_at_start):
-            deferring = corpus.defer_fts()
-            if deferring:
-                log.info("many new documents: full-text index deferred to the end of the run")
-    known = lambda cap: corpus.conn.execute(  # noqa: E731
-        "SELECT 1 FROM captures WHERE warc_record_id = ?",
-        (cap.location.warc_record_id,)).fetchone() is not None
-
-    def pending_chunks():
-        for chunk in _chunks(iter(captures), chunk_size):
-            summary.captures_read += len(chunk)
-            todo = []
-            for cap in chunk:
-                if known(cap):
-                    summary.already_ingested += 1
-                else:
-                    todo.append(cap)
-            if progress:
-                progress(len(chunk) - len(todo))
-            if todo:
-                yield todo
-
-    def ingest(chunk, results):  # inside the batch's transaction: no savepoint per chunk
-        for cap, (transcript, error, prepared) in zip(chunk, results):
-            if error:
-                summary.extraction_errors += 1
-                log.warning("%s: %s", cap.url, error)
-                transcript = {"is_transcript": False, "reason": error, "text": ""}
-            r = corpus.ingest(cap, transcript, prepared)
-            summary.new_documents += r.new_document
-            summary.new_versions += r.new_version
-            summary.non_transcripts += r.document_id is None
-        if batcher.ingested(len(chunk)):
-            maybe_defer_fts()
-        if progress:
-            progress(len(chunk))
-
-    def split(chunk):
-        """Captures that need extraction, and pre-made results for the rest."""
-        results: list = [None] * len(chunk)
+    @classmethod
+    def split(cls, captures: list, summary: ReprocessSummary) -> "Chunk":
+        results: list = [None] * len(captures)
         todo = []
-        for i, cap in enumerate(chunk):
+        for i, cap in enumerate(captures):
             reason = not_extractable_reason(cap)
             if reason:
                 summary.not_extracted += 1
                 results[i] = ({"is_transcript": False, "reason": reason, "text": ""}, None, None)
             else:
                 todo.append(i)
-        return results, todo
+        return cls(captures, results, todo)
 
-    def merged(chunk, results, todo, extracted):
-        for i, res in zip(todo, extracted):
-            results[i] = res
-        return results
+    def to_extract(self) -> list:
+        return [self.captures[i] for i in self.todo]
 
-    work = partial(extract_and_prepare, extractor)
-    maybe_defer_fts()  # defer_fts=True: from the first document
-    try:
-        with corpus.wal_checkpoint_every(BULK_CHECKPOINT_PAGES), \
-                CommitBatcher(corpus, commit_every, commit_seconds) as batcher:
-            if workers <= 1:
-                for chunk in pending_chunks():
-                    results, todo = split(chunk)
-                    extracted = work([chunk[i] for i in todo]) if todo else []
-                    ingest(chunk, merged(chunk, results, todo, extracted))
-            else:
-                with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context) as pool:
-                    in_flight: list = []
-                    for chunk in pending_chunks():
-                        results, todo = split(chunk)
-                        in_flight.append((chunk, results, todo,
-                                          pool.submit(work, [chunk[i] for i in todo])))
-                        while len(in_flight) > workers * 2:  # bounded memory: a few chunks ahead
-                            c, r, t, fut = in_flight.pop(0)
-                            ingest(c, merged(c, r, t, fut.result()))
-                    for c, r, t, fut in in_flight:
-                        ingest(c, merged(c, r, t, fut.result()))
-    except BaseException:
-        if deferring:  # an interrupted run: the next Corpus opened on the database rebuilds it
+    def merge(self, extracted: list) -> None:
+        for i, res in zip(self.todo, extracted):
+            self.results[i] = res
+
+
+class InProcess:
+    """Where extraction runs with ``workers`` <= 1: each chunk at once, in this process."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def extracted_in_order(executor, work: Callable[[list], list], chunks: Iterable[Chunk],
+                       ahead: int) -> Iterator[Chunk]:
+    """Each chunk with its extraction merged in, in input order, with at most ``ahead``
+    chunks submitted and not yet returned (bounded memory).
+
+    ``executor`` is where extraction runs: anything with ``concurrent.futures``'
+    ``submit(fn, arg) -> future`` (``InProcess``, a local ``ProcessPoolExecutor``, a cluster's
+    client)."""
+    in_flight: deque = deque()
+    for chunk in chunks:
+        in_flight.append((chunk, executor.submit(work, chunk.to_extract())))
+        while len(in_flight) > ahead:
+            chunk, future = in_flight.popleft()
+            chunk.merge(future.result())
+            yield chunk
+    for chunk, future in in_flight:
+        chunk.merge(future.result())
+        yield chunk
+
+
+def ingest_chunk(corpus: Corpus, chunk: Chunk, summary: ReprocessSummary) -> None:
+    """Ingest a chunk's captures in order, inside the batch's transaction (no savepoint each)."""
+    for cap, (transcript, error, prepared) in zip(chunk.captures, chunk.results):
+        if error:
+            summary.extraction_errors += 1
+            log.warning("%s: %s", cap.url, error)
+            transcript = {"is_transcript": False, "reason": error, "text": ""}
+        r = corpus.ingest(cap, transcript, prepared)
+        summary.new_documents += r.new_document
+        summary.new_versions += r.new_version
+        summary.non_transcripts += r.document_id is None
+
+
+class FtsDeferral:
+    """Whether this run has row-by-row full-text indexing off, and when to switch it off
+    (module docstring): ``mode`` None decides by itself, True defers from the start, False
+    never."""
+
+    def __init__(self, corpus: Corpus, mode: bool | None):
+        self.corpus, self.mode, self.active = corpus, mode, False
+        self.documents_at_start = corpus.conn.execute(
+            "SELECT count(*) FROM documents").fetchone()[0]
+
+    def consider(self, new_documents: int, shared: bool) -> None:
+        if self.active or self.mode is False or shared:
+            return  # shared: its rebuild would hold the write lock for long
+        if self.mode or new_documents >= max(BULK_MIN_DOCUMENTS, self.documents_at_start):
+            self.active = self.corpus.defer_fts()
+            if self.active:
+                log.info("many new documents: full-text index deferred to the end of the run")
+
+    def interrupted(self) -> None:
+        if self.active:  # the next Corpus opened on the database rebuilds it
             log.warning("run interrupted with the full-text index deferred; it is rebuilt the "
                         "next time the corpus is opened")
+
+    def finish(self, summary: ReprocessSummary) -> None:
+        if self.active:
+            log.info("rebuilding the full-text index")
+            started = time.monotonic()
+            summary.fts_rebuilt = self.corpus.resume_fts()
+            summary.fts_rebuild_seconds = time.monotonic() - started
+
+
+def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_size: int = 16,
+              extractor: Callable[[list], list] = extract_chunk,
+              progress: Callable[[int], None] | None = None, commit_every: int = 1000,
+              commit_seconds: float = 10.0, defer_fts: bool | None = None,
+              mp_context=None, executor=None) -> ReprocessSummary:
+    """Ingest ``captures`` (an iterable of ``Capture``) into ``corpus``; see module docstring.
+
+    ``defer_fts``: None decides by itself (module docstring); True defers from the start;
+    False never. Where extraction runs: ``executor`` (``extracted_in_order``), ``workers``
+    chunks at a time; without one, a local process pool of ``workers`` processes
+    (``mp_context``: its multiprocessing context, default the platform's), or this process
+    when ``workers`` <= 1.
+    """
+    summary = ReprocessSummary()
+    progress = progress or (lambda n: None)
+    fts = FtsDeferral(corpus, defer_fts)
+    fts.consider(0, corpus.others_writing())  # defer_fts=True: from the first document
+    if executor is None and workers > 1:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context)
+    else:  # a caller's executor stays open
+        pool = nullcontext(executor or InProcess())
+    work, ahead = partial(extract_and_prepare, extractor), 2 * workers if workers > 1 else 0
+    try:
+        with corpus.wal_checkpoint_every(BULK_CHECKPOINT_PAGES), \
+                CommitBatcher(corpus, commit_every, commit_seconds) as batcher, pool as executor:
+            chunks = (Chunk.split(todo, summary) for todo in
+                      pending_chunks(corpus, captures, chunk_size, summary, progress))
+            for chunk in extracted_in_order(executor, work, chunks, ahead):
+                ingest_chunk(corpus, chunk, summary)
+                if batcher.ingested(len(chunk.captures)):
+                    fts.consider(summary.new_documents, batcher.shared)
+                progress(len(chunk.captures))
+    except BaseException:
+        fts.interrupted()
         raise
-    if deferring:
-        log.info("rebuilding the full-text index")
-        started = time.monotonic()
-        summary.fts_rebuilt = corpus.resume_fts()
-        summary.fts_rebuild_seconds = time.monotonic() - started
+    fts.finish(summary)
     return summary
 
 

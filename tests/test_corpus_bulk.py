@@ -209,3 +209,31 @@ def test_reprocess_killed_mid_bulk_load_is_consistent_and_the_rerun_completes(ma
     with Corpus(db) as c:
         assert not c.fts_deferred
         _fts_ok(c)
+
+
+def test_reprocess_runs_extraction_on_a_callers_executor(many_warcs, tmp_path):
+    """The seam where extraction runs: any ``submit``/``result`` executor (here threads, as a
+    cluster client would be) builds the same corpus as this process, and stays the caller's."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from itertools import islice
+
+    from stenogram.archive.reader import iter_captures
+
+    def extractor(captures):
+        ran_in.add(threading.current_thread().name)
+        return reprocess_module.extract_chunk(captures)
+
+    warc = [str(sorted(many_warcs.glob("*.warc.gz"))[0])]
+    built, ran_in = [], set()
+    with ThreadPoolExecutor(2, thread_name_prefix="caller") as executor:
+        for kwargs in ({"workers": 1}, {"workers": 2, "executor": executor}):
+            with Corpus(tmp_path / f"{len(built)}.db") as c:
+                summary = reprocess_module.reprocess(c, islice(iter_captures(warc), 40),
+                                                     chunk_size=3, extractor=extractor, **kwargs)
+                assert summary.new_documents == 40
+                built.append(c.conn.execute("SELECT url, match FROM captures").fetchall())
+            threads, ran_in = ran_in, set()
+            assert threads and all(t.startswith("caller") == ("executor" in kwargs) for t in threads)
+        assert executor.submit(len, "open").result() == 4  # not shut down by reprocess
+    assert built[0] == built[1]
