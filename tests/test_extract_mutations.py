@@ -87,7 +87,7 @@ def test_registry_has_enough_kinds_and_every_kind_runs(pages):
     assert set(combos) <= {1, 2, 3} and combos[1] and combos[2] and combos[3]
     sources = {(m.truth.source, m.truth.language) for m in pages}
     assert {("mid", "en"), ("mid", "ru"), ("mid_archive", "en"), ("globalsecurity", "en"),
-            ("interaffairs", "en")} <= sources
+            ("interaffairs", "en"), ("mid_domino", "en"), ("mid_domino", "ru")} <= sources
     assert any(b"windows-1251" in m.body[:800] for m in pages)  # the DLE pages, cp1251 bytes
 
 
