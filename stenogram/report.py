@@ -174,6 +174,8 @@ class CrawlSummary:
     edited: list[dict] = field(default_factory=list)  # silent edits seen by this crawl
     drift: list[DriftLine] = field(default_factory=list)  # extraction paths per source
     drift_threshold: float = DRIFT_THRESHOLD
+    per_year: dict[int, int] = field(default_factory=dict)  # the corpus's documents per year (corpus.coverage)
+    undated: int = 0
 
     @property
     def drift_alarms(self) -> list[str]:
@@ -206,6 +208,20 @@ def corpus_counts(db_path: Path) -> dict[str, int]:
             "merged_captures": attached - documents,
             "versions": one("select count(*) from versions"),
         }
+    finally:
+        con.close()
+
+
+def documents_per_year(db_path: Path) -> tuple[dict[int, int], int]:
+    """The corpus's documents per year of their date, and the undated (corpus.coverage)."""
+    if not Path(db_path).exists():
+        return {}, 0
+    from stenogram.corpus.coverage import per_year
+
+    con = _open_corpus(db_path)
+    try:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+        return per_year(con) if "documents" in tables else ({}, 0)
     finally:
         con.close()
 
@@ -258,6 +274,7 @@ def summarise(result, drift_threshold: float = DRIFT_THRESHOLD) -> CrawlSummary:
     summary.versions = counts["versions"]
     summary.edited = silent_edits(result.db_path, result.crawl_id)
     summary.drift = drift_figures(result.db_path, result.crawl_id)
+    summary.per_year, summary.undated = documents_per_year(result.db_path)
     return summary
 
 
@@ -330,6 +347,10 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
             f"Stopped by {interrupted}: {summary.shutdown.get('dropped', 0) + summary.shutdown.get('refused', 0)} "
             f"requests not sent (owed to the next crawl), {summary.shutdown.get('in_flight', 0)} in flight "
             f"at the signal, {summary.shutdown.get('aborted_connections', 0)} connections aborted", style="yellow"))
+    from stenogram.corpus.coverage import per_year_lines
+
+    for line in per_year_lines(summary.per_year, summary.undated):
+        console.print(Text(line))
     log_file = getattr(result, "log_file", None)
     if log_file:
         console.print(Text(f"Log: {log_file}"))

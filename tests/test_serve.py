@@ -121,6 +121,7 @@ def test_home_hides_internal_tables_and_shows_the_chart(server):
     status, body = get(base + "/")
     assert status == 200
     assert "coverage-chart" in body and 'action="/-/search"' in body
+    assert 'class="coverage-years"' in body and "Documents per year of their date" in body
     for internal in ("lsh_signatures", "lsh_bands", "corpus_meta", "documents_fts"):
         assert f">{internal}<" not in body, internal
     for table in ("documents", "versions", "captures"):

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from urllib.parse import quote
 
 SOURCE_NAMES = {"mid": "mid.ru", "mid_archive": "archive.mid.ru", "globalsecurity": "globalsecurity.org",
-                "interaffairs": "interaffairs.ru"}
+                "interaffairs": "interaffairs.ru", "mid_domino": "mid.ru (Domino, 2004–2015)"}
 
 
 def _rows(conn, sql: str, params=()) -> list[dict]:
@@ -59,6 +59,15 @@ def coverage(conn) -> dict:
         span.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return {"months": span, "series": dict(sorted(counts.items()))}
+
+
+def coverage_years(conn) -> dict:
+    """Documents per year of their date, every year from the first on (corpus.coverage):
+    {"years": [(year, n), ...], "undated": n, "peak": n}."""
+    from stenogram.corpus.coverage import per_year
+
+    counts, undated = per_year(conn)
+    return {"years": list(counts.items()), "undated": undated, "peak": max(counts.values(), default=0)}
 
 
 def coverage_svg(data: dict) -> str:

@@ -84,10 +84,13 @@ def extra_template_vars(template, datasette):
     async def inner():
         db = _db(datasette)
         if "documents" not in await db.table_names():
-            return {"coverage_svg": views.coverage_svg({"months": [], "series": {}}), "n_documents": 0}
+            return {"coverage_svg": views.coverage_svg({"months": [], "series": {}}), "n_documents": 0,
+                    "coverage_years": {"years": [], "undated": 0, "peak": 0}}
         data = await db.execute_fn(views.coverage)
+        years = await db.execute_fn(views.coverage_years)
         n = (await db.execute("SELECT count(*) FROM documents")).first()[0]
-        return {"coverage_svg": views.coverage_svg(data), "n_documents": n, "stenogram_db": db.name}
+        return {"coverage_svg": views.coverage_svg(data), "n_documents": n, "stenogram_db": db.name,
+                "coverage_years": years}
 
     return inner
 
