@@ -39,3 +39,8 @@ class Capture:
     source: str | None = None  # spider / site profile name, when known
     crawl_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, last value wins
+    #: a capture fetched from a web archive (``stenogram backfill``): the time the archive
+    #: captured the page (``url`` is then the original URL, ``fetched_at`` our fetch from the
+    #: archive) and the archive's replay prefix; None for a page fetched from its own site
+    archived_at: str | None = None
+    via: str | None = None

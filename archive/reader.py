@@ -644,6 +644,9 @@ class _CrawlOfRecords:
         if record_id:
             self.by_warcinfo[record_id] = (fields.get("spider"), fields.get("jobId"))
 
+    def spider_of(self, rec: ArchivedRecord) -> str | None:
+        return self.by_warcinfo.get(rec.rec_headers.get_header("WARC-Warcinfo-ID") or "", (None, None))[0]
+
     def attribute(self, capture: Capture, rec: ArchivedRecord) -> Capture:
         spider, job = self.by_warcinfo.get(rec.rec_headers.get_header("WARC-Warcinfo-ID") or "", (None, None))
         capture.source = capture.source or spider
@@ -662,13 +665,31 @@ def iter_captures(
     whose original is not in the files at all are counted as ``revisit-unresolved``.
     A file that is not a WARC at all (:func:`warc_problem`) is skipped whole, counted as
     ``not-a-warc``; a record larger than ``max_decoded`` (stored or decoded) as ``too-large``.
+
+    A page a backfill fetched from a web archive is followed, in the same file, by a metadata
+    record naming the original URL, capture time, archive and source (:class:`_Provenance`):
+    each capture is held until the next response or revisit so that record can reach it, and
+    the capture takes the original's URL, ``archived_at``, ``via`` and source, as the live
+    pipeline's did. A backfill's capture without one (a kill between the two records) is
+    skipped, counted ``no-provenance``: the backfill still owed it and fetched it again.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     stats = stats if stats is not None else ReadStats()
     index = _RevisitIndex()
     crawls = _CrawlOfRecords()
+    provenance = _Provenance()
     deferred: list[ArchivedRecord] = []
+    held: tuple[Capture, ArchivedRecord] | None = None
+
+    def release(item):
+        capture, rec = item
+        if not provenance.apply(capture, rec, crawls):
+            stats.skip("no-provenance", rec.path, rec.offset, "a backfill's capture without its metadata record")
+            return None
+        stats.captures += 1
+        return crawls.attribute(capture, rec)
+
     for path in expand_warc_paths(paths):
         if problem := warc_problem(path):
             stats.skip("not-a-warc", path, None, problem)
@@ -676,6 +697,9 @@ def iter_captures(
         for rec in _scan_records(path, stats, max_decoded):
             if rec.rec_type == "warcinfo":
                 crawls.add(rec)
+                continue
+            if rec.rec_type == "metadata":
+                provenance.add(rec)
                 continue
             if rec.rec_type == "response":
                 index.add(rec)
@@ -689,9 +713,12 @@ def iter_captures(
                 capture = _revisit_capture(rec, original, stats, max_decoded)
             else:
                 continue
-            if capture is not None:
-                stats.captures += 1
-                yield crawls.attribute(capture, rec)
+            if held is not None and (done := release(held)) is not None:
+                yield done
+            held = (capture, rec) if capture is not None else None
+        if held is not None and (done := release(held)) is not None:
+            yield done
+        held = None
     for rec in deferred:
         original = index.find(rec)
         if original is None:
@@ -699,6 +726,43 @@ def iter_captures(
                        rec.rec_headers.get_header("WARC-Refers-To") or "")
             continue
         capture = _revisit_capture(rec, original, stats, max_decoded)
-        if capture is not None:
-            stats.captures += 1
-            yield crawls.attribute(capture, rec)
+        if capture is not None and (done := release((capture, rec))) is not None:
+            yield done
+
+
+#: the spider whose captures come from a web archive and carry a provenance record
+BACKFILL_SPIDER = "backfill"
+_PROVENANCE_FIELDS = {"x-stenogram-original-url": "url", "x-stenogram-original-date": "archived_at",
+                      "x-stenogram-archive": "via", "x-stenogram-source": "source"}
+
+
+class _Provenance:
+    """What each page fetched from a web archive stands for, from the metadata record the
+    backfill writes beside it (``WARC-Concurrent-To`` its response or revisit)."""
+
+    def __init__(self):
+        self.by_record: dict[str, dict[str, str]] = {}
+
+    def add(self, rec: ArchivedRecord) -> None:
+        about = rec.rec_headers.get_header("WARC-Concurrent-To")
+        payload = rec.payload or b""
+        if not about or b"x-stenogram-original-url:" not in payload:
+            return
+        facts = {}
+        for line in payload.decode("utf-8", "replace").splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip() in _PROVENANCE_FIELDS:
+                facts[_PROVENANCE_FIELDS[key.strip()]] = value.strip()
+        if facts.get("url"):
+            self.by_record[about] = facts
+
+    def apply(self, capture: Capture, rec: ArchivedRecord, crawls: "_CrawlOfRecords") -> bool:
+        """Give ``capture`` its original's facts; False for a backfill's capture without them."""
+        facts = self.by_record.pop(rec.record_id or "", None)
+        if facts is None:
+            return crawls.spider_of(rec) != BACKFILL_SPIDER
+        capture.url = facts["url"]
+        capture.archived_at = facts.get("archived_at") or None
+        capture.via = facts.get("via") or None
+        capture.source = facts.get("source") or capture.source
+        return True

@@ -236,6 +236,12 @@ class WarcArchiver:
                     self.stats.inc_value("warc/revisits")
                 else:
                     location = writer.write_exchange(arequest, aresponse, date=date)
+                # a page re-fetched from a web archive: what it stands for, beside it and in
+                # the same file (the spider's ``provenance``; crawler/spiders/backfill.py)
+                provenance = getattr(self.crawler.spider, "provenance", None)
+                facts = provenance(request, response) if provenance is not None else None
+                if facts:
+                    writer.write_metadata(location.warc_record_id, response.url, facts, date=date)
         request.meta["warc"] = location
         request.meta["warc_date"] = date
         if refers_to is not None:

@@ -20,4 +20,6 @@ class TranscriptPage(scrapy.Item):
     warc = scrapy.Field()  # archive.capture.WarcLocation or None when archiving is off
     fetched_at = scrapy.Field()
     date = scrapy.Field()
+    archived_at = scrapy.Field()  # a web archive's capture: its original capture time (backfill)
+    via = scrapy.Field()  # ... and the archive it came from (its replay prefix)
     outlinks = scrapy.Field()  # every link on the page, absolute (for the WARC metadata record)  # the transcript's date once extracted (drives its recrawl interval)

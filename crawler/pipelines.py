@@ -70,6 +70,8 @@ class CorpusPipeline:
             source=item.get("source"),
             crawl_id=self.crawler.settings.get("STENOGRAM_CRAWL_ID"),
             headers=item.get("headers") or {},
+            archived_at=item.get("archived_at"),
+            via=item.get("via"),
         )
         transcript = extract_page(capture.body, url=capture.url, content_type=capture.content_type)
         record = transcript.to_dict()

@@ -96,7 +96,8 @@ def project_settings(overrides: dict | None = None) -> Settings:
     return settings
 
 
-def check_crawl(sources, base_urls: dict[str, str] | None = None, settings: dict | None = None) -> None:
+def check_crawl(sources, base_urls: dict[str, str] | None = None, settings: dict | None = None,
+                known: tuple[str, ...] = KNOWN_SOURCES) -> None:
     """Raise ValueError, with one line saying what is wrong, for a crawl that must not start.
 
     Source names not in KNOWN_SOURCES (as sources or in --base-url), a base URL that is not an http(s) URL,
@@ -106,13 +107,13 @@ def check_crawl(sources, base_urls: dict[str, str] | None = None, settings: dict
     from stenogram.crawler.scope import ScopeError, is_loopback_host, origin
 
     base_urls, settings = base_urls or {}, settings or {}
-    known = ", ".join(KNOWN_SOURCES)
-    unknown = set(sources) - set(KNOWN_SOURCES)
+    names = ", ".join(known)
+    unknown = set(sources) - set(known)
     if unknown:
-        raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}; known: {known}")
-    unknown = set(base_urls) - set(KNOWN_SOURCES)
+        raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}; known: {names}")
+    unknown = set(base_urls) - set(known)
     if unknown:
-        raise ValueError(f"--base-url for unknown source(s): {', '.join(sorted(unknown))}; known: {known}")
+        raise ValueError(f"--base-url for unknown source(s): {', '.join(sorted(unknown))}; known: {names}")
     for source, url in base_urls.items():
         try:
             origin(url)
@@ -174,6 +175,7 @@ def run_crawl(
     log_file: bool = False,
     verbose: bool = True,
     progress: bool = False,
+    known_sources: tuple[str, ...] = KNOWN_SOURCES,
 ) -> CrawlResult:
     """Crawl ``sources`` into ``out_dir`` (WARCs in ``out_dir/warc``, corpus in ``out_dir/corpus.db``).
 
@@ -188,7 +190,7 @@ def run_crawl(
     from stenogram.crawler.shutdown import Shutdown, restore_default_handlers
 
     out_dir = Path(out_dir)
-    check_crawl(sources, base_urls, settings)
+    check_crawl(sources, base_urls, settings, known=known_sources)
     crawl_id = (settings or {}).get("STENOGRAM_CRAWL_ID") or datetime.now(timezone.utc).strftime(
         "%Y%m%dT%H%M%SZ"
     )

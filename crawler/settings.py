@@ -65,6 +65,13 @@ INTERSTITIAL_BACKOFF_MAX = 900.0
 REDIRECT_MAX_TIMES = 10
 ARCHIVE_GUARD_ENABLED = True  # a response that did not reach the WARC stops the crawl
 
+# --- backfill from web archives (crawler/spiders/backfill.py, `stenogram backfill`) -------------
+# Seconds between requests to the archive, one at a time: the Internet Archive answers heavy users
+# with 429, and a backfill is a one-off run of hours, not a race (README, "History").
+BACKFILL_DELAY = 5.0
+BACKFILL_CDX_PAGE_SIZE = 1000  # CDX rows asked for per listing page (the Wayback server's resume keys)
+BACKFILL_REFUSALS_MAX = 3  # requests refused in a row (429/503 after their retries) before stopping
+
 # --- incremental recrawls (crawler/state.py, crawler/recrawl.py) ------------------------------
 STENOGRAM_STATE_DB = None  # default: <STENOGRAM_DATA>/state.db
 RECRAWL_ENABLED = True

@@ -39,6 +39,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Search the transcripts, best hits first."),
     "serve": ("stenogram.corpus.cli:serve",
         "Read, search and cite the corpus in a browser: Datasette + pywb replay of the WARCs."),
+    "backfill": ("stenogram.crawler.cli:backfill",
+        "Fetch the sources' transcript pages as a web archive kept them (CDX API + id_)."),
 }
 
 EXIT_OK, EXIT_ERRORS, EXIT_LOCKED = 0, 1, 75

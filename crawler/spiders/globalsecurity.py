@@ -26,6 +26,9 @@ class GlobalSecuritySpider(TranscriptSpider):
     live_hosts = ("www.globalsecurity.org", "globalsecurity.org")
     library = "/wmd/library/news/"
     countries = ("russia", "ukraine")
+    #: `stenogram backfill` (crawler/spiders/backfill.py): prefixes to list, transcript URLs
+    backfill_prefixes = ("/wmd/library/news/russia/", "/wmd/library/news/ukraine/")
+    backfill_path = MFA_FILE
 
     def __init__(self, base_url=None, since: str | int = 2014, *a, **kw):
         super().__init__(base_url, *a, **kw)

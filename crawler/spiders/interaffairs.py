@@ -24,6 +24,9 @@ class InterAffairsSpider(TranscriptSpider):
     name = "interaffairs"
     default_base_url = "https://en.interaffairs.ru"
     live_hosts = ("en.interaffairs.ru", "interaffairs.ru")
+    #: `stenogram backfill` (crawler/spiders/backfill.py): prefixes to list, transcript URLs
+    backfill_prefixes = ("/lavrov/",)
+    backfill_path = ARTICLE_PATH
 
     def __init__(self, base_url=None, max_pages: str | int = 50, *a, **kw):
         super().__init__(base_url, *a, **kw)

@@ -42,6 +42,11 @@ class MidSpider(TranscriptSpider):
     default_base_url = "https://mid.ru"
     live_hosts = ("mid.ru", "www.mid.ru")
     sections = ("foreign_policy/news", "press_service/minister_speeches")
+    #: `stenogram backfill`: the URL prefixes a web archive is asked about, and which of the
+    #: archived URLs are transcripts (crawler/spiders/backfill.py)
+    backfill_prefixes = ("/en/foreign_policy/news/", "/ru/foreign_policy/news/",
+                         "/en/press_service/minister_speeches/", "/ru/press_service/minister_speeches/")
+    backfill_path = ARTICLE_PATH
     custom_settings = {
         "DOWNLOAD_DELAY": 10.0,  # slower than this and mid.ru answers with resets and blocks
         "AUTOTHROTTLE_START_DELAY": 10.0,

@@ -23,6 +23,10 @@ class MidArchiveSpider(TranscriptSpider):
     default_base_url = "https://archive.mid.ru"
     live_hosts = ("archive.mid.ru",)
     sections = ("press_service/minister_speeches", "foreign_policy/news")
+    #: `stenogram backfill` (crawler/spiders/backfill.py): prefixes to list, transcript URLs
+    backfill_prefixes = ("/en/press_service/minister_speeches/", "/ru/press_service/minister_speeches/",
+                         "/en/foreign_policy/news/", "/ru/foreign_policy/news/")
+    backfill_path = ARTICLE_PATH
     custom_settings = {"DOWNLOAD_DELAY": 10.0, "AUTOTHROTTLE_START_DELAY": 10.0}
 
     def __init__(self, base_url=None, languages: str = "en,ru", max_pages: str | int = 50, *a, **kw):

@@ -55,6 +55,11 @@ class MidDominoSpider(TranscriptSpider):
     default_base_url = "http://archive.mid.ru"
     live_hosts = ("archive.mid.ru", "www.mid.ru", "mid.ru")
     custom_settings = {"DOWNLOAD_DELAY": 10.0, "AUTOTHROTTLE_START_DELAY": 10.0}  # as mid_archive: same host
+    #: `stenogram backfill` (crawler/spiders/backfill.py): the documents, in every form, on both
+    #: hosts the database had (a web archive folds www.); views are not needed, the CDX lists all
+    backfill_prefixes = ("/brp_4.nsf/", "/bdomp/brp_4.nsf/")
+    backfill_hosts = ("http://www.mid.ru",)
+    backfill_path = DOCUMENT_PATH
 
     def __init__(self, base_url=None, views: str | None = None, count: str | int | None = None,
                  max_pages: str | int = 200, *a, **kw):

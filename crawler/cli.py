@@ -1,0 +1,133 @@
+"""``stenogram backfill``: the sources' pages from a web archive, through the crawl machinery.
+
+The command is a crawl of one spider (:mod:`stenogram.crawler.spiders.backfill`) run by
+:func:`stenogram.crawler.runner.run_crawl`, under the same lock on ``OUT/crawl.lock``, into the
+same WARC folder, ``state.db`` and corpus as ``stenogram crawl``.
+
+Exit status: 0 done; 1 something failed; 2 bad arguments; 69 (EX_UNAVAILABLE) the archive kept
+refusing (HTTP 429/503 after the waits it asked for): stopped, what was not fetched is owed
+and the same command resumes it later; 75 another crawl or backfill holds the lock; 130
+stopped by Ctrl-C/SIGTERM.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 69, 75, 130
+
+
+def _pairs(values, what: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=what)
+        out[key.strip()] = val.strip()
+    return out
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@click.option("--archive", required=True, metavar="URL",
+              help="The archive's replay prefix: https://web.archive.org/web, or a pywb "
+                   "collection such as http://127.0.0.1:8080/my-coll.")
+@click.option("--cdx", "cdx_url", metavar="URL",
+              help="Its CDX endpoint (default: web.archive.org's, else ARCHIVE/cdx as pywb).")
+@click.option("--from", "from_ts", metavar="YYYY[MMDD…]", help="Only captures from this time on.")
+@click.option("--to", "to_ts", metavar="YYYY[MMDD…]", help="Only captures up to this time.")
+@click.option("--list", "list_only", is_flag=True,
+              help="Only list what would be fetched and how long it would take; fetch no capture.")
+@click.option("--out", "out_dir", default="data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for warc/ and corpus.db.")
+@click.option("--base-url", "base_urls", multiple=True, metavar="SOURCE=URL",
+              help="Ask for captures of another copy of a source's site (e.g. the sample site).")
+@click.option("--set", "-s", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy setting, as `scrapy crawl -s` (BACKFILL_DELAY=SECONDS...).")
+@click.option("--loopback", is_flag=True,
+              help="No politeness delays: only for an archive on 127.0.0.0/8 (tests).")
+@click.option("--verbose", "-v", is_flag=True, help="Show Scrapy's log on the terminal too.")
+def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base_urls, settings,
+             loopback, verbose):
+    """Fetch the sources' transcript pages as a web archive kept them (CDX API + id_)."""
+    from rich.console import Console
+
+    from stenogram.crawler import cdx
+    from stenogram.crawler.runner import (KNOWN_SOURCES, LOOPBACK_SETTINGS, CrawlLocked, check_crawl,
+                                          crawl_lock, run_crawl)
+    from stenogram.crawler.spiders.backfill import ARCHIVE_REFUSED
+    from stenogram.crawler.storage import StorageUnavailable
+
+    console = Console()
+    overrides = dict(LOOPBACK_SETTINGS) if loopback else {}
+    overrides.update(_pairs(settings, "--set"))
+    base_urls = _pairs(base_urls, "--base-url")
+    try:
+        unknown = set(sources) - set(KNOWN_SOURCES)
+        if unknown:
+            raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}; known: {', '.join(KNOWN_SOURCES)}")
+        check_crawl([], base_urls, overrides)  # the sources' URLs and the -s values
+        check_crawl(["backfill"], {"backfill": archive, **({"cdx": cdx_url} if cdx_url else {})},
+                    overrides, known=("backfill", "cdx"))
+        cdx.normalise_bound(from_ts, "from")
+        cdx.normalise_bound(to_ts, "to")
+    except ValueError as exc:
+        click.echo(f"stenogram backfill: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    args = {"sources": ",".join(sources), "site_urls": ",".join(f"{k}={v}" for k, v in base_urls.items()),
+            "from_ts": from_ts, "to_ts": to_ts, "list_only": list_only, "cdx_url": cdx_url}
+    if list_only:  # a dry run: nothing archived, owed or ingested
+        overrides.update({"WARC_ENABLED": False, "RECRAWL_ENABLED": False, "FRONTIER_ENABLED": False,
+                          "ITEM_PIPELINES": {}})
+    try:
+        with crawl_lock(out_dir):
+            result = run_crawl(["backfill"], out_dir=out_dir, base_urls={"backfill": archive},
+                               settings=overrides, spider_args={"backfill": args}, log_file=True,
+                               verbose=verbose, known_sources=("backfill",))
+    except CrawlLocked as exc:
+        console.print(f"[red]not backfilling:[/red] {exc}")
+        sys.exit(EXIT_LOCKED)
+    except StorageUnavailable as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]not backfilling:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_ERRORS)
+    stats = result.stats.get("backfill", {})
+    if list_only:
+        print_listing(stats, archive, console)
+        sys.exit(EXIT_OK if stats.get("finish_reason") == "finished" else EXIT_ERRORS)
+    from stenogram.report import print_summary, summarise
+
+    summary = summarise(result)
+    print_summary(summary, result, console)
+    owed = stats.get("stenogram/backfill/owed_at_close", 0)
+    if result.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    if stats.get("finish_reason") == ARCHIVE_REFUSED:
+        click.echo(f"stenogram backfill: stopped: the archive kept refusing (HTTP 429/503); "
+                   f"{owed} request(s) owed, run the same command later to resume", err=True)
+        sys.exit(EXIT_REFUSED)
+    sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)
+
+
+def print_listing(stats: dict, archive: str, console) -> None:
+    """``--list``: per source, the captures listed and those that would be fetched, and how long
+    that takes at one request per configured delay (computed, not measured)."""
+    from stenogram.crawler import cdx
+
+    delay = float(stats.get("stenogram/backfill/delay", 0))
+    prefix = "stenogram/backfill/list/"
+    sources = sorted({k[len(prefix):].split("/")[0] for k in stats if k.startswith(prefix)})
+    console.print(f"backfill --list from {archive}", highlight=False)
+    total = 0
+    for source in sources:
+        listed = int(stats.get(f"{prefix}{source}/listed", 0))
+        fetch = int(stats.get(f"{prefix}{source}/captures", 0))
+        total += fetch
+        console.print(f"  {source:<16} {listed:>8,} CDX rows  {fetch:>8,} captures to fetch", highlight=False)
+    pages = int(stats.get("stenogram/backfill/cdx_pages", 0))
+    console.print(f"  total {total:,} captures: {cdx.duration_text(total, delay)} at one request every "
+                  f"{delay:g} s (computed: {total:,} x {delay:g} s; {pages} CDX page(s) read)",
+                  highlight=False)
