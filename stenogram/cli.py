@@ -121,8 +121,9 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--progress/--no-progress", default=None,
               help="Live progress per source (default: only when stdout is a terminal).")
 def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, verbose, progress):
-    """Crawl SOURCES (default: all) into --out; exit 1 if anything failed, 75 if locked, 130 if
-    stopped by Ctrl-C (a first Ctrl-C stops in seconds, a second at once)."""
+    """Crawl SOURCES (default: all live sites; mid_domino only when named) into --out; exit 1 if
+    anything failed, 75 if locked, 130 if stopped by Ctrl-C (a first Ctrl-C stops in seconds, a
+    second at once)."""
     from stenogram.crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, check_crawl, crawl_lock, project_settings,
                                 run_crawl)
     from stenogram.report import print_summary, summarise
