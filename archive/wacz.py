@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import tempfile
 import uuid
 import zipfile

@@ -37,6 +37,13 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import GzippingWrapper, WARCWriter
 
+from stenogram.archive import (
+    DEFAULT_COMPRESSLEVEL,
+    DEFAULT_DIGEST,
+    DEFAULT_MAX_RECORD_BODY,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_PREFIX,
+)
 from stenogram.archive.capture import WarcLocation
 from stenogram.archive.cdxj import LiveCdxjIndex, is_indexed
 from stenogram.archive.digests import (
@@ -66,11 +73,6 @@ WARC_CONTENT_TYPES = RecordBuilder.WARC_RECORDS
 #: How many recent captures' WARC-Dates are kept for the metadata records about them (the
 #: corpus pipeline writes one shortly after each response; 64 bytes or so each).
 CAPTURE_DATES_KEPT = 4096
-#: Deflate level of the records: zlib's own default and wget's. warcio's 9 costs ~1.7x the CPU
-#: on real HTML pages of 30-60 KB for 0.5% smaller files, ~7% of a crawl's CPU a page (README,
-#: Benchmarks; ``bench/bench_archive.py --compresslevel 9`` compares on the sample site, whose
-#: small pages hide it). Scrapy setting ``WARC_COMPRESSLEVEL`` picks another.
-DEFAULT_COMPRESSLEVEL = 6
 
 
 def warc_date(moment: datetime | None = None) -> str:
@@ -116,7 +118,7 @@ class RecordSerialiser(WARCWriter):
 
     NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "metadata")
 
-    def __init__(self, digest: str = "sha1", compresslevel: int = DEFAULT_COMPRESSLEVEL):
+    def __init__(self, digest: str = DEFAULT_DIGEST, compresslevel: int = DEFAULT_COMPRESSLEVEL):
         zlib.compressobj(compresslevel)  # validates the level
         super().__init__(None, gzip=False, warc_version=WARC_VERSION)
         self.digest = digest
@@ -192,12 +194,12 @@ class WarcWriter:
     def __init__(
         self,
         directory: str | os.PathLike,
-        prefix: str = "stenogram",
+        prefix: str = DEFAULT_PREFIX,
         *,
-        max_size: int = 1_000_000_000,
+        max_size: int = DEFAULT_MAX_SIZE,
         max_age: float | None = None,
-        max_record_body: int = 20 * 1024 * 1024,
-        digest: str = "sha1",
+        max_record_body: int = DEFAULT_MAX_RECORD_BODY,
+        digest: str = DEFAULT_DIGEST,
         warcinfo: Mapping[str, object] | None = None,
         digest_index: DigestIndex | None = None,
         salvage: bool = True,

@@ -34,7 +34,7 @@ from scrapy.exceptions import NotConfigured
 from stenogram.archive.capture import WarcLocation
 from stenogram.archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
 from stenogram.archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
-from stenogram.archive.warc_writer import DEFAULT_COMPRESSLEVEL, WarcWriter, warc_date
+from stenogram.archive.warc_writer import WarcWriter, warc_date
 from stenogram.crawler.paths import data_paths
 from stenogram.crawler.storage import STORAGE_ERRORS, stop_crawl, storage_failed
 
@@ -57,45 +57,29 @@ def _header_items(headers):
 class WarcArchiver:
     """Wires Scrapy's signals to one :class:`archive.warc_writer.WarcWriter` per spider."""
 
-    def __init__(self, crawler, warc_dir: str, *, prefix: str, max_size: int,
-                 max_age: float | None, max_record_body: int, digest: str,
-                 crawl_id: str | None, operator: str | None,
-                 compresslevel: int = DEFAULT_COMPRESSLEVEL):
+    def __init__(self, crawler):
+        settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.warc_dir = warc_dir
-        self.prefix = prefix
-        self.max_size = max_size
-        self.max_age = max_age
-        self.max_record_body = max_record_body
-        self.digest = digest
-        self.crawl_id = crawl_id
-        self.operator = operator
-        self.compresslevel = compresslevel
+        self.warc_dir = str(data_paths(settings).warc_dir)
+        self.prefix = settings.get("WARC_PREFIX")
+        self.max_size = settings.getint("WARC_MAX_SIZE")
+        self.max_age = settings.getfloat("WARC_MAX_AGE") or None
+        self.max_record_body = settings.getint("WARC_MAX_RECORD_BODY")
+        self.digest = settings.get("WARC_DIGEST")
+        if self.digest not in ("sha1", "sha256"):
+            raise ValueError(f"WARC_DIGEST must be sha1 or sha256, not {self.digest!r}")
+        self.crawl_id = settings.get("STENOGRAM_CRAWL_ID")
+        self.operator = settings.get("STENOGRAM_OPERATOR")
+        self.compresslevel = settings.getint("WARC_COMPRESSLEVEL")
         self.writer: WarcWriter | None = None
         self.digest_index: DigestIndex | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        settings = crawler.settings
-        if not settings.getbool("WARC_ENABLED", True):
+        if not crawler.settings.getbool("WARC_ENABLED"):
             raise NotConfigured("WARC_ENABLED is off")
-        warc_dir = str(data_paths(settings).warc_dir)
-        digest = settings.get("WARC_DIGEST", "sha1")
-        if digest not in ("sha1", "sha256"):
-            raise ValueError(f"WARC_DIGEST must be sha1 or sha256, not {digest!r}")
-        max_age = settings.getfloat("WARC_MAX_AGE", 0) or None
-        ext = cls(
-            crawler, warc_dir,
-            prefix=settings.get("WARC_PREFIX") or "stenogram",
-            max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),
-            max_age=max_age,
-            max_record_body=settings.getint("WARC_MAX_RECORD_BODY", 20 * 1024 * 1024),
-            digest=digest,
-            crawl_id=settings.get("STENOGRAM_CRAWL_ID"),
-            operator=settings.get("STENOGRAM_OPERATOR"),
-            compresslevel=settings.getint("WARC_COMPRESSLEVEL", DEFAULT_COMPRESSLEVEL),
-        )
+        ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -103,17 +87,17 @@ class WarcArchiver:
 
     # ------------------------------------------------------------ lifecycle
     def _warcinfo_fields(self, spider) -> dict:
-        s = self.crawler.settings
+        settings = self.crawler.settings
         return {
             "operator": self.operator,
             "isPartOf": self.crawl_id,
             "jobId": self.crawl_id,
             "spider": spider.name,
-            "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "http-header-user-agent": s.get("USER_AGENT"),
-            "download-delay": s.getfloat("DOWNLOAD_DELAY"),
-            "autothrottle": s.getbool("AUTOTHROTTLE_ENABLED"),
-            "concurrent-requests-per-domain": s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": settings.get("USER_AGENT"),
+            "download-delay": settings.getfloat("DOWNLOAD_DELAY"),
+            "autothrottle": settings.getbool("AUTOTHROTTLE_ENABLED"),
+            "concurrent-requests-per-domain": settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             "warc-max-record-body": self.max_record_body,
             "payload-digest": self.digest,
         }

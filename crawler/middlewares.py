@@ -109,7 +109,7 @@ def backoff_delay(attempt: int, base: float, maximum: float, jitter: float = 0.0
 class RetryAfterMiddleware:
     """On 429/503 with ``Retry-After``, wait that long and retry the request.
 
-    A wait longer than ``RETRY_AFTER_MAX`` (default 600 s) is not worth holding the crawl for:
+    A wait longer than ``RETRY_AFTER_MAX`` is not worth holding the crawl for:
     the request is given up, logged and counted (``stenogram/retry_after/gave_up``); the next
     scheduled crawl fetches it. Responses without a usable ``Retry-After`` are left to
     :class:`BackoffRetryMiddleware`. Order it after the retry middleware (e.g. 560 > 550) so
@@ -118,13 +118,13 @@ class RetryAfterMiddleware:
 
     def __init__(self, crawler):
         settings = crawler.settings
-        if not settings.getbool("RETRY_ENABLED") or not settings.getbool("RETRY_AFTER_ENABLED", True):
+        if not settings.getbool("RETRY_ENABLED") or not settings.getbool("RETRY_AFTER_ENABLED"):
             raise NotConfigured
         self.crawler = crawler
         self.stats = crawler.stats
-        self.codes = {int(c) for c in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])}
-        self.max_wait = settings.getfloat("RETRY_AFTER_MAX", 600.0)
-        self.max_times = settings.getint("RETRY_AFTER_TIMES", settings.getint("RETRY_TIMES"))
+        self.codes = {int(c) for c in settings.getlist("RETRY_AFTER_HTTP_CODES")}
+        self.max_wait = settings.getfloat("RETRY_AFTER_MAX")
+        self.max_times = settings.getint("RETRY_TIMES")
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -169,13 +169,13 @@ class InterstitialMiddleware:
 
     def __init__(self, crawler):
         settings = crawler.settings
-        if not settings.getbool("INTERSTITIAL_ENABLED", True):
+        if not settings.getbool("INTERSTITIAL_ENABLED"):
             raise NotConfigured
         self.crawler = crawler
         self.stats = crawler.stats
-        self.max_times = settings.getint("INTERSTITIAL_RETRY_TIMES", 5)
-        self.base = settings.getfloat("INTERSTITIAL_BACKOFF_BASE", 30.0)
-        self.maximum = settings.getfloat("INTERSTITIAL_BACKOFF_MAX", 900.0)
+        self.max_times = settings.getint("INTERSTITIAL_RETRY_TIMES")
+        self.base = settings.getfloat("INTERSTITIAL_BACKOFF_BASE")
+        self.maximum = settings.getfloat("INTERSTITIAL_BACKOFF_MAX")
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -230,16 +230,18 @@ class BackoffRetryMiddleware(RetryMiddleware):
     growing pauses. Replaces ``scrapy.downloadermiddlewares.retry.RetryMiddleware`` at 550.
     """
 
-    def __init__(self, settings):
+    def __init__(self, crawler):
+        settings = crawler.settings
         super().__init__(settings)
-        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 2.0)
-        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 300.0)
-        self.backoff_jitter = settings.getfloat("RETRY_BACKOFF_JITTER", 0.2)
+        self.crawler = crawler
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX")
+        self.backoff_jitter = settings.getfloat("RETRY_BACKOFF_JITTER")
         self.rng = random.Random()
 
     @classmethod
     def from_crawler(cls, crawler):
-        mw = super().from_crawler(crawler)
+        mw = cls(crawler)
         crawler.signals.connect(mw._log_totals, signal=signals.spider_closed)
         return mw
 
@@ -285,11 +287,10 @@ class ArchiveGuardMiddleware:
     CLOSE_REASON = "warc_write_failed"
 
     def __init__(self, crawler):
-        extensions = crawler.settings.getwithbase("EXTENSIONS")
-        archiver = crawler.settings.get("ARCHIVE_GUARD_EXTENSION", "stenogram.crawler.archiving.WarcArchiver")
-        if (not crawler.settings.getbool("ARCHIVE_GUARD_ENABLED", True)
-                or not crawler.settings.getbool("WARC_ENABLED", True)  # archive off on purpose
-                or not extensions.get(archiver)):
+        settings = crawler.settings
+        if (not settings.getbool("ARCHIVE_GUARD_ENABLED")
+                or not settings.getbool("WARC_ENABLED")  # archive off on purpose
+                or not settings.getwithbase("EXTENSIONS").get("stenogram.crawler.archiving.WarcArchiver")):
             raise NotConfigured
         self.crawler = crawler
 

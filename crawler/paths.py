@@ -17,7 +17,7 @@ class DataPaths:
 
 
 def data_paths(settings) -> DataPaths:
-    data = Path(settings.get("STENOGRAM_DATA") or "data")
+    data = Path(settings.get("STENOGRAM_DATA"))
     return DataPaths(
         warc_dir=Path(settings.get("WARC_DIR") or data / "warc"),
         db=Path(settings.get("STENOGRAM_DB") or data / "corpus.db"),

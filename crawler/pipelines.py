@@ -31,7 +31,7 @@ class CorpusPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(data_paths(crawler.settings).db, crawler, crawler.settings.getint("STENOGRAM_DB_CACHE_MIB", 16))
+        return cls(data_paths(crawler.settings).db, crawler, crawler.settings.getint("STENOGRAM_DB_CACHE_MIB"))
 
     def open_spider(self, spider=None):
         from stenogram.corpus import Corpus

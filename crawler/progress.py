@@ -123,7 +123,7 @@ class CrawlProgress:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("STENOGRAM_PROGRESS", False):
+        if not crawler.settings.getbool("STENOGRAM_PROGRESS"):
             raise NotConfigured
         ext = cls(crawler, ProgressBoard.shared())
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)

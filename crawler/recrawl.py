@@ -8,8 +8,7 @@ which happen mostly to recent items. :class:`RecrawlPolicy` decides from the dur
 * a URL never fetched is fetched;
 * a URL fetched before is fetched again only when due, with ``If-None-Match`` /
   ``If-Modified-Since`` from its last capture; how often depends on the item's age
-  (``RECRAWL_SCHEDULE``, default ``14:1,365:7,*:90``: items younger than 14 days daily, younger
-  than a year weekly, older ones every 90 days);
+  (``RECRAWL_SCHEDULE`` in crawler/settings.py: recent items often, old ones rarely);
 * a not-due request is dropped and counted (``stenogram/recrawl/skipped_not_due``).
 
 :class:`RecrawlMiddleware` applies the policy as a downloader middleware and records each
@@ -80,9 +79,8 @@ def parse_schedule(value) -> tuple[list[tuple[int, int]], int]:
 class RecrawlPolicy:
     """Which requests to send, given what the state table knows. Pure: no I/O."""
 
-    def __init__(self, schedule="14:1,365:7,*:90", undated_interval_days: int = 7,
-                 slack_hours: float = 3.0, force: bool = False,
-                 discovery_callbacks=("parse_listing", "parse_rss", "parse_index", "parse_sitemap")):
+    def __init__(self, schedule, undated_interval_days: int, slack_hours: float, force: bool,
+                 discovery_callbacks):
         self.bands, self.old_interval = parse_schedule(schedule)
         self.undated_interval = timedelta(days=undated_interval_days)
         # a daily cron job starts at about the same time each day: a page fetched 23h50m ago is due
@@ -93,13 +91,11 @@ class RecrawlPolicy:
     @classmethod
     def from_settings(cls, settings) -> "RecrawlPolicy":
         return cls(
-            schedule=settings.get("RECRAWL_SCHEDULE", "14:1,365:7,*:90"),
-            undated_interval_days=settings.getint("RECRAWL_UNDATED_INTERVAL_DAYS", 7),
-            slack_hours=settings.getfloat("RECRAWL_SLACK_HOURS", 3.0),
-            force=settings.getbool("RECRAWL_FORCE", False),
-            discovery_callbacks=settings.getlist(
-                "RECRAWL_DISCOVERY_CALLBACKS", ["parse_listing", "parse_rss", "parse_index", "parse_sitemap"]
-            ),
+            schedule=settings.get("RECRAWL_SCHEDULE"),
+            undated_interval_days=settings.getint("RECRAWL_UNDATED_INTERVAL_DAYS"),
+            slack_hours=settings.getfloat("RECRAWL_SLACK_HOURS"),
+            force=settings.getbool("RECRAWL_FORCE"),
+            discovery_callbacks=settings.getlist("RECRAWL_DISCOVERY_CALLBACKS"),
         )
 
     def is_discovery(self, request) -> bool:
@@ -202,7 +198,7 @@ class FrontierKeeper:
     def for_crawler(cls, crawler) -> "FrontierKeeper":
         keeper = getattr(crawler, "_stenogram_frontier", None)
         if keeper is None:
-            backend = load_object(crawler.settings.get("FRONTIER_BACKEND", "stenogram.crawler.state.SqliteFrontier"))
+            backend = load_object(crawler.settings.get("FRONTIER_BACKEND"))
             keeper = cls(crawler, backend.from_settings(crawler.settings))
             crawler.signals.connect(keeper.spider_opened, signal=signals.spider_opened)
             crawler.signals.connect(keeper.request_scheduled, signal=signals.request_scheduled)
@@ -325,7 +321,7 @@ class RecrawlMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("RECRAWL_ENABLED", True):
+        if not crawler.settings.getbool("RECRAWL_ENABLED"):
             raise NotConfigured
         mw = cls(crawler, CrawlState.from_settings(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
@@ -467,7 +463,7 @@ class RecrawlMiddleware:
 
 def frontier_keeper(crawler) -> FrontierKeeper | None:
     """The crawler's :class:`FrontierKeeper`, or None with ``FRONTIER_ENABLED = False``."""
-    if not crawler.settings.getbool("FRONTIER_ENABLED", True):
+    if not crawler.settings.getbool("FRONTIER_ENABLED"):
         return None
     return FrontierKeeper.for_crawler(crawler)
 
@@ -490,7 +486,7 @@ class RecrawlFilterMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("RECRAWL_ENABLED", True):
+        if not crawler.settings.getbool("RECRAWL_ENABLED"):
             raise NotConfigured
         mw = cls(crawler, CrawlState.from_settings(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)

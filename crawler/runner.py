@@ -119,13 +119,13 @@ def check_crawl(sources, base_urls: dict[str, str] | None = None, settings: dict
             origin(url)
         except ScopeError as exc:
             raise ValueError(f"--base-url {source}: {exc}") from None
-    if str(settings.get("SCOPE_LOOPBACK_ONLY", "")).lower() in ("1", "true"):
+    check_settings(settings)
+    if project_settings(settings).getbool("SCOPE_LOOPBACK_ONLY"):
         for source in sources:
             url = base_urls.get(source)
             if url is None or not is_loopback_host(urlsplit(url).hostname):
                 raise ValueError(f"--loopback crawls only loopback sites, and {source} has "
                                  + (f"--base-url {url}" if url else "no --base-url (it would be the live site)"))
-    check_settings(settings)
 
 
 def check_settings(overrides: dict) -> None:
@@ -234,8 +234,8 @@ def run_crawl(
             kwargs["base_url"] = base_urls[source]
         process.crawl(crawler, **kwargs)
         crawlers[source] = crawler
-    shutdown = Shutdown(crawlers.values(), grace=conf.getfloat("STENOGRAM_SHUTDOWN_GRACE", 3.0),
-                        kill_after=conf.getfloat("STENOGRAM_SHUTDOWN_KILL_AFTER", 3.0),
+    shutdown = Shutdown(crawlers.values(), grace=conf.getfloat("STENOGRAM_SHUTDOWN_GRACE"),
+                        kill_after=conf.getfloat("STENOGRAM_SHUTDOWN_KILL_AFTER"),
                         board=ProgressBoard.shared() if progress else None)
     from twisted.internet import reactor
 

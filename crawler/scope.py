@@ -152,7 +152,7 @@ class ScopeMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.loopback_only = crawler.settings.getbool("SCOPE_LOOPBACK_ONLY", False)
+        self.loopback_only = crawler.settings.getbool("SCOPE_LOOPBACK_ONLY")
         self.replay = bool(crawler.settings.getlist("REPLAY_FROM"))
         self._logged: set[tuple[str, str]] = set()
 
@@ -303,7 +303,7 @@ class ScopeResolver(CachingThreadedResolver):
     @classmethod
     def from_crawler(cls, crawler, reactor):
         resolver = super().from_crawler(crawler, reactor)
-        resolver.allow_loopback = crawler.settings.getbool("SCOPE_RESOLVER_LOOPBACK", True)
+        resolver.allow_loopback = crawler.settings.getbool("SCOPE_RESOLVER_LOOPBACK")
         return resolver
 
     def __init__(self, *args, **kwargs):

@@ -9,37 +9,36 @@ from __future__ import annotations
 
 import os
 
+from stenogram import archive as _warc
+
 BOT_NAME = "stenogram"
 SPIDER_MODULES = ["stenogram.crawler.spiders"]
 NEWSPIDER_MODULE = "stenogram.crawler.spiders"
 
 # --- where things go -------------------------------------------------------------------------
-STENOGRAM_DATA = os.environ.get("STENOGRAM_DATA", "data")
+STENOGRAM_DATA = os.environ.get("STENOGRAM_DATA", "data")  # every file of a crawl below one folder
 WARC_DIR = None  # default: <STENOGRAM_DATA>/warc
 STENOGRAM_DB = None  # default: <STENOGRAM_DATA>/corpus.db
 STENOGRAM_DB_CACHE_MIB = 16  # SQLite page cache per spider's corpus connection
 STENOGRAM_CRAWL_ID = None  # default: a UTC timestamp chosen when the crawl starts
-STENOGRAM_OPERATOR = os.environ.get("STENOGRAM_OPERATOR", "")
+STENOGRAM_OPERATOR = os.environ.get("STENOGRAM_OPERATOR", "")  # warcinfo `operator`: who archived
 # Template-drift alarm (stenogram/report.py): the crawl report warns when more than this share of
 # a source's transcript pages needed the fallback extraction or were refused; 20% because a
 # stable template gives ~0% (the sample site, the gold set) and a redesign gives most pages.
 STENOGRAM_DRIFT_THRESHOLD = 0.2
 
 # --- identity and politeness ------------------------------------------------------------------
-STENOGRAM_CONTACT = os.environ.get("STENOGRAM_CONTACT", "https://github.com/stenogram/stenogram")
-USER_AGENT = f"stenogram/0.1 (archiving crawler; +{STENOGRAM_CONTACT})"
-ROBOTSTXT_OBEY = True
-ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"  # understands `Disallow: /*?PAGEN`
+# a contact the sites' operators can reach: the environment's STENOGRAM_CONTACT, else the project
+_contact = os.environ.get("STENOGRAM_CONTACT", "https://github.com/stenogram/stenogram")
+USER_AGENT = f"stenogram/0.1 (archiving crawler; +{_contact})"
+ROBOTSTXT_OBEY = True  # Scrapy's parser (Protego) understands mid.ru's `Disallow: /*?PAGEN`
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 3.0  # spiders raise this where a site needs it (mid.ru: 10 s)
-DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around DOWNLOAD_DELAY, so requests do not tick like a metronome
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 3.0
 AUTOTHROTTLE_MAX_DELAY = 120.0
-AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 60
-COOKIES_ENABLED = True
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en,ru;q=0.8",
@@ -48,21 +47,19 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate",
 }
 
-# mid.ru resets connections often: retry more than Scrapy's default, and retry 429 too.
-RETRY_ENABLED = True
+# mid.ru resets connections often: retry more than Scrapy's default (its codes include 429).
 RETRY_TIMES = 10  # public mid.ru crawlers that keep working retry up to 10 times
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_BACKOFF_BASE = 2.0  # seconds, doubled per attempt (BackoffRetryMiddleware)
-RETRY_BACKOFF_MAX = 300.0
-RETRY_BACKOFF_JITTER = 0.2
+RETRY_BACKOFF_MAX = 300.0  # so ten retries end within about 20 minutes
+RETRY_BACKOFF_JITTER = 0.2  # up to +20%, so retries after one burst do not fire together
 RETRY_AFTER_ENABLED = True  # honour Retry-After on 429/503, up to RETRY_AFTER_MAX seconds
-RETRY_AFTER_HTTP_CODES = [429, 503]
-RETRY_AFTER_MAX = 600.0
+RETRY_AFTER_HTTP_CODES = [429, 503]  # rate limit and overload: where servers send Retry-After
+RETRY_AFTER_MAX = 600.0  # a longer wait is given up: the next scheduled crawl fetches it
 INTERSTITIAL_ENABLED = True  # anti-bot pages served with 200: archived, never documents, retried
-INTERSTITIAL_RETRY_TIMES = 5
-INTERSTITIAL_BACKOFF_BASE = 30.0
-INTERSTITIAL_BACKOFF_MAX = 900.0
-REDIRECT_MAX_TIMES = 10
+INTERSTITIAL_RETRY_TIMES = 5  # then given up, counted; the WARC keeps the challenge page
+INTERSTITIAL_BACKOFF_BASE = 30.0  # seconds, doubled per attempt: 30 s to 8 min over five
+INTERSTITIAL_BACKOFF_MAX = 900.0  # a quarter of an hour at most between attempts
+REDIRECT_MAX_TIMES = 10  # half Scrapy's 20: a longer chain is a trap (counted by RedirectTrapMiddleware)
 ARCHIVE_GUARD_ENABLED = True  # a response that did not reach the WARC stops the crawl
 
 # --- backfill from web archives (crawler/spiders/backfill.py, `stenogram backfill`) -------------
@@ -74,12 +71,17 @@ BACKFILL_REFUSALS_MAX = 3  # requests refused in a row (429/503 after their retr
 
 # --- incremental recrawls (crawler/state.py, crawler/recrawl.py) ------------------------------
 STENOGRAM_STATE_DB = None  # default: <STENOGRAM_DATA>/state.db
-RECRAWL_ENABLED = True
+RECRAWL_ENABLED = True  # a daily crawl fetches what is new or due, not the whole archive
 RECRAWL_SCHEDULE = "14:1,365:7,*:90"  # item age (days) : recheck interval (days); *: older
-RECRAWL_UNDATED_INTERVAL_DAYS = 7
+RECRAWL_UNDATED_INTERVAL_DAYS = 7  # an item of unknown age is rechecked weekly
 RECRAWL_SLACK_HOURS = 3.0  # so a daily cron job does not slip to every other day
-RECRAWL_FORCE = False
+RECRAWL_FORCE = False  # True: refetch everything once (after a schedule change)
+# callbacks whose pages (listings, feeds, indexes) are fetched on every crawl: that is where new items show
 RECRAWL_DISCOVERY_CALLBACKS = ["parse_listing", "parse_rss", "parse_index", "parse_sitemap"]
+# the frontier (crawler/recrawl.py FrontierKeeper): every scheduled URL is owed until archived and
+# ingested, so a crawl killed midway is resumed by the next; SQLite beside the state, no server
+FRONTIER_ENABLED = True  # off: nothing owed is kept (benchmarks only)
+FRONTIER_BACKEND = "stenogram.crawler.state.SqliteFrontier"  # any class with Frontier's methods
 
 DOWNLOADER_MIDDLEWARES = {
     # first: off-scope requests and redirect hops are refused before robots.txt or state see them
@@ -109,7 +111,7 @@ DOWNLOAD_HANDLERS = {
 }
 # Scope (crawler/scope.py): each spider's allowed_hosts, public addresses only; the resolver
 # checks the address again at connect time. --loopback sets SCOPE_LOOPBACK_ONLY.
-SCOPE_LOOPBACK_ONLY = False
+SCOPE_LOOPBACK_ONLY = False  # --loopback: no delays, so never anything but 127.0.0.0/8
 SCOPE_RESOLVER_LOOPBACK = True  # stenogram crawl: off unless a source's base URL is on loopback
 TWISTED_DNS_RESOLVER = "stenogram.crawler.scope.ScopeResolver"
 
@@ -119,6 +121,17 @@ DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 
 # --- archive -> extract -> corpus -------------------------------------------------------------
+# The WARC files (crawler/archiving.py -> archive/warc_writer.py, which runs without a crawler too;
+# its defaults are these, from stenogram/archive/__init__.py).
+WARC_ENABLED = True  # off only on purpose (benchmarks, dry runs); ArchiveGuardMiddleware then stands down
+WARC_PREFIX = _warc.DEFAULT_PREFIX  # file names PREFIX-TIMESTAMP-SERIAL-PID~HOST.warc.gz
+WARC_MAX_SIZE = _warc.DEFAULT_MAX_SIZE  # bytes: 1 GB files, the size Heritrix and wget rotate at
+WARC_MAX_AGE = 0  # seconds a file stays open before rotation; 0: rotate by size only
+WARC_MAX_RECORD_BODY = _warc.DEFAULT_MAX_RECORD_BODY  # longer bodies are cut (WARC-Truncated: length)
+WARC_DIGEST = _warc.DEFAULT_DIGEST  # sha1 base32 is the CDX convention; sha256 selectable
+# deflate level 6 (zlib's and wget's own); warcio's 9 costs far more CPU for files barely smaller:
+# README, Benchmarks, and `bench/bench_archive.py --compresslevel 9`
+WARC_COMPRESSLEVEL = _warc.DEFAULT_COMPRESSLEVEL
 EXTENSIONS = {
     "stenogram.crawler.archiving.WarcArchiver": 100,
     "stenogram.crawler.progress.CrawlProgress": 500,  # only with STENOGRAM_PROGRESS
@@ -127,6 +140,10 @@ ITEM_PIPELINES = {
     "stenogram.crawler.pipelines.CorpusPipeline": 300,
 }
 
+# Replay (crawler/replay.py), set by `stenogram crawl --replay`: no network, only the archive
+REPLAY_FROM = []  # WARC/WACZ files or folders to answer from; empty: a live crawl
+REPLAY_AT = None  # 14-digit timestamp: the capture closest to it; None: the latest
+
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19 would otherwise open a control server
 LOG_LEVEL = "INFO"
@@ -134,8 +151,7 @@ LOG_LEVEL = "INFO"
 # `stenogram crawl` writes Scrapy's log to <STENOGRAM_DATA>/logs/<crawl id>.log (LOG_FILE, unless
 # given) and shows only warnings on the terminal (all of it with --verbose).
 STENOGRAM_PROGRESS = False  # the live progress display; `crawl` sets it on a terminal or --progress
-STENOGRAM_SHUTDOWN_ENABLED = True
+STENOGRAM_SHUTDOWN_ENABLED = True  # Ctrl-C stops in seconds, nothing sent after it
 STENOGRAM_SHUTDOWN_GRACE = 3.0  # after Ctrl-C, seconds in-flight requests may finish before abort
 STENOGRAM_SHUTDOWN_KILL_AFTER = 3.0  # after a second Ctrl-C, seconds before the process exits anyway
 FEED_EXPORT_ENCODING = "utf-8"
-TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -48,7 +48,7 @@ class ShutdownMiddleware:
     """
 
     def __init__(self, crawler):
-        if not crawler.settings.getbool("STENOGRAM_SHUTDOWN_ENABLED", True):
+        if not crawler.settings.getbool("STENOGRAM_SHUTDOWN_ENABLED"):
             raise NotConfigured
         self.crawler = crawler
 

@@ -81,7 +81,7 @@ def preflight(settings) -> None:
     the corpus are opened when the spiders open, where a failure stops the crawl with one
     line: ``warc_write_failed`` / ``corpus_write_failed``.)
     """
-    if not settings.getbool("RECRAWL_ENABLED", True):
+    if not settings.getbool("RECRAWL_ENABLED"):
         return
     from stenogram.crawler.paths import data_paths
     from stenogram.crawler.state import CrawlState

@@ -159,7 +159,7 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
         sys.exit(EXIT_ERRORS)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    summary = summarise(result, project_settings(overrides).getfloat("STENOGRAM_DRIFT_THRESHOLD", 0.2))
+    summary = summarise(result, project_settings(overrides).getfloat("STENOGRAM_DRIFT_THRESHOLD"))
     print_summary(summary, result, console)
     if result.interrupted:
         sys.exit(EXIT_INTERRUPTED)

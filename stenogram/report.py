@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from stenogram.crawler.settings import STENOGRAM_DRIFT_THRESHOLD
+
 #: Failures: what the crawl could not do. Resets that a retry recovered are not failures
 #: (``downloader/exception_count`` counts those too), so they are not here.
 ERROR_KEYS = (
@@ -35,8 +37,8 @@ GAVE_UP_KEYS = (
 RECRAWL_KEYS = ("new", "due", "not_modified", "changed", "skipped_not_due")
 #: Template drift: above this share of a source's transcript pages read by the fallback path
 #: (the profile's container missed) or refused at an article URL, the report says the site's
-#: markup may have changed (setting STENOGRAM_DRIFT_THRESHOLD; `crawl --fail-on-drift`).
-DRIFT_THRESHOLD = 0.2
+#: markup may have changed (`crawl --fail-on-drift`); crawler/settings.py says why this share.
+DRIFT_THRESHOLD = STENOGRAM_DRIFT_THRESHOLD
 DRIFT_MIN_PAGES = 3  # fewer pages than this prove nothing either way
 #: Refusals that mean "no text found here", not "this is no article" (listings, interstitials).
 DRIFT_REFUSALS = ("no body text", "no transcript evidence")

@@ -75,6 +75,17 @@ def skip_unless_ci(reason: str):
     pytest.skip(reason)
 
 
+def project_crawler(spidercls=None, **settings):
+    """A crawler as Scrapy's own tests build one (``get_crawler``, no reactor), with the project's
+    settings (crawler/settings.py) plus ``settings``: a unit test sees the defaults a crawl sees."""
+    from scrapy.utils.test import get_crawler
+
+    from stenogram.crawler import settings as project
+
+    declared = {name: getattr(project, name) for name in dir(project) if name.isupper()}
+    return get_crawler(spidercls, {**declared, **settings})
+
+
 def stenogram_cmd(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """Run the installed `stenogram` console script; bounded in time."""
     return subprocess.run(

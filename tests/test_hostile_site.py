@@ -339,12 +339,11 @@ def test_hosts_and_ports():
 
 
 def _middleware(base_url, **settings):
-    from scrapy.utils.test import get_crawler
-
+    from conftest import project_crawler
     from stenogram.crawler.scope import ScopeMiddleware
     from stenogram.crawler.spiders.mid import MidSpider
 
-    crawler = get_crawler(MidSpider, settings)
+    crawler = project_crawler(MidSpider, **settings)
     crawler.spider = MidSpider(base_url=base_url)
     return ScopeMiddleware.from_crawler(crawler), crawler.stats
 

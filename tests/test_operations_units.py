@@ -9,6 +9,7 @@ import scrapy
 
 from stenogram.crawler.middlewares import backoff_delay, interstitial_reason, parse_retry_after
 from stenogram.crawler.recrawl import RecrawlPolicy, parse_schedule
+from stenogram.crawler.runner import project_settings
 from stenogram.crawler.state import CrawlState, iso
 from stenogram.sample_site.faults import INTERSTITIAL_PAGES
 
@@ -65,7 +66,7 @@ def article(url="http://127.0.0.1:1/en/foreign_policy/news/1975643/", **meta):
 
 
 def test_policy_new_due_not_due_and_discovery(state):
-    policy = RecrawlPolicy()
+    policy = RecrawlPolicy.from_settings(project_settings())
     req = article()
     assert policy.decide(req, state.get(req.url), NOW).why == "new"
     state.record_fetch(req.url, source="mid", status=200, fetched_at=NOW - timedelta(hours=2),
@@ -85,7 +86,7 @@ def test_policy_new_due_not_due_and_discovery(state):
 
 
 def test_intervals_follow_the_age_of_the_item():
-    policy = RecrawlPolicy("14:1,365:7,*:90", undated_interval_days=5)
+    policy = RecrawlPolicy.from_settings(project_settings({"RECRAWL_UNDATED_INTERVAL_DAYS": 5}))
     url = "http://127.0.0.1:1/en/foreign_policy/news/1/"
     assert policy.interval(url, "2026-11-20", NOW) == timedelta(days=1)
     assert policy.interval(url, "2026-03-01", NOW) == timedelta(days=7)
@@ -96,7 +97,7 @@ def test_intervals_follow_the_age_of_the_item():
 
 
 def test_a_page_not_yet_ingested_is_fetched_again(state):
-    policy = RecrawlPolicy()
+    policy = RecrawlPolicy.from_settings(project_settings())
     req = article()
     state.record_fetch(req.url, source="mid", status=200, fetched_at=NOW, complete=False,
                        next_due=NOW + timedelta(days=90))
@@ -124,11 +125,10 @@ def test_state_survives_reopening_and_counts_not_modified(tmp_path):
 
 
 def test_spiders_reach_the_state_to_stop_listing_walks(tmp_path):
-    from scrapy.utils.test import get_crawler
-
+    from conftest import project_crawler
     from stenogram.crawler.recrawl import RecrawlMiddleware
 
-    crawler = get_crawler(scrapy.Spider, {"STENOGRAM_STATE_DB": str(tmp_path / "state.db")})
+    crawler = project_crawler(STENOGRAM_STATE_DB=str(tmp_path / "state.db"))
     mw = RecrawlMiddleware.from_crawler(crawler)
     spider = scrapy.Spider("listing")
     mw.spider_opened(spider)

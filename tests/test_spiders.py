@@ -69,16 +69,12 @@ def test_cookie_domain_splitting_uses_the_bundled_suffix_list(tmp_path, loopback
 
 def test_archive_guard_stands_down_when_archiving_is_off_on_purpose():
     """WARC_ENABLED=False (benchmarks, dry runs) must not look like a failed archive."""
-    from types import SimpleNamespace
-
     import pytest
     from scrapy.exceptions import NotConfigured
 
+    from conftest import project_crawler
     from stenogram.crawler.middlewares import ArchiveGuardMiddleware
-    from stenogram.crawler.runner import project_settings
 
-    on = SimpleNamespace(settings=project_settings())
-    assert isinstance(ArchiveGuardMiddleware.from_crawler(on), ArchiveGuardMiddleware)
-    off = SimpleNamespace(settings=project_settings({"WARC_ENABLED": False}))
+    assert isinstance(ArchiveGuardMiddleware.from_crawler(project_crawler()), ArchiveGuardMiddleware)
     with pytest.raises(NotConfigured):
-        ArchiveGuardMiddleware.from_crawler(off)
+        ArchiveGuardMiddleware.from_crawler(project_crawler(WARC_ENABLED=False))
