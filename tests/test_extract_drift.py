@@ -138,10 +138,8 @@ class Redesign:
 def test_crawl_of_a_redesigned_source_warns_and_fail_on_drift_exits_3(tmp_path):
     from stenogram.sample_site.server import SampleSite
 
-    try:
-        from tests.test_operations_support import crawl_args, stenogram_cmd
-    except ImportError:
-        from test_operations_support import crawl_args, stenogram_cmd
+    from conftest import stenogram_cmd
+    from test_operations_support import crawl_args
 
     faults = Redesign("mid")
     with SampleSite(port=0, size=8, seed=3, faults=faults) as site:

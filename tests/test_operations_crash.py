@@ -8,7 +8,6 @@ is a request sent during the killed run whose page had not been both archived an
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -22,10 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-try:  # tests/ is a package in some checkouts, a plain folder in others
-    from tests.test_operations_support import FAST_WAITS, OPERATIONS_MIDDLEWARES, transcript_targets, crawl_args
-except ImportError:
-    from test_operations_support import FAST_WAITS, OPERATIONS_MIDDLEWARES, transcript_targets, crawl_args
+from test_operations_support import crawl_args, transcript_targets
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 VENV_BIN = Path(sys.executable).parent

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-try:  # tests/ is a package in some checkouts, a plain folder in others
-    from tests.test_operations_support import crawl_args, stenogram_cmd
-except ImportError:
-    from test_operations_support import crawl_args, stenogram_cmd
+from conftest import stenogram_cmd
+from test_operations_support import crawl_args
 
 pytestmark = pytest.mark.network
 
@@ -50,17 +48,11 @@ def deploy(tmp_path: Path) -> Path:
 
 
 def loopback_args(site, out: Path) -> list[str]:
-    """What the test adds to the documented command: --loopback and the sample site's base URLs,
-    plus the operations middlewares for as long as crawler/settings.py does not wire them."""
-    from stenogram.crawler.runner import project_settings
-
+    """What the test adds to the documented command: --loopback, the sample site's base URLs and
+    short waits."""
     args = crawl_args(site, out)
     assert args[:4] == ["crawl", "--loopback", "--out", str(out)]
-    args = ["--loopback", *args[4:]]
-    if project_settings().getwithbase("DOWNLOADER_MIDDLEWARES").get("stenogram.crawler.recrawl.RecrawlMiddleware"):
-        pairs = list(zip(args[1::2], args[2::2]))
-        args = ["--loopback"] + [x for flag, value in pairs if "MIDDLEWARES=" not in value for x in (flag, value)]
-    return args
+    return ["--loopback", *args[4:]]
 
 
 def test_cron_line_runs_as_written_and_the_second_day_is_incremental(tmp_path):

@@ -12,10 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-try:  # tests/ is a package in some checkouts, a plain folder in others
-    from tests.test_operations_support import run_crawl_subprocess, total, transcript_targets, warc_responses
-except ImportError:
-    from test_operations_support import run_crawl_subprocess, total, transcript_targets, warc_responses
+from test_operations_support import run_crawl_subprocess, transcript_targets, warc_responses
 
 pytestmark = pytest.mark.network
 

@@ -3,20 +3,12 @@ archives revisits, adds no documents, and turns a silent edit into a new version
 """
 from __future__ import annotations
 
-import json
 import sqlite3
-from urllib.parse import urlsplit
 
 import pytest
 
-try:  # tests/ is a package in some checkouts, a plain folder in others
-    from tests.test_operations_support import (
-    OPERATIONS_MIDDLEWARES, FAST_WAITS, run_crawl_subprocess, total, transcript_targets, warc_responses, crawl_args, stenogram_cmd,
-)
-except ImportError:
-    from test_operations_support import (
-    OPERATIONS_MIDDLEWARES, FAST_WAITS, run_crawl_subprocess, total, transcript_targets, warc_responses, crawl_args, stenogram_cmd,
-)
+from conftest import stenogram_cmd
+from test_operations_support import crawl_args, run_crawl_subprocess, total, transcript_targets, warc_responses
 
 pytestmark = pytest.mark.network
 SOURCES = ("mid", "mid_archive", "globalsecurity", "interaffairs")

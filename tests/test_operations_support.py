@@ -14,16 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-#: The operations middlewares as crawler/settings.py should wire them (see the report).
-OPERATIONS_MIDDLEWARES = {
-    "stenogram.crawler.recrawl.RecrawlMiddleware": 50,
-    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "stenogram.crawler.middlewares.BackoffRetryMiddleware": 550,
-    "stenogram.crawler.middlewares.RetryAfterMiddleware": 560,
-    "stenogram.crawler.middlewares.InterstitialMiddleware": 580,
-    "stenogram.crawler.middlewares.RedirectTrapMiddleware": 610,
-    "stenogram.crawler.middlewares.ArchiveGuardMiddleware": 950,
-}
+import conftest
 
 #: Short pauses for loopback: the waits are real, just small.
 FAST_WAITS = {
@@ -51,16 +42,6 @@ _RUNNER = textwrap.dedent(
 )
 
 
-OPERATIONS_SPIDER_MIDDLEWARES = {"stenogram.crawler.recrawl.RecrawlFilterMiddleware": 950}
-
-
-def operations_settings(**extra) -> dict:
-    settings = {"DOWNLOADER_MIDDLEWARES": OPERATIONS_MIDDLEWARES,
-                "SPIDER_MIDDLEWARES": OPERATIONS_SPIDER_MIDDLEWARES, "LOG_LEVEL": "INFO", **FAST_WAITS}
-    settings.update(extra)
-    return settings
-
-
 def run_crawl_subprocess(site, out: Path, sources=("mid",), settings: dict | None = None,
                          spider_args: dict | None = None, timeout: float = 60) -> tuple[dict, str]:
     """Crawl ``sources`` of ``site`` into ``out``; return (stats per source, log text)."""
@@ -70,7 +51,7 @@ def run_crawl_subprocess(site, out: Path, sources=("mid",), settings: dict | Non
         "sources": list(sources),
         "out": str(out),
         "base_urls": {s: site.base_urls[s] for s in sources},
-        "settings": operations_settings(**(settings or {})),
+        "settings": {**FAST_WAITS, **(settings or {})},
         "spider_args": spider_args or {},
         "stats_path": str(stats_path),
     }
@@ -117,18 +98,8 @@ def transcript_targets(site, source: str) -> set[str]:
 
 
 def crawl_args(site, out: Path, *sources: str, settings: dict | None = None) -> list[str]:
-    """`stenogram crawl` arguments for the sample site, with the operations middlewares wired."""
-    args = ["crawl", *sources, "--loopback", "--out", str(out)]
-    for source, url in site.base_urls.items():
-        args += ["--base-url", f"{source}={url}"]
-    wired = {"DOWNLOADER_MIDDLEWARES": json.dumps(OPERATIONS_MIDDLEWARES),
-             "SPIDER_MIDDLEWARES": json.dumps(OPERATIONS_SPIDER_MIDDLEWARES), **FAST_WAITS, **(settings or {})}
-    for name, value in wired.items():
+    """`stenogram crawl` arguments for the sample site: the project's settings, short waits."""
+    args = conftest.crawl_args(site, out, *sources)
+    for name, value in {**FAST_WAITS, **(settings or {})}.items():
         args += ["-s", f"{name}={value}"]
     return args
-
-
-def stenogram_cmd(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    """Run the installed `stenogram` console script; bounded in time."""
-    return subprocess.run([str(Path(sys.executable).parent / "stenogram"), *args], capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
