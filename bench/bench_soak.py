@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,17 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-MIDDLEWARES = {
-    "stenogram.crawler.recrawl.RecrawlMiddleware": 50,
-    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "stenogram.crawler.middlewares.BackoffRetryMiddleware": 550,
-    "stenogram.crawler.middlewares.RetryAfterMiddleware": 560,
-    "stenogram.crawler.middlewares.InterstitialMiddleware": 580,
-    "stenogram.crawler.middlewares.RedirectTrapMiddleware": 610,
-    "stenogram.crawler.middlewares.ArchiveGuardMiddleware": 950,
-}
-SPIDER_MIDDLEWARES = {"stenogram.crawler.recrawl.RecrawlFilterMiddleware": 950}
 
 CHILD = textwrap.dedent(
     """
@@ -100,7 +88,6 @@ def main() -> int:
             "out": str(out),
             "base_urls": site.base_urls,
             "settings": {
-                "DOWNLOADER_MIDDLEWARES": MIDDLEWARES, "SPIDER_MIDDLEWARES": SPIDER_MIDDLEWARES,
                 "RETRY_BACKOFF_BASE": 0.2, "RETRY_BACKOFF_MAX": 2, "INTERSTITIAL_BACKOFF_BASE": 0.5,
                 "INTERSTITIAL_BACKOFF_MAX": 4, "RETRY_AFTER_MAX": 30,
             },

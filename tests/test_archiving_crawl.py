@@ -81,6 +81,7 @@ SPIDER_SCRIPT = textwrap.dedent("""
     import json, sys
     import scrapy
     from scrapy.crawler import CrawlerProcess
+    from stenogram.crawler import settings as project
     from stenogram.crawler.archiving import WarcArchiver
 
     base, warc_dir, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -102,7 +103,8 @@ SPIDER_SCRIPT = textwrap.dedent("""
                          "metadata": meta.to_dict() if meta else None,
                          "text_ok": b"Sergey Lavrov" in response.body})
 
-    process = CrawlerProcess({
+    process = CrawlerProcess({  # stock Scrapy plus the archive, with the project's defaults for it
+        **{name: getattr(project, name) for name in dir(project) if name.startswith(("WARC_", "STENOGRAM_"))},
         "ROBOTSTXT_OBEY": True, "HTTPERROR_ALLOW_ALL": True, "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "INFO", "DOWNLOAD_TIMEOUT": 10, "CLOSESPIDER_TIMEOUT": 60,
         "RETRY_ENABLED": False, "COOKIES_ENABLED": True, "USER_AGENT": "stenogram-test/0.1",
