@@ -7,14 +7,14 @@ irreversible for users, so every candidate is verified on the actual word-5-gram
   the word 5-grams of ``normalize``, computed in bulk (``MinHash.bulk``) in the *prepare* step
   (``corpus.prepare``), i.e. in the worker processes of ``reprocess``. Shingles are hashed with
   ``zlib.crc32`` (datasketch's ``hashfunc`` hook) instead of its default sha1: affine32 pre-mixes
-  every input hash with the MurmurHash3 finalizer, and on the 1,225 labelled pairs the estimate
-  is as close to exact Jaccard (mean |error| 0.0067 vs 0.0077 with sha1), while the bulk MinHash
-  of a 400-word bench document drops from 0.30 to 0.10 ms. The previous hand-written numpy
-  MinHash took ~0.86 ms/doc, so datasketch is not the bottleneck. ``tests/test_corpus_dedup.py`` checks the
-  estimate against exact Jaccard. Signatures are stored as 512-byte blobs (``lsh_signatures``);
+  every input hash with the MurmurHash3 finalizer, so on the labelled pairs of ``tests/dedup``
+  the estimate is as close to exact Jaccard as with sha1, and the bulk MinHash is several times
+  faster (``bench/bench_corpus.py``). ``tests/test_corpus_dedup.py`` checks the estimate against
+  exact Jaccard. Signatures are stored as 512-byte blobs (``lsh_signatures``);
   ``minhash_of_signature`` turns one back into a ``LeanMinHash``.
-* LSH: 32 bands x 4 rows. measurements.md: 14x8 found only 89% of mirror variants as
-  candidates, 32x4 found 99% with no false candidates. Each band becomes one signed 64-bit key
+* LSH: 32 bands x 4 rows, not FineWeb's 14 x 8: mirrors with added chrome or a cut ending have a
+  low Jaccard, and a pair at Jaccard 0.5 becomes a candidate with probability 1 - (1 - 0.5^4)^32
+  = 0.87 under 32 x 4 but 0.05 under 14 x 8; false candidates cost one verification each. Each band becomes one signed 64-bit key
   (``band_keys``: a 64-bit mix of the band number and its four values) stored in SQLite
   (``lsh_bands``), so the index persists and grows with the corpus instead of being rebuilt.
 * Event blocking: documents with the same date and language are also candidates (Lavrov gives a
@@ -30,9 +30,8 @@ irreversible for users, so every candidate is verified on the actual word-5-gram
   either another news conference with the same ministers (identical opening and closing
   paragraphs, same date): containment <= 0.575 though Jaccard up to 0.389, or a short news item
   quoting one paragraph: containment up to 0.903 but Jaccard <= 0.094. Each threshold sits near
-  the middle of its gap (0.575..0.898 and 0.094..0.370), so neither test alone decides; both
-  agree with measurements.md (different articles never above containment 0.267 / Jaccard
-  0.137; mirrors fall to Jaccard 0.27). Precision and recall on the set: 1.000 / 1.000.
+  the middle of its gap (0.575..0.898 and 0.094..0.370), so neither test alone decides.
+  Precision and recall on the set: 1.000 / 1.000.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The per-document CPU work of an ingest, done before (and apart from) the SQLite transaction.
 
-Why a step of its own: normalising, hashing, shingling and MinHashing a transcript costs ~0.6 ms
-of CPU, several times what its SQLite writes cost. Done inside ``Corpus.ingest`` it serialises
+Why a step of its own: normalising, hashing, shingling and MinHashing a transcript costs several
+times the CPU of its SQLite writes (``bench/bench_corpus.py``). Done inside ``Corpus.ingest`` it serialises
 on the single writer; done here it runs wherever the text is: in ``reprocess``'s worker
 processes next to extraction (``prepare_transcripts`` on a chunk), so the writer only looks up
 and inserts. ``Corpus.ingest`` still prepares by itself when it is given no ``Prepared`` (the

@@ -1,7 +1,7 @@
 """URL keys: the form under which two addresses of the same page compare equal.
 
 Why: mid.ru serves one article with and without ``www.``, with and without the trailing slash,
-over http and https, and with ``?lang=ru`` on ``/en/`` pages (sites.md). ``url_key`` folds those
+over http and https, and with ``?lang=ru`` on ``/en/`` pages (docs/SITES.md). ``url_key`` folds those
 so a re-crawl at a variant address is recognised as the *same URL* (a new version, not a
 new document). The original URL is always kept in ``captures.url``.
 """

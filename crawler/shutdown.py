@@ -2,8 +2,8 @@
 
 Scrapy's own handler stops scheduling, but its engine then waits for every request already in
 the downloader: those queued behind ``DOWNLOAD_DELAY`` (10 s on mid.ru) and those sleeping in a
-Retry-After or backoff wait. Measured before this module: 89 s to stop, 8 pages fetched after
-Ctrl-C. :class:`Shutdown` replaces that handler for :func:`crawler.runner.run_crawl`:
+Retry-After or backoff wait, and pages are still fetched after Ctrl-C (README, Operations, has the
+figures from before and after). :class:`Shutdown` replaces that handler for :func:`crawler.runner.run_crawl`:
 
 * first signal (graceful): :class:`ShutdownMiddleware` refuses any request still on its way to
   the downloader; requests queued in the downloader's slots are dropped (they stay owed in the

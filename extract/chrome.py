@@ -107,7 +107,7 @@ def any_line_matcher(patterns: Sequence[re.Pattern]) -> LineMatcher:
     r"""One callable answering `any(p.match(line) for p in patterns)`. A line matching
     `^\s*(?:A)\s*$` is whitespace + a match of A + whitespace, so its stripped length is at
     most A's widest match: a line longer than every bounded pattern's width (most of a body's
-    paragraphs; ".{0,200}…All rights reserved" alone costs ~15 µs a line) is tried only against
+    paragraphs; ".{0,200}…All rights reserved" alone is slow on a long line) is tried only against
     the patterns that can match that much."""
     patterns = tuple(patterns)
     widths = [_max_width(p) for p in patterns]

@@ -1,6 +1,6 @@
 """Dates and times as these sites print them -> ISO strings.
 
-Forms seen on the sources (sites.md): EN "12 April 2024", "April 12, 2024", RU "12.04.2024",
+Forms seen on the sources (docs/SITES.md): EN "12 April 2024", "April 12, 2024", RU "12.04.2024",
 "12 апреля 2024 года", DLE "6-08-2014, 14:44", and text dumps that run date and time together
 ("8 April 202114:32"). All parsing is regex + a month table, so it never raises on junk.
 """

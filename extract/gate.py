@@ -47,7 +47,7 @@ _HTML_TAG = re.compile(
     r"<(?:!doctype\s+html|html|head|body|title|meta|div|p|table|span|a|br|h[1-6]|article|section|"
     r"font|center|ul|li|td|link|script|style|form|img)\b", re.I)
 
-# The ministry's titles (sites.md, the seeds): a kind of text first, or an official first and a
+# The ministry's titles (docs/SITES.md, the seed pages): a kind of text first, or an official first and a
 # kind of text after ("Foreign Minister Sergey Lavrov’s remarks and answers…", "Speech by Sergey
 # Lavrov…", "Выступление и ответы на вопросы СМИ Министра…", "Брифинг официального представителя…").
 # News headlines about the minister ("Russia's Lavrov says…", "Лавров заявил…") are neither.
@@ -192,7 +192,7 @@ _MARKER_WORDS = ("unofficial translation", "неофициальный пере�
 
 def _may_have_marker(line: str) -> bool:
     """A cheap pre-check (a C-level casefold and substring tests) that never says no to a line
-    _MARKER would match: the case-insensitive regex costs ~30 µs a line."""
+    _MARKER would match: the case-insensitive regex is slow on every line."""
     if "\u0130" in line or "\u0131" in line:
         return True
     folded = line.casefold()

@@ -1,7 +1,7 @@
 """The generic path: a page of a host no profile knows, read by trafilatura plus two fixes.
 
-Measured on the development half of the Zyte article-extraction benchmark (bench/bench_generic.py;
-README): plain trafilatura 0.961 F1, favor_precision 0.969. What stenogram adds, each a general
+Measured against plain trafilatura on the development half of the Zyte article-extraction benchmark
+(`bench/bench_generic.py PATH`; figures in README, Benchmarks). What stenogram adds, each a general
 rule rather than a page's quirk:
 
 * **No pre-cleaning of semantic containers.** `<form>` (ASP.NET pages wrap the whole page in

@@ -1,7 +1,7 @@
 """Small text helpers shared by the extractor: whitespace, script shares, language.
 
 Language is decided from the body's letters, not the URL: the share of Cyrillic letters
-separates Russian from English exactly on these sites (measurements.md), and a few stopwords
+separates Russian from English on these sites (tests/test_extract_helpers.py), and a few stopwords
 tell the Latin-script languages mid.ru also publishes (de, fr, es, pt) from English.
 """
 from __future__ import annotations
@@ -40,8 +40,8 @@ _CYRILLIC_LEAD_BYTES = bytes(range(0xD0, 0xD4))
 
 
 def letter_counts(text: str) -> tuple[int, int]:
-    """(Cyrillic letters, all letters) in `text`: bytes.translate deletions (C speed, ~1 µs per
-    ASCII line); the letter count of a non-ASCII line by a regex deletion."""
+    """(Cyrillic letters, all letters) in `text`: bytes.translate deletions (C speed) for an
+    ASCII line; the letter count of a non-ASCII line by a regex deletion."""
     if text.isascii():
         return 0, len(text.encode("ascii").translate(None, _ASCII_NON_LETTERS))
     data = text.encode("utf-8", "surrogatepass")
@@ -84,8 +84,8 @@ def detect_language(text: str, counts: tuple[int, int] | None = None) -> str | N
             words[word.lower()] += n
     else:  # lower() maps letters to letters one for one: lowering first finds the same words
         words = Counter()
-        # words never span whitespace: split in C, and run the (slow, ~0.1 µs a character)
-        # letter regex only on the tokens that are not all letters ("Moscow,", "2021")
+        # words never span whitespace: split in C, and run the slow letter regex only on the
+        # tokens that are not all letters ("Moscow,", "2021")
         for token in head.lower().split():
             if token.isalpha():
                 if token in _ALL_STOPWORDS:
@@ -97,7 +97,3 @@ def detect_language(text: str, counts: tuple[int, int] | None = None) -> str | N
     scores = {lang: sum(words[w] for w in stop) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
     return best if scores[best] > 0 else "en"
-
-
-def is_mostly_cyrillic(line: str) -> bool:
-    return cyrillic_share(line) > 0.5

@@ -2,7 +2,7 @@
 
 tests/participants_gold.json: 88 titles in the style of mid.ru and its mirrors (EN and RU; the
 sample site's 28 counterparts in four EN and two RU title templates, the seed pages' titles,
-and sites.md patterns: two counterparts, briefings, interviews, media outlets, meetings without
+and docs/SITES.md patterns: two counterparts, briefings, interviews, media outlets, meetings without
 a counterpart). Precision and recall are over (title, name) pairs.
 """
 from __future__ import annotations

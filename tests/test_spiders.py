@@ -40,7 +40,7 @@ def test_spider_base_url_defaults_to_live_site_and_is_overridable():
     assert spider.url("/en/foreign_policy/news/") == "http://127.0.0.1:8001/en/foreign_policy/news/"
 
 
-def test_source_url_schemes_from_sites_md():
+def test_source_url_schemes_of_docs_sites_md():
     assert LIFERAY_ARTICLE.search(
         "/en/press_service/minister_speeches/-/asset_publisher/7OvQR5KJWVmR/content/id/4001740"
     )

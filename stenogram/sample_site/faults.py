@@ -1,6 +1,6 @@
 """Switchable, deterministic transport faults for the sample site.
 
-The live sources misbehave in known ways (see ``/work/shared/sites.md``): mid.ru resets
+The live sources misbehave in known ways (docs/SITES.md): mid.ru resets
 connections, answers 200 with anti-bot interstitials, rate-limits with 429/503 + Retry-After,
 and edits published items silently. A :class:`Faults` object reproduces those faults on
 loopback so the crawler's operations code can be tested against them. It plugs into

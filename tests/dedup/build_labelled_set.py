@@ -2,7 +2,7 @@
 
 Why generated from the seeds: the five ground-truth transcripts (stenogram/sample_site/content/
 seeds) are real Lavrov texts; mirrors on the real sites differ from mid.ru in known ways
-(sites.md): typography (straight quotes, hyphens), leftover chrome (globalsecurity banners,
+(docs/SITES.md): typography (straight quotes, hyphens), leftover chrome (globalsecurity banners,
 DLE "Category / Views / Print version" lines), a dropped paragraph, an ending cut off
 ("to be continued"), different line breaks. Hard negatives are what must never merge: another
 news conference with the same ministers (identical opening and closing paragraphs, same date),
