@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -90,11 +90,6 @@ def synthetic_doc(i: int, seed: int = 7) -> tuple[str, bool]:
     text = "\n\n".join(["UNITED24 - Make a charitable donation"] + paras +
                        ["Join the GlobalSecurity.org mailing list"]).replace("\u2019", "'")
     return text, True
-
-
-def synthetic_docs(n: int, seed: int = 7) -> Iterator[tuple[int, str, bool]]:
-    for i in range(n):
-        yield (i, *synthetic_doc(i, seed))
 
 
 def capture(i: int) -> Capture:

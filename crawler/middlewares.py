@@ -26,11 +26,9 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 
 from stenogram.crawler.storage import stop_crawl
+from stenogram.extract.interstitial import interstitial_reason  # the extractor needs the same rules
 
 logger = logging.getLogger(__name__)
-
-# -- interstitial detection lives with the extractor, which needs the same rules
-from stenogram.extract.interstitial import INTERSTITIAL_MAX_BYTES, interstitial_reason  # noqa: E402,F401
 
 
 # -- waiting without blocking the reactor

@@ -153,10 +153,6 @@ def element_text(el, joiner: str = "") -> str:
     return clean_paragraph(joiner.join(t for t in el.itertext()))
 
 
-def html_fragment(el) -> str:
-    return etree.tostring(el, encoding="unicode", method="html")
-
-
 # ---------------------------------------------------------------- when the profile misses
 # A "text host" is the block that owns a run of running text (the nearest block ancestor of a
 # text node). Hosts holding a real paragraph's worth of words are where the body is, whatever

@@ -108,16 +108,6 @@ def check_corpus(path: str | os.PathLike, *, may_create: bool = False) -> Path:
     return path
 
 
-def check_warc_file(path: str | os.PathLike) -> Path:
-    """A file that looks like a WARC (``archive.reader.warc_problem``)."""
-    from stenogram.archive.reader import warc_problem
-
-    path = check_input_file(path)
-    if problem := warc_problem(path):
-        raise BadInput(f"{path}: {problem}", EX_DATAERR)
-    return path
-
-
 def check_replay_source(path: str | os.PathLike) -> Path:
     """A WARC, a WACZ, or a folder holding at least one of them (``crawl --replay``)."""
     import zipfile
@@ -181,10 +171,6 @@ def ExistingCorpus() -> click.ParamType:  # noqa: N802
 
 def CorpusTarget() -> click.ParamType:  # noqa: N802
     return _Checked(check_corpus, "corpus", may_create=True)
-
-
-def WarcFile() -> click.ParamType:  # noqa: N802
-    return _Checked(check_warc_file, "warc")
 
 
 def ReplaySource() -> click.ParamType:  # noqa: N802

@@ -7,7 +7,8 @@ from email.utils import format_datetime
 import pytest
 import scrapy
 
-from stenogram.crawler.middlewares import backoff_delay, interstitial_reason, parse_retry_after
+from stenogram.crawler.middlewares import backoff_delay, parse_retry_after
+from stenogram.extract.interstitial import interstitial_reason
 from stenogram.crawler.recrawl import RecrawlPolicy, parse_schedule
 from stenogram.crawler.runner import project_settings
 from stenogram.crawler.state import CrawlState, iso

@@ -5,12 +5,10 @@ Why plain functions of a ``sqlite3.Connection``: Datasette runs them in its thre
 """
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import re
 from collections import Counter, defaultdict
-from urllib.parse import quote
 
 SOURCE_NAMES = {"mid": "mid.ru", "mid_archive": "archive.mid.ru", "globalsecurity": "globalsecurity.org",
                 "interaffairs": "interaffairs.ru", "mid_domino": "mid.ru (Domino, 2004–2015)"}
@@ -206,7 +204,3 @@ def history(conn, doc_id: int, replay_base: str | None = None) -> dict | None:
                   "replay_url": c["replay_url"], "match": c["match"]} for c in doc["captures"]]
     doc["timeline"] = sorted(timeline, key=lambda e: (e["at"] or "", e["what"] == "capture"))
     return doc
-
-
-def quote_url(url: str) -> str:
-    return quote(url, safe=":/?&=#%~+@")
