@@ -69,7 +69,7 @@ class BackfillSpider(TranscriptSpider):
     def update_settings(cls, settings):
         """``BACKFILL_DELAY`` is the delay between requests (``-s DOWNLOAD_DELAY`` still wins)."""
         super().update_settings(settings)
-        delay = settings.getfloat("BACKFILL_DELAY", 5.0)
+        delay = settings.getfloat("BACKFILL_DELAY")
         for key in ("DOWNLOAD_DELAY", "AUTOTHROTTLE_START_DELAY"):
             settings.set(key, delay, priority="spider")
 
@@ -102,8 +102,8 @@ class BackfillSpider(TranscriptSpider):
         loader = SpiderLoader.from_settings(crawler.settings)
         for name in spider.source_names or spider.backfill_sources(loader):
             spider.source_classes[name] = loader.load(name)
-        spider.page_size = crawler.settings.getint("BACKFILL_CDX_PAGE_SIZE", 1000)
-        spider.refusals_max = crawler.settings.getint("BACKFILL_REFUSALS_MAX", 3)
+        spider.page_size = crawler.settings.getint("BACKFILL_CDX_PAGE_SIZE")
+        spider.refusals_max = crawler.settings.getint("BACKFILL_REFUSALS_MAX")
         spider.delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
         from stenogram.crawler.state import CrawlState, state_path
 
