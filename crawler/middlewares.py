@@ -71,9 +71,21 @@ def end_pauses() -> int:
     return ended
 
 
+def pauses_ended() -> bool:
+    """True after :func:`end_pauses` (Ctrl-C) until :func:`reset_pauses`: a loop of waits stops."""
+    return _ENDED
+
+
 def reset_pauses() -> None:
     global _ENDED
     _ENDED = False
+
+
+#: Sent (``await crawler.signals.send_catch_log_async(signal=host_backoff, request=..., seconds=...,
+#: reason=...)``) when a response says the whole host must wait, not only this request. The
+#: per-host budget of a crawl cluster (crawler/host_budget.py) holds the host that long for every
+#: worker; a crawl without Redis has no receiver, and only the request waits, as before.
+host_backoff = object()
 
 
 def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
@@ -214,6 +226,10 @@ class InterstitialMiddleware:
         retry = request.copy()
         retry.meta["interstitial_times"] = attempt
         retry.dont_filter = True
+        # the anti-bot wall is the host's answer to the crawler, not to this page: in a cluster the
+        # other workers wait too (crawler/host_budget.py); alone, only this request waits
+        await self.crawler.signals.send_catch_log_async(signal=host_backoff, request=request, seconds=delay,
+                                                        reason="interstitial")
         await pause(delay)
         return retry
 

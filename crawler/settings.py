@@ -59,6 +59,14 @@ INTERSTITIAL_ENABLED = True  # anti-bot pages served with 200: archived, never d
 INTERSTITIAL_RETRY_TIMES = 5  # then given up, counted; the WARC keeps the challenge page
 INTERSTITIAL_BACKOFF_BASE = 30.0  # seconds, doubled per attempt: 30 s to 8 min over five
 INTERSTITIAL_BACKOFF_MAX = 900.0  # a quarter of an hour at most between attempts
+# One politeness budget per host for every worker sharing a Redis server (crawler/host_budget.py):
+# with a Redis URL (`stenogram crawl --redis URL`) the delay, concurrency, Retry-After and anti-bot
+# backoff above hold for the cluster as a whole; without one (the default) nothing changes.
+STENOGRAM_REDIS_URL = None  # redis://HOST:PORT/N; None: a single process, no servers
+HOST_BUDGET_ENABLED = True  # with a Redis URL; False only to measure what the budget prevents
+HOST_BUDGET_KEY_PREFIX = "stenogram:budget"  # Redis keys <prefix>:{host:port} and ...:leases
+HOST_BUDGET_LEASE = 90.0  # s: a killed worker's place at a host frees after this (> DOWNLOAD_TIMEOUT)
+HOST_BUDGET_POLL_MAX = 1.0  # s between asks while every place at a host is taken
 REDIRECT_MAX_TIMES = 10  # half Scrapy's 20: a longer chain is a trap (counted by RedirectTrapMiddleware)
 ARCHIVE_GUARD_ENABLED = True  # a response that did not reach the WARC stops the crawl
 
@@ -92,7 +100,10 @@ DOWNLOADER_MIDDLEWARES = {
     "stenogram.crawler.middlewares.RetryAfterMiddleware": 560,
     "stenogram.crawler.middlewares.InterstitialMiddleware": 580,  # below HttpCompression (590): decoded body
     "stenogram.crawler.middlewares.RedirectTrapMiddleware": 610,  # just above RedirectMiddleware (600)
-    "stenogram.crawler.middlewares.ArchiveGuardMiddleware": 950,  # sees every response first
+    "stenogram.crawler.middlewares.ArchiveGuardMiddleware": 950,  # sees every response before anything acts on it
+    # waits for the host's turn in Redis (only with STENOGRAM_REDIS_URL) right before the wire; on
+    # the way back it only reads the status and Retry-After and frees the host's place
+    "stenogram.crawler.host_budget.HostBudgetMiddleware": 980,
     "stenogram.crawler.shutdown.ShutdownMiddleware": 990,  # last before the wire: nothing sent after Ctrl-C
 }
 SPIDER_MIDDLEWARES = {

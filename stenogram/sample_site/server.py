@@ -10,6 +10,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from stenogram.sample_site.content import SOURCES, Catalog, Transcript, build_catalog
@@ -121,6 +122,9 @@ class SampleSite:
         self.catalog: Catalog = build_catalog(size=size, seed=seed)
         self.renderers = {name: RENDERERS[name](self.catalog) for name in SOURCES}
         self.requests: list[tuple[str, str, str, dict[str, str]]] = []
+        #: (time.monotonic() when the request reached the site, source, method, target), in order:
+        #: the access log the politeness tests measure gaps on
+        self.access_log: list[tuple[float, str, str, str]] = []
         self._lock = threading.Lock()
         self._servers: dict[str, SampleHTTPServer] = {}
         self._threads: list[threading.Thread] = []
@@ -205,6 +209,7 @@ class SampleSite:
     # -- the one dispatcher
     def dispatch(self, request: Request) -> Response | None:
         with self._lock:
+            self.access_log.append((time.monotonic(), request.source, request.method, request.target))
             self.requests.append((request.source, request.method, request.target, dict(request.headers)))
         intercept = getattr(self.faults, "intercept", None)
         if intercept is not None:
