@@ -178,20 +178,20 @@ class HostBudgetMiddleware:
         self.stats = crawler.stats
         self.url = url
         self.client = redis.asyncio.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
-        self.budget = HostBudget(self.client, settings.get("HOST_BUDGET_KEY_PREFIX", "stenogram:budget"))
+        self.budget = HostBudget(self.client, settings.get("HOST_BUDGET_KEY_PREFIX"))
         # a place is held from the grant until the response; a killed worker's place frees after this
-        self.lease = max(settings.getfloat("HOST_BUDGET_LEASE", 90.0), settings.getfloat("DOWNLOAD_TIMEOUT") + 5)
-        self.poll_max = settings.getfloat("HOST_BUDGET_POLL_MAX", 1.0)
-        self.retry_after_codes = {int(c) for c in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])}
-        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 600.0)
-        self.honour_retry_after = settings.getbool("RETRY_AFTER_ENABLED", True)
+        self.lease = max(settings.getfloat("HOST_BUDGET_LEASE"), settings.getfloat("DOWNLOAD_TIMEOUT") + 5)
+        self.poll_max = settings.getfloat("HOST_BUDGET_POLL_MAX")
+        self.retry_after_codes = {int(c) for c in settings.getlist("RETRY_AFTER_HTTP_CODES")}
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX")
+        self.honour_retry_after = settings.getbool("RETRY_AFTER_ENABLED")
         self.rng = random.Random()
         self._outage = False
 
     @classmethod
     def from_crawler(cls, crawler):
         url = crawler.settings.get("STENOGRAM_REDIS_URL")
-        if not url or not crawler.settings.getbool("HOST_BUDGET_ENABLED", True):
+        if not url or not crawler.settings.getbool("HOST_BUDGET_ENABLED"):
             raise NotConfigured
         mw = cls(crawler, url)
         crawler.signals.connect(mw._on_backoff, signal=host_backoff)
