@@ -45,8 +45,11 @@ TARGET_DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", sho
 @click.option("--max-decoded-mib", type=click.IntRange(min=1), default=64, show_default=True,
               help="Skip a record whose payload, stored or decoded, is larger (a gzip bomb "
                    "is skipped with reason too-large, never inflated whole)")
+@click.option("--cluster", metavar="tcp://HOST:8786",
+              help="Extract on this Dask scheduler's workers instead of local processes; each "
+                   "worker reads the WARCs at the same paths (README, Scale-out)")
 def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cache_mib, progress,
-              max_decoded_mib):
+              max_decoded_mib, cluster):
     """Build or update the corpus from WARC files or directories (idempotent).
 
     A file that is not a WARC, or records that are damaged, are skipped with their reason and
@@ -76,16 +79,22 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     started = time.monotonic()
     if not files:
         raise BadInput(f"no WARC files in {', '.join(map(str, paths))}", 66)
+    client = _cluster_client(cluster) if cluster else None  # before the corpus is created
     with Corpus(db_path, cache_mib=cache_mib) as corpus, Progress(
         SpinnerColumn(), TextColumn("captures"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, disable=not show,
     ) as bar:
         task = bar.add_task("reprocess", total=None)
         first_new = corpus.conn.execute("SELECT coalesce(max(id), 0) FROM captures").fetchone()[0]
-        summary = run(corpus, iter_captures([str(f) for f in files], stats=reader_stats,
-                                            max_decoded=max_decoded_mib * 1024 * 1024),
-                      workers=workers, chunk_size=chunk_size, commit_every=commit_every,
-                      defer_fts=defer_fts, progress=lambda n: bar.advance(task, n))
+        options = dict(chunk_size=chunk_size, commit_every=commit_every, defer_fts=defer_fts,
+                       progress=lambda n: bar.advance(task, n))
+        max_decoded = max_decoded_mib * 1024 * 1024
+        if client is None:
+            summary = run(corpus, iter_captures([str(f) for f in files], stats=reader_stats,
+                                                max_decoded=max_decoded),
+                          workers=workers, **options)
+        else:
+            summary = _run_on_cluster(client, corpus, files, reader_stats, max_decoded, options)
         count_reader_stats(reader_stats, summary)
         stats = corpus.stats()
         # template drift among the captures this run added (the crawl report's figures)
@@ -107,6 +116,27 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     if damaged:  # the rest is in the corpus; say what was not, and exit 1
         raise BadInput("skipped as damaged: " + ", ".join(
             f"{n} {k}" for k, n in sorted(damaged.items())) + " (reasons above)", EXIT_SKIPPED)
+
+
+def _cluster_client(address: str):
+    from stenogram.corpus.cluster import ClusterError, connect
+
+    try:
+        return connect(address)
+    except ClusterError as exc:
+        raise BadInput(str(exc), 69) from None  # EX_UNAVAILABLE
+
+
+def _run_on_cluster(client, corpus, files, reader_stats, max_decoded, options):
+    from stenogram.corpus.cluster import ClusterError, reprocess_on_cluster
+
+    try:
+        return reprocess_on_cluster(corpus, files, client, stats=reader_stats,
+                                    max_decoded=max_decoded, **options)
+    except ClusterError as exc:  # what was ingested is committed; a rerun goes on from there
+        raise BadInput(str(exc), 69) from None
+    finally:
+        client.close()
 
 
 @click.command()

@@ -161,16 +161,20 @@ def extract_and_prepare(extractor: Callable[[list], list], captures: list) -> li
     return [(t, error, p) for (t, error), p in zip(results, prepared)]
 
 
+def record_id(capture) -> str:
+    return capture.location.warc_record_id
+
+
 def pending_chunks(corpus: Corpus, captures: Iterable, size: int, summary: ReprocessSummary,
-                   progress: Callable[[int], None]) -> Iterator[list]:
+                   progress: Callable[[int], None],
+                   record_id: Callable[[object], str] = record_id) -> Iterator[list]:
     """``captures`` in chunks of ``size``, less those already in the corpus (same
     WARC-Record-ID: a rerun over the same WARCs costs only the reading); empty chunks dropped."""
     it = iter(captures)
     while chunk := list(islice(it, size)):
         summary.captures_read += len(chunk)
         todo = [cap for cap in chunk if corpus.conn.execute(
-            "SELECT 1 FROM captures WHERE warc_record_id = ?",
-            (cap.location.warc_record_id,)).fetchone() is None]
+            "SELECT 1 FROM captures WHERE warc_record_id = ?", (record_id(cap),)).fetchone() is None]
         summary.already_ingested += len(chunk) - len(todo)
         progress(len(chunk) - len(todo))
         if todo:
@@ -284,14 +288,16 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
               extractor: Callable[[list], list] = extract_chunk,
               progress: Callable[[int], None] | None = None, commit_every: int = 1000,
               commit_seconds: float = 10.0, defer_fts: bool | None = None,
-              mp_context=None, executor=None) -> ReprocessSummary:
+              mp_context=None, executor=None, reading=None) -> ReprocessSummary:
     """Ingest ``captures`` (an iterable of ``Capture``) into ``corpus``; see module docstring.
 
     ``defer_fts``: None decides by itself (module docstring); True defers from the start;
     False never. Where extraction runs: ``executor`` (``extracted_in_order``), ``workers``
     chunks at a time; without one, a local process pool of ``workers`` processes
     (``mp_context``: its multiprocessing context, default the platform's), or this process
-    when ``workers`` <= 1.
+    when ``workers`` <= 1. ``reading``: ``captures`` are references to records that the
+    executor's workers read themselves (``corpus.cluster.RemoteReading`` names their record
+    ids, makes their chunks and the work sent for them).
     """
     summary = ReprocessSummary()
     progress = progress or (lambda n: None)
@@ -302,11 +308,14 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
     else:  # a caller's executor stays open
         pool = nullcontext(executor or InProcess())
     work, ahead = partial(extract_and_prepare, extractor), 2 * workers if workers > 1 else 0
+    split, key = Chunk.split, record_id
+    if reading is not None:
+        work, split, key = reading.work, reading.chunk, reading.record_id
     try:
         with corpus.wal_checkpoint_every(BULK_CHECKPOINT_PAGES), \
                 CommitBatcher(corpus, commit_every, commit_seconds) as batcher, pool as executor:
-            chunks = (Chunk.split(todo, summary) for todo in
-                      pending_chunks(corpus, captures, chunk_size, summary, progress))
+            chunks = (split(todo, summary) for todo in
+                      pending_chunks(corpus, captures, chunk_size, summary, progress, key))
             for chunk in extracted_in_order(executor, work, chunks, ahead):
                 ingest_chunk(corpus, chunk, summary)
                 if batcher.ingested(len(chunk.captures)):
