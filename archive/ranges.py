@@ -29,8 +29,9 @@ from typing import Iterable, Iterator
 
 from stenogram.archive.capture import Capture
 from stenogram.archive.reader import (DEFAULT_MAX_DECODED, ReadStats, _CrawlOfRecords, _Original,
-                            _response_capture, _revisit_capture, _RevisitIndex, _scan_records,
-                            expand_warc_paths, read_record_at, warc_problem)
+                                      _Provenance, _response_capture, _revisit_capture,
+                                      _RevisitIndex, _scan_records, expand_warc_paths,
+                                      read_record_at, warc_problem)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class CaptureRef:
 
     ``original``: for a revisit, the (path, offset) of the response whose body it stands for.
     ``source``/``crawl_id``: from the warcinfo record the record names (``_CrawlOfRecords``).
+    ``provenance``: a backfill's facts about the page (``_Provenance``: original URL, archive
+    time, archive), from the metadata record that follows it.
     """
 
     path: str
@@ -47,6 +50,7 @@ class CaptureRef:
     original: tuple[str, int] | None = None
     source: str | None = None
     crawl_id: str | None = None
+    provenance: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -78,39 +82,52 @@ def plan_captures(paths: Iterable[str | Path] | str | Path, stats: ReadStats | N
     files, records and the skips the scan itself finds (``not-a-warc``, ``truncated``,
     ``corrupt``, ``digest-mismatch``, ``too-large`` as stored, ``revisit-unresolved``); the
     captures and the skips found while decoding are the workers' to count (:func:`read_refs`).
+    Like ``iter_captures``, each ref is held until the next response or revisit (or the end of
+    its file), so that the metadata record of a backfill's page reaches it.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     stats = stats if stats is not None else ReadStats()
-    index = _RevisitIndex()
-    crawls = _CrawlOfRecords()
+    index, crawls, provenance = _RevisitIndex(), _CrawlOfRecords(), _Provenance()
     deferred = []
 
     def ref(rec, original: _Original | None) -> CaptureRef:
-        h = rec.rec_headers
-        source, crawl = crawls.by_warcinfo.get(h.get_header("WARC-Warcinfo-ID") or "", (None, None))
-        return CaptureRef(str(rec.path), rec.offset, h.get_header("WARC-Record-ID") or "",
+        source, crawl = crawls.by_warcinfo.get(rec.rec_headers.get_header("WARC-Warcinfo-ID") or "",
+                                               (None, None))
+        return CaptureRef(str(rec.path), rec.offset, rec.record_id or "",
                           (str(original.path), original.offset) if original else None,
-                          source, crawl)
+                          source, crawl, provenance.by_record.pop(rec.record_id or "", None))
 
     for path in expand_warc_paths(paths):
         path = path.absolute()
         if problem := warc_problem(path):
             stats.skip("not-a-warc", path, None, problem)
             continue
+        held = None  # (record, its revisit original)
         for rec in _scan_records(path, stats, max_decoded):
             if rec.rec_type == "warcinfo":
                 crawls.add(rec)
-            elif rec.rec_type == "response":
+                continue
+            if rec.rec_type == "metadata":
+                provenance.add(rec)
+                continue
+            if rec.rec_type == "response":
                 index.add(rec)
-                yield ref(rec, None)
+                original = None
             elif rec.rec_type == "revisit":
                 original = index.find(rec)
                 if original is None:
                     rec.payload = b""  # keep only headers while waiting
                     deferred.append(rec)
-                else:
-                    yield ref(rec, original)
+                    continue
+            else:
+                continue
+            if held is not None:
+                yield ref(*held)
+            rec.payload = b""
+            held = (rec, original)
+        if held is not None:
+            yield ref(*held)
     for rec in deferred:
         original = index.find(rec)
         if original is None:
@@ -118,6 +135,16 @@ def plan_captures(paths: Iterable[str | Path] | str | Path, stats: ReadStats | N
                        rec.rec_headers.get_header("WARC-Refers-To") or "")
         else:
             yield ref(rec, original)
+
+
+class _SpiderOfRef:
+    """``_Provenance.apply``'s view of who wrote a record, from the ref (no warcinfo here)."""
+
+    def __init__(self, ref: CaptureRef):
+        self.ref = ref
+
+    def spider_of(self, rec) -> str | None:
+        return self.ref.source
 
 
 def read_refs(refs: list[CaptureRef], stats: ReadStats,
@@ -142,8 +169,16 @@ def read_refs(refs: list[CaptureRef], stats: ReadStats,
             capture = _revisit_capture(rec, _Original(Path(ref.original[0]), ref.original[1]),
                                        stats, max_decoded)
         if capture is not None:
-            stats.captures += 1
-            capture.source = capture.source or ref.source
-            capture.crawl_id = capture.crawl_id or ref.crawl_id
+            provenance = _Provenance()
+            if ref.provenance:
+                provenance.by_record[ref.record_id] = dict(ref.provenance)
+            if provenance.apply(capture, rec, _SpiderOfRef(ref)):
+                stats.captures += 1
+                capture.source = capture.source or ref.source
+                capture.crawl_id = capture.crawl_id or ref.crawl_id
+            else:
+                stats.skip("no-provenance", rec.path, rec.offset,
+                           "a backfill's capture without its metadata record")
+                capture = None
         out.append(capture)
     return out

@@ -14,6 +14,7 @@ test, no cluster).
 """
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -144,25 +145,49 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(archive, local, clus
 
 def _archive_with_everything(folder: Path, plain: bool) -> None:
     """A revisit whose original is in a later file, the sample crawl (gzip or plain), a response
-    whose gzip coding is broken, and a file that is not a WARC."""
+    whose gzip coding is broken, a file that is not a WARC, and a backfill's pages with and
+    without their provenance records."""
     make_sample_warc(folder / "b.warc" if plain else folder / "b.warc.gz", gzip_records=not plain)
     with open(folder / "a.warc.gz", "wb") as fh:
         w = WARCWriter(fh, gzip=True, warc_version="1.1")
-        w.write_record(w.create_revisit_record(
-            EN_URL, digest="sha1:NOTINTHEARCHIVE", refers_to_uri=EN_URL,
-            refers_to_date="2024-04-12T15:38:00Z",
-            http_headers=StatusAndHeaders("304 Not Modified", [], protocol="HTTP/1.1"),
-            warc_headers_dict={"WARC-Date": "2024-06-01T00:00:00Z"}))
+        for original_date in ("2024-04-12T15:38:00Z", "2020-01-01T00:00:00Z"):  # found, not
+            w.write_record(w.create_revisit_record(
+                EN_URL, digest="sha1:NOTINTHEARCHIVE", refers_to_uri=EN_URL,
+                refers_to_date=original_date,
+                http_headers=StatusAndHeaders("304 Not Modified", [], protocol="HTTP/1.1"),
+                warc_headers_dict={"WARC-Date": "2024-06-01T00:00:00Z"}))
     with open(folder / "c.warc.gz", "wb") as fh:
         w = WARCWriter(fh, gzip=True, warc_version="1.1")
         write_exchange(w, RU_URL, "200 OK", [("Content-Type", "text/html"),
                                              ("Content-Encoding", "gzip")],
                        b"<html>not gzipped</html>", "2024-04-12T15:39:00Z")
     (folder / "d.warc.gz").write_bytes(b"url,title\nhttps://mid.ru/,x\n")
+    with open(folder / "e.warc.gz", "wb") as fh:  # a backfill: pages fetched from a web archive
+        w = WARCWriter(fh, gzip=True, warc_version="1.1")
+        info = w.create_warcinfo_record("e.warc.gz", {"spider": "backfill", "jobId": "bf-1"})
+        w.write_record(info)
+        link = {"WARC-Warcinfo-ID": info.rec_headers.get_header("WARC-Record-ID")}
+        for n, with_provenance in enumerate((True, False, True)):
+            archived = f"https://web.archive.org/web/2016{n}id_/{EN_URL}?n={n}"
+            resp = w.create_warc_record(
+                archived, "response", payload=io.BytesIO(b"<p>Lavrov</p>"), length=13,
+                http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")],
+                                              protocol="HTTP/1.1"),
+                warc_headers_dict={"WARC-Date": f"2024-07-0{n + 1}T00:00:00Z", **link})
+            w.write_record(resp)
+            if with_provenance:
+                facts = (f"x-stenogram-original-url: {EN_URL}?n={n}\r\nx-stenogram-original-date:"
+                         f" 2016-0{n + 1}-01T00:00:00Z\r\nx-stenogram-archive: "
+                         f"https://web.archive.org/web/\r\nx-stenogram-source: mid\r\n")
+                w.write_record(w.create_warc_record(
+                    archived, "metadata", payload=io.BytesIO(facts.encode()),
+                    warc_content_type="application/warc-fields",
+                    warc_headers_dict={"WARC-Concurrent-To": resp.rec_headers.get_header(
+                        "WARC-Record-ID"), **link}))
 
 
 @given(plain=st.booleans(), damage=st.sampled_from(["none", "smash", "truncate", "garbage"]),
-       where=st.floats(0.05, 0.95), victim=st.sampled_from(["a", "b", "c"]))
+       where=st.floats(0.05, 0.95), victim=st.sampled_from(["a", "b", "c", "e"]))
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_planned_reads_are_iter_captures(tmp_path_factory, plain, damage, where, victim):
@@ -186,6 +211,10 @@ def test_planned_reads_are_iter_captures(tmp_path_factory, plain, damage, where,
 
     local = ReadStats()
     expected = [asdict(c) for c in iter_captures([folder], local)]
+    if damage == "none":  # the archive has every case in it
+        assert {"not-a-warc", "bad-content-encoding", "revisit-unresolved",
+                "no-provenance"} <= set(local.skipped)
+        assert sum(c["via"] is not None for c in expected) == 2
     planned, read = ReadStats(), ReadStats()
     got = [asdict(c) for c in read_refs(list(plan_captures([folder], planned)), read) if c]
     assert got == expected
