@@ -323,7 +323,7 @@ class RecrawlMiddleware:
     def from_crawler(cls, crawler):
         if not crawler.settings.getbool("RECRAWL_ENABLED"):
             raise NotConfigured
-        mw = cls(crawler, CrawlState.from_settings(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
+        mw = cls(crawler, crawl_state(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
@@ -461,6 +461,13 @@ class RecrawlMiddleware:
         return "sha1:" + hashlib.sha1(response.body).hexdigest()
 
 
+def crawl_state(settings):
+    """The recrawl state: ``CRAWL_STATE_BACKEND`` (default :class:`CrawlState`, ``state.db``;
+    ``stenogram crawl --redis`` shares one in Redis), any class with its methods."""
+    backend = settings.get("CRAWL_STATE_BACKEND") or "stenogram.crawler.state.CrawlState"
+    return load_object(backend).from_settings(settings)
+
+
 def frontier_keeper(crawler) -> FrontierKeeper | None:
     """The crawler's :class:`FrontierKeeper`, or None with ``FRONTIER_ENABLED = False``."""
     if not crawler.settings.getbool("FRONTIER_ENABLED"):
@@ -488,7 +495,7 @@ class RecrawlFilterMiddleware:
     def from_crawler(cls, crawler):
         if not crawler.settings.getbool("RECRAWL_ENABLED"):
             raise NotConfigured
-        mw = cls(crawler, CrawlState.from_settings(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
+        mw = cls(crawler, crawl_state(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 

@@ -90,11 +90,15 @@ RECRAWL_DISCOVERY_CALLBACKS = ["parse_listing", "parse_rss", "parse_index", "par
 # ingested, so a crawl killed midway is resumed by the next; SQLite beside the state, no server
 FRONTIER_ENABLED = True  # off: nothing owed is kept (benchmarks only)
 FRONTIER_BACKEND = "stenogram.crawler.state.SqliteFrontier"  # any class with Frontier's methods
+# the recrawl state (the urls table): any class with CrawlState's methods (--redis: in Redis)
+CRAWL_STATE_BACKEND = "stenogram.crawler.state.CrawlState"
 
 DOWNLOADER_MIDDLEWARES = {
     # first: off-scope requests and redirect hops are refused before robots.txt or state see them
     "stenogram.crawler.scope.ScopeMiddleware": 10,
     "stenogram.crawler.recrawl.RecrawlMiddleware": 50,
+    # --redis only: a page archived by a worker that died is answered from Redis, not refetched
+    "stenogram.crawler.redis_frontier.ArchivedResponseMiddleware": 55,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "stenogram.crawler.middlewares.BackoffRetryMiddleware": 550,
     "stenogram.crawler.middlewares.RetryAfterMiddleware": 560,
@@ -166,3 +170,15 @@ STENOGRAM_SHUTDOWN_ENABLED = True  # Ctrl-C stops in seconds, nothing sent after
 STENOGRAM_SHUTDOWN_GRACE = 3.0  # after Ctrl-C, seconds in-flight requests may finish before abort
 STENOGRAM_SHUTDOWN_KILL_AFTER = 3.0  # after a second Ctrl-C, seconds before the process exits anyway
 FEED_EXPORT_ENCODING = "utf-8"
+# --- scale-out: many workers on one Redis (crawler/redis_frontier.py) --------------------------
+# `stenogram crawl --redis URL` sets STENOGRAM_REDIS_URL and the Redis backends; without it a
+# crawl is one process with its state in SQLite, and none of the STENOGRAM_REDIS_* is read.
+STENOGRAM_REDIS_URL = None
+STENOGRAM_REDIS_PREFIX = "stenogram"  # key namespace: one Redis can hold several crawls
+STENOGRAM_WORKER_ID = None  # default HOST-PID; names the worker's WARC files and its leases
+# A request a worker took stays its own this long without a renewal (renewed every third of it
+# while the worker lives): after a kill -9 it goes back to the queue within this time. Long
+# enough that a busy worker (a 64 MiB page, a slow disk, a Redis restart) is not taken for dead.
+STENOGRAM_REDIS_LEASE = 60.0
+STENOGRAM_REDIS_POLL = 0.5  # seconds between looks at the queue while only others hold work
+STENOGRAM_REDIS_RETRY_FOR = 60.0  # a Redis restart shorter than this is a pause, not a failure

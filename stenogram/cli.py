@@ -120,7 +120,11 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
               help="Show Scrapy's log on the terminal too (it always goes to OUT/logs/CRAWL_ID.log).")
 @click.option("--progress/--no-progress", default=None,
               help="Live progress per source (default: only when stdout is a terminal).")
-def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, verbose, progress):
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Be one of many workers sharing the queue, duplicate filter and recrawl state "
+                   "in Redis (redis://HOST:PORT/DB); see README, Scale-out.")
+def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, verbose, progress,
+          redis_url):
     """Crawl SOURCES (default: all live sites; mid_domino only when named) into --out; exit 1 if
     anything failed, 75 if locked, 130 if stopped by Ctrl-C (a first Ctrl-C stops in seconds, a
     second at once)."""
@@ -141,9 +145,22 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
     base_urls = _pairs(base_urls, "--base-url")
     try:  # before the lock: a crawl that must not start creates nothing
         check_crawl(sources or SOURCES, base_urls, overrides)
+        if redis_url:
+            from stenogram.crawler.redis_frontier import redis_settings
+
+            for key, value in redis_settings(redis_url, project_settings(overrides)).items():
+                overrides.setdefault(key, value)  # a -s of the user's wins
     except ValueError as exc:
         click.echo(f"stenogram crawl: {exc}", err=True)
         sys.exit(2)
+    if redis_url:
+        from stenogram.crawler.redis_frontier import RedisUnavailable, ping, redact
+
+        try:
+            ping(redis_url, min(10.0, project_settings(overrides).getfloat("STENOGRAM_REDIS_RETRY_FOR")))
+        except RedisUnavailable as exc:
+            click.echo(f"stenogram crawl: --redis {redact(redis_url)}: {exc}", err=True)
+            sys.exit(EXIT_ERRORS)
     try:
         with crawl_lock(out_dir):
             result = run_crawl(sources or SOURCES, out_dir=out_dir, base_urls=base_urls, settings=overrides,

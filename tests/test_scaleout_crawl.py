@@ -1,0 +1,299 @@
+"""Many `stenogram crawl --redis` workers on one real redis-server: issue 15 parts 1, 3, 4, 6.
+
+Everything runs for real on loopback: the sample site, a ``redis-server`` started by the test
+(tests/redis_support.py; AOF on, as the README's recipe runs it), worker processes started with
+the console script, the corpus built by the single writer (``stenogram reprocess`` over every
+worker's WARC folder). Each multi-worker crawl is compared with a one-process crawl of the same
+site (no Redis) by tools/torture.py's comparison: documents by normalised-text hash and URLs,
+versions, capture facts, archived URLs, dangling revisits and no ``.open`` WARC left.
+Delays are scaled down (``DOWNLOAD_DELAY`` 0.05 s, one request at a time per host) and so is
+the lease (1.5 s), so a dead worker's requests come back within seconds. ``SCALEOUT_SEED``
+picks other kill moments, ``SCALEOUT_LOG=DEBUG`` makes the workers' logs say where each request
+went.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import torture  # noqa: E402  (tools/ is not a package)
+
+from redis_support import RedisServer, redis_server  # noqa: E402,F401  (the fixture)
+
+from stenogram.crawler.state import FrontierEntry  # noqa: E402
+
+pytestmark = [pytest.mark.network]
+
+SIZE = 40
+SCALED = {"DOWNLOAD_DELAY": 0.05, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "STENOGRAM_REDIS_LEASE": 1.5,
+          "STENOGRAM_REDIS_POLL": 0.1, "LOG_LEVEL": os.environ.get("SCALEOUT_LOG", "INFO")}
+
+
+def worker_command(site, out: Path, redis_url: str | None, extra: dict | None = None) -> list[str]:
+    cmd = torture.crawl_command(site, out, {**SCALED, **(extra or {})}) + ["--no-progress"]
+    return cmd + (["--redis", redis_url] if redis_url else [])
+
+
+def rebuild(outs: list[Path], db: Path) -> None:
+    """The single corpus writer: close what dead workers left open, then one `reprocess`."""
+    from stenogram.archive.salvage import salvage_directory
+
+    for out in outs:
+        if (out / "warc").exists():
+            salvage_directory(out / "warc")
+    proc = subprocess.run([str(torture.VENV_BIN / "stenogram"), "reprocess", "--db", str(db),
+                           *[str(o / "warc") for o in outs if (o / "warc").exists()]],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def snapshot(outs: list[Path], db: Path) -> torture.Snapshot:
+    documents, versions, n_versions, captures, n_documents = torture.corpus_facts(db)
+    archived, problems = set(), []
+    for out in outs:
+        got, found = torture.warc_facts(out / "warc", check=False)
+        archived |= got
+        problems += found
+    return torture.Snapshot(documents, versions, n_versions, captures, archived, n_documents, problems)
+
+
+def fetches(outs: list[Path]) -> Counter:
+    """(URL, status) -> response/revisit records over every worker's WARCs (robots.txt aside:
+    each worker reads it for itself, as each process of a single crawl would)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    count = Counter()
+    for out in outs:
+        for path in sorted((out / "warc").glob("*.warc.gz")):
+            with open(path, "rb") as fh:
+                for record in ArchiveIterator(fh):
+                    url = record.rec_headers.get_header("WARC-Target-URI")
+                    if record.rec_type in ("response", "revisit") and not url.endswith("/robots.txt"):
+                        count[(url, record.http_headers.get_statuscode())] += 1
+    return count
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The sample site and a one-process crawl of it (no Redis), rebuilt by the same writer."""
+    from stenogram.sample_site.server import SampleSite
+
+    work = tmp_path_factory.mktemp("scaleout")
+    site = SampleSite(port=0, size=SIZE, seed=1).start()
+    try:
+        out = work / "one-process"
+        start = time.monotonic()
+        proc = subprocess.run(worker_command(site, out, None), capture_output=True, text=True, timeout=300)
+        seconds = time.monotonic() - start
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        rebuild([out], work / "one-process.db")
+        live = torture.corpus_facts(out / "corpus.db")
+        yield {"site": site, "snapshot": snapshot([out], work / "one-process.db"), "live": live,
+               "fetches": fetches([out]), "seconds": seconds}
+    finally:
+        site.stop()
+
+
+def compare(reference, outs: list[Path], db: Path) -> list[str]:
+    got = snapshot(outs, db)
+    found = torture.differences(reference["snapshot"], got)
+    documents, versions = reference["live"][0], reference["live"][1]
+    if got.documents != documents or got.versions != versions:  # the live corpus, too
+        found.append("documents or versions differ from the one-process crawl's live corpus")
+    return found
+
+
+def start_workers(site, outs, url, extra=None) -> list[subprocess.Popen]:
+    return [subprocess.Popen(worker_command(site, out, url, extra), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True) for out in outs]
+
+
+def finish(procs, timeout=240) -> list[tuple[int, str]]:
+    results = []
+    for proc in procs:
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            out += "\n[killed by the test: timeout]"
+        results.append((proc.returncode, out))
+    return results
+
+
+def stats_of(out: Path) -> dict:
+    """The numbers a worker's log ends with (Scrapy's stats dump), summed over its spiders."""
+    total: Counter = Counter()
+    for log in (out / "logs").glob("*.log"):
+        text = log.read_text(errors="replace")
+        for key in ("stenogram/redis/reclaimed", "stenogram/redis/archived_not_refetched",
+                    "scheduler/dequeued/redis", "stenogram/redis/local"):
+            for line in text.splitlines():
+                if f"'{key}':" in line:
+                    total[key] += int(line.split(":")[-1].strip().rstrip(",}"))
+    return total
+
+
+# -- the frontier interface, on a real Redis ------------------------------------------------------
+
+def entry(url: str, source: str = "mid") -> FrontierEntry:
+    return FrontierEntry(url, source, "parse_listing", {"page": 2}, {"discovery": True, "depth": 1}, -1)
+
+
+def test_redis_frontier_keeps_the_frontier_contract(redis_server):
+    from stenogram.crawler.redis_frontier import RedisFrontier
+
+    frontier = RedisFrontier(redis_server.url, prefix="t")
+    frontier.enqueue(entry("http://127.0.0.1:1/a"))
+    frontier.enqueue(entry("http://127.0.0.1:1/a"))  # idempotent
+    frontier.enqueue(entry("http://127.0.0.1:1/b", "interaffairs"))
+    again = RedisFrontier(redis_server.url, prefix="t")  # another worker sees it
+    assert again.owed("mid") == [entry("http://127.0.0.1:1/a")]
+    assert again.count() == 2
+    again.done("mid", ["http://127.0.0.1:1/a", "http://127.0.0.1:1/never-owed"])
+    assert again.owed("mid") == [] and again.count("interaffairs") == 1
+    assert not again.walk_completed("mid", "w")
+    again.complete_walks("mid", ["w"])
+    assert again.walk_completed("mid", "w") and not frontier.walk_completed("interaffairs", "w")
+    redis_server.restart()  # AOF: what was acknowledged is still there
+    assert frontier.count("interaffairs") == 1 and frontier.walk_completed("mid", "w")
+
+
+RUNS = iter(range(10**9))
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["enqueue", "done"]), st.sampled_from(["mid", "mid_archive"]),
+                          st.integers(0, 6)), max_size=30))
+def test_redis_frontier_owes_what_was_enqueued_and_not_done(redis_server, ops):
+    from stenogram.crawler.redis_frontier import RedisFrontier
+
+    frontier = RedisFrontier(redis_server.url, prefix=f"h{next(RUNS)}")  # a fresh namespace each
+    model: set[tuple[str, str]] = set()
+    for op, source, n in ops:
+        url = f"http://127.0.0.1:1/{n}"
+        if op == "enqueue":
+            frontier.enqueue(entry(url, source))
+            model.add((source, url))
+        else:
+            frontier.done(source, [url])
+            model.discard((source, url))
+    for source in ("mid", "mid_archive"):
+        assert {e.url for e in frontier.owed(source)} == {u for s, u in model if s == source}
+
+
+def test_a_dead_workers_lease_comes_back_after_the_timeout(redis_server):
+    """The scheduler's scripts: a request taken and never renewed goes back to the queue."""
+    from stenogram.crawler.redis_frontier import ENQUEUE, JOIN, POP, Keys, client
+
+    r = client(redis_server.url)
+    k = Keys("lease", "mid")
+    join, enqueue, pop = (r.register_script(s) for s in (JOIN, ENQUEUE, POP))
+    assert join(keys=[k.workers, k.queue, k.leases, k.holder, k.qdata, k.seen], args=["a", 0.5]) == 1
+    assert join(keys=[k.workers, k.queue, k.leases, k.holder, k.qdata, k.seen], args=["b", 30]) == 0
+    for n, url in enumerate(("http://x/1", "http://x/2")):
+        assert enqueue(keys=[k.seen, k.queue, k.qdata, k.seq], args=[f"fp{n}", url, "{}", 0]) == 1
+    assert enqueue(keys=[k.seen, k.queue, k.qdata, k.seq], args=["fp0", "http://x/1", "{}", 0]) == 0
+    assert pop(keys=[k.queue, k.qdata, k.leases, k.holder], args=["a", 0.5])[:2] == ["http://x/1", "{}"]
+    assert pop(keys=[k.queue, k.qdata, k.leases, k.holder], args=["b", 30])[0] == "http://x/2"
+    assert pop(keys=[k.queue, k.qdata, k.leases, k.holder], args=["b", 30])[0] is None  # a's lease holds
+    time.sleep(0.6)  # "a" died: no renewal
+    url, _data, reclaimed = pop(keys=[k.queue, k.qdata, k.leases, k.holder], args=["b", 30])
+    assert (url, reclaimed) == ("http://x/1", 1)
+    assert r.hget(k.holder, "http://x/1") == "b"
+
+
+# -- whole crawls -----------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_two_workers_build_the_one_process_corpus(reference, redis_server, tmp_path):
+    outs = [tmp_path / f"w{i}" for i in range(2)]
+    results = finish(start_workers(reference["site"], outs, redis_server.url))
+    assert [code for code, _ in results] == [0, 0], results[0][1][-1500:] + results[1][1][-1500:]
+    rebuild(outs, tmp_path / "corpus.db")
+    assert compare(reference, outs, tmp_path / "corpus.db") == []
+    # shared queue and duplicate filter: each page fetched once by the two together
+    assert fetches(outs) == reference["fetches"]
+    # both worked, each in its own WARC files named with its worker id
+    names = [sorted(p.name for p in (out / "warc").glob("*.warc.gz")) for out in outs]
+    assert all(names), names
+    ids = {re.match(r"stenogram-(.+)-\d{17}-", name)[1] for files in names for name in files}
+    assert len(ids) == 2, names
+    assert not (outs[0] / "corpus.db").exists()  # workers do not write a corpus
+
+
+@pytest.mark.slow
+def test_killed_workers_lose_nothing_and_refetch_nothing_archived(reference, redis_server, tmp_path):
+    """4 workers, 2 killed with SIGKILL at seeded moments: their leases expire, the others take
+    the requests back, and the rebuilt corpus equals the one-process crawl's."""
+    rng = random.Random(int(os.environ.get("SCALEOUT_SEED", 15)))
+    outs = [tmp_path / f"w{i}" for i in range(4)]
+    procs = start_workers(reference["site"], outs, redis_server.url)
+    victims = rng.sample(range(4), 2)
+    # worker start-up is ~2-4 s of imports here; kill inside the crawl proper
+    moments = sorted(rng.uniform(2.0, 2.0 + reference["seconds"] * 0.8) for _ in victims)
+    start = time.monotonic()
+    for victim, moment in zip(victims, moments):
+        time.sleep(max(0.0, moment - (time.monotonic() - start)))
+        os.killpg(procs[victim].pid, signal.SIGKILL)
+    results = finish(procs)
+    for i, (code, out) in enumerate(results):
+        if i not in victims:
+            assert code == 0, out[-2000:]
+    rebuild(outs, tmp_path / "corpus.db")
+    found = compare(reference, outs, tmp_path / "corpus.db")
+    assert found == [], "\n".join(found) + f"\nkills at {moments}: {victims}, work in {tmp_path}"
+    # a page archived before a kill is answered from Redis, not fetched again: no page (2xx)
+    # has more response records than in the one-process crawl
+    got, ref = fetches(outs), reference["fetches"]
+    refetched = {k: got[k] - ref[k] for k in got if k[1].startswith("2") and got[k] > ref[k]}
+    assert refetched == {}, refetched
+    print("kills at", [round(m, 1) for m in moments], "s; survivors' stats:",
+          [dict(stats_of(outs[i])) for i in range(4) if i not in victims])
+
+
+@pytest.mark.slow
+def test_redis_restart_mid_crawl(reference, redis_server, tmp_path):
+    """redis-server killed (SIGKILL) and started again on its AOF while 2 workers crawl: they
+    wait (redis-py retries with backoff) and the crawl ends with the same corpus."""
+    outs = [tmp_path / f"w{i}" for i in range(2)]
+    procs = start_workers(reference["site"], outs, redis_server.url)
+    time.sleep(2.0 + reference["seconds"] * 0.4)
+    assert all(p.poll() is None for p in procs), "the crawl ended before Redis was killed"
+    redis_server.kill()
+    time.sleep(1.0)
+    redis_server.start()
+    assert "append only file" in (redis_server.workdir / "redis.log").read_text().lower()
+    results = finish(procs)
+    assert [code for code, _ in results] == [0, 0], results[0][1][-1500:] + results[1][1][-1500:]
+    rebuild(outs, tmp_path / "corpus.db")
+    assert compare(reference, outs, tmp_path / "corpus.db") == []
+
+
+def test_crawl_refuses_a_bad_or_unreachable_redis(tmp_path):
+    from redis_support import free_port
+
+    stenogram = str(torture.VENV_BIN / "stenogram")
+    proc = subprocess.run([stenogram, "crawl", "mid", "--out", str(tmp_path / "a"), "--redis", "http://x/"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "expected redis://HOST:PORT/DB" in proc.stderr
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    proc = subprocess.run([stenogram, "crawl", "mid", "--out", str(tmp_path / "b"), "--redis", url,
+                           "-s", "STENOGRAM_REDIS_RETRY_FOR=1"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and url in proc.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
