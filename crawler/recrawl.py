@@ -464,7 +464,7 @@ class RecrawlMiddleware:
 def crawl_state(settings):
     """The recrawl state: ``CRAWL_STATE_BACKEND`` (default :class:`CrawlState`, ``state.db``;
     ``stenogram crawl --redis`` shares one in Redis), any class with its methods."""
-    backend = settings.get("CRAWL_STATE_BACKEND") or "stenogram.crawler.state.CrawlState"
+    backend = settings.get("CRAWL_STATE_BACKEND")
     return load_object(backend).from_settings(settings)
 
 

@@ -161,8 +161,8 @@ def _settings_of(settings):
     url = settings.get("STENOGRAM_REDIS_URL")
     if not url:
         raise NotConfigured("STENOGRAM_REDIS_URL is not set")
-    return (url, settings.get("STENOGRAM_REDIS_PREFIX") or "stenogram",
-            settings.getfloat("STENOGRAM_REDIS_RETRY_FOR", 60.0))
+    return (url, settings.get("STENOGRAM_REDIS_PREFIX"),
+            settings.getfloat("STENOGRAM_REDIS_RETRY_FOR"))
 
 
 # -- the frontier interface ---------------------------------------------------------------------
@@ -448,8 +448,8 @@ class RedisScheduler:
         self.redis = client(url, retry_for)
         self.redis_url = url
         self.worker = worker_id(settings)
-        self.lease = settings.getfloat("STENOGRAM_REDIS_LEASE", 120.0)
-        self.poll = settings.getfloat("STENOGRAM_REDIS_POLL", 0.5)
+        self.lease = settings.getfloat("STENOGRAM_REDIS_LEASE")
+        self.poll = settings.getfloat("STENOGRAM_REDIS_POLL")
         self.local: list = []  # heap of (-priority, seq, request): requests that stay here
         self.seq = itertools.count()
         self.held: set[str] = set()  # URLs leased by this worker and not yet released
