@@ -161,7 +161,8 @@ class HostBudgetMiddleware:
     Order it last before :class:`~stenogram.crawler.shutdown.ShutdownMiddleware` (e.g. 980 <
     990): nothing awaits between the grant and the downloader's queue, and a request whose wait
     Ctrl-C ended is still refused by the shutdown middleware. Its ``process_response`` is among
-    the first to see a response: a ``Retry-After`` there becomes the host's hold *before* the
+    the first to see a response: a ``Retry-After`` there (capped at ``RETRY_AFTER_MAX``; a longer
+    one is given up by RetryAfterMiddleware, as alone) becomes the host's hold *before* the
     place is given back, so no worker slips in between. Anti-bot backoffs arrive through the
     :data:`~stenogram.crawler.middlewares.host_backoff` signal the interstitial middleware sends.
 
@@ -170,10 +171,13 @@ class HostBudgetMiddleware:
     only pauses the crawl.
     """
 
-    def __init__(self, crawler, url: str):
-        import redis.asyncio
-
+    def __init__(self, crawler):
         settings = crawler.settings
+        url = settings.get("STENOGRAM_REDIS_URL")
+        if not url or not settings.getbool("HOST_BUDGET_ENABLED"):
+            raise NotConfigured
+        import redis.asyncio  # only a crawl with a Redis URL needs the client
+
         self.crawler = crawler
         self.stats = crawler.stats
         self.url = url
@@ -190,10 +194,7 @@ class HostBudgetMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        url = crawler.settings.get("STENOGRAM_REDIS_URL")
-        if not url or not crawler.settings.getbool("HOST_BUDGET_ENABLED"):
-            raise NotConfigured
-        mw = cls(crawler, url)
+        mw = cls(crawler)
         crawler.signals.connect(mw._on_backoff, signal=host_backoff)
         crawler.signals.connect(mw._on_closed, signal=signals.spider_closed)
         return mw
