@@ -65,16 +65,3 @@ def test_cookie_domain_splitting_uses_the_bundled_suffix_list(tmp_path, loopback
     assert split("https://www.mid.ru/en/").domain == "mid"
     assert split("https://en.interaffairs.ru/lavrov/").suffix == "ru"
     assert loopback_only[refused_before:] == []  # tldextract would swallow a refused fetch
-
-
-def test_archive_guard_stands_down_when_archiving_is_off_on_purpose():
-    """WARC_ENABLED=False (benchmarks, dry runs) must not look like a failed archive."""
-    import pytest
-    from scrapy.exceptions import NotConfigured
-
-    from conftest import project_crawler
-    from stenogram.crawler.middlewares import ArchiveGuardMiddleware
-
-    assert isinstance(ArchiveGuardMiddleware.from_crawler(project_crawler()), ArchiveGuardMiddleware)
-    with pytest.raises(NotConfigured):
-        ArchiveGuardMiddleware.from_crawler(project_crawler(WARC_ENABLED=False))
