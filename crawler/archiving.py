@@ -59,6 +59,8 @@ class WarcArchiver:
 
     def __init__(self, crawler):
         settings = crawler.settings
+        if not settings.getbool("WARC_ENABLED"):
+            raise NotConfigured("WARC_ENABLED is off")
         self.crawler = crawler
         self.stats = crawler.stats
         self.warc_dir = str(data_paths(settings).warc_dir)
@@ -77,8 +79,6 @@ class WarcArchiver:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("WARC_ENABLED"):
-            raise NotConfigured("WARC_ENABLED is off")
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from pathlib import Path
 
 from stenogram.archive.capture import Capture
 from stenogram.crawler.paths import data_paths
@@ -21,9 +20,9 @@ class CorpusPipeline:
     so a corpus rebuilt from the archive equals the one built live.
     """
 
-    def __init__(self, db_path: Path, crawler, cache_mib: int = 16):
-        self.db_path = db_path
-        self.cache_mib = cache_mib
+    def __init__(self, crawler):
+        self.db_path = data_paths(crawler.settings).db
+        self.cache_mib = crawler.settings.getint("STENOGRAM_DB_CACHE_MIB")
         self.crawler = crawler
         self.stats = crawler.stats
         self.corpus = None
@@ -31,7 +30,7 @@ class CorpusPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(data_paths(crawler.settings).db, crawler, crawler.settings.getint("STENOGRAM_DB_CACHE_MIB"))
+        return cls(crawler)
 
     def open_spider(self, spider=None):
         from stenogram.corpus import Corpus

@@ -115,17 +115,17 @@ class ProgressBoard:
 class CrawlProgress:
     """Scrapy extension: feeds one crawler's row of the shared :class:`ProgressBoard`."""
 
-    def __init__(self, crawler, board: ProgressBoard):
+    def __init__(self, crawler):
+        if not crawler.settings.getbool("STENOGRAM_PROGRESS"):
+            raise NotConfigured
         self.crawler = crawler
-        self.board = board
+        self.board = ProgressBoard.shared()
         self.source = crawler.spidercls.name
         self.state = "starting"
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("STENOGRAM_PROGRESS"):
-            raise NotConfigured
-        ext = cls(crawler, ProgressBoard.shared())
+        ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext

@@ -67,7 +67,7 @@ class ShutdownMiddleware:
 class Shutdown:
     """The crawl's SIGINT/SIGTERM handling (see the module docstring)."""
 
-    def __init__(self, crawlers, grace: float = 3.0, kill_after: float = 3.0, board=None):
+    def __init__(self, crawlers, grace: float, kill_after: float, board=None):
         self.crawlers = list(crawlers)
         self.grace = grace
         self.kill_after = kill_after
