@@ -62,9 +62,11 @@ INTERSTITIAL_BACKOFF_MAX = 900.0  # a quarter of an hour at most between attempt
 # One politeness budget per host for every worker sharing a Redis server (crawler/host_budget.py):
 # with a Redis URL (`stenogram crawl --redis URL`) the delay, concurrency, Retry-After and anti-bot
 # backoff above hold for the cluster as a whole; without one (the default) nothing changes.
-STENOGRAM_REDIS_URL = None  # redis://HOST:PORT/N; None: a single process, no servers
+# (STENOGRAM_REDIS_URL is declared with the other scale-out settings below.)
 HOST_BUDGET_ENABLED = True  # with a Redis URL; False only to measure what the budget prevents
-HOST_BUDGET_KEY_PREFIX = "stenogram:budget"  # Redis keys <prefix>:{host:port} and ...:leases
+# Redis keys <prefix>:{host:port} and ...:leases; not under STENOGRAM_REDIS_PREFIX on purpose:
+# politeness is per host, so every crawl sharing this Redis shares the hosts' budgets
+HOST_BUDGET_KEY_PREFIX = "stenogram:budget"
 HOST_BUDGET_LEASE = 90.0  # s: a killed worker's place at a host frees after this (> DOWNLOAD_TIMEOUT)
 HOST_BUDGET_POLL_MAX = 1.0  # s between asks while every place at a host is taken
 REDIRECT_MAX_TIMES = 10  # half Scrapy's 20: a longer chain is a trap (counted by RedirectTrapMiddleware)
