@@ -45,6 +45,7 @@ from pathlib import Path
 
 from stenogram.corpus.prepare import prepare_transcripts
 from stenogram.corpus.store import Corpus
+from stenogram.corpus.wal import checkpoint_every
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ BULK_MIN_DOCUMENTS = 10_000
 # waiting writer in at least twice.
 SHARED_COMMIT_SECONDS = 1.0
 SHARED_PAUSE_SECONDS = 0.25
-BULK_CHECKPOINT_PAGES = 25_600  # see Corpus.wal_checkpoint_every
+BULK_CHECKPOINT_PAGES = 25_600  # see corpus.wal.checkpoint_every
 
 
 @dataclass
@@ -241,7 +242,7 @@ def extracted_in_order(executor, work: Callable[[list], list], chunks: Iterable[
 
 
 def ingest_chunk(corpus: Corpus, chunk: Chunk, summary: ReprocessSummary) -> None:
-    """Ingest a chunk's captures in order, inside the batch's transaction (no savepoint each)."""
+    """Ingest a chunk's captures in order, inside the batch's transaction."""
     for cap, (transcript, error, prepared) in zip(chunk.captures, chunk.results):
         if error:
             summary.extraction_errors += 1
@@ -312,7 +313,7 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
     if reading is not None:
         work, split, key = reading.work, reading.chunk, reading.record_id
     try:
-        with corpus.wal_checkpoint_every(BULK_CHECKPOINT_PAGES), \
+        with checkpoint_every(corpus.conn, BULK_CHECKPOINT_PAGES, corpus.others_writing), \
                 CommitBatcher(corpus, commit_every, commit_seconds) as batcher, pool as executor:
             chunks = (split(todo, summary) for todo in
                       pending_chunks(corpus, captures, chunk_size, summary, progress, key))

@@ -2,10 +2,12 @@
 
 Why this shape: WARC files are the source of truth and are re-read often (new extractor,
 new crawl), so ingesting must be idempotent (``captures.warc_record_id`` is unique) and each
-ingest is one SQLite transaction (a SAVEPOINT, so callers may batch many ingests into one
-outer transaction with ``Corpus.transaction()``). Hot-path writes use plain SQL on the
-connection, because sqlite-utils' insert helpers commit on their own and would split the
-transaction; schema, FTS and reads go through sqlite-utils.
+ingest is one SQLite transaction (a savepoint, so callers may batch many ingests into one
+outer transaction with ``Corpus.transaction()``). Hot-path writes are plain SQL on the
+connection (a few fixed statements an ingest; sqlite-utils' insert helpers would inspect the
+table and take a savepoint per row); schema, FTS and reads go through sqlite-utils. The
+connection and its WAL policy are ``corpus.wal``; the lock files beside the database,
+``corpus.locks``.
 
 The CPU work per text (normalise, hash, shingle, MinHash, band keys) is ``corpus.prepare``:
 ``reprocess`` does it in its worker processes and passes the result to ``ingest``; otherwise
@@ -42,11 +44,9 @@ three-level index whose two small levels are mirrored in memory (``corpus.band_i
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +55,7 @@ import sqlite3
 
 import sqlite_utils
 
-from stenogram.corpus import dedup
+from stenogram.corpus import dedup, locks
 from stenogram.corpus.band_index import BandIndex
 from stenogram.corpus.normalize import shingles
 from stenogram.corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
@@ -63,6 +63,7 @@ from stenogram.corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_DEFERRED_FLAG, F
                            FTS_REBUILD_AUTOMERGE, LSH_VERSION, drop_fts_triggers, ensure_schema,
                            rebuild_stemmed_fts, restore_fts_triggers)
 from stenogram.corpus.urls import url_key
+from stenogram.corpus.wal import connect
 
 log = logging.getLogger(__name__)
 
@@ -122,16 +123,10 @@ class Corpus:
         another process writing the same file (see ``BUSY_TIMEOUT``)."""
         self.path = str(path)
         self.settings = settings or dedup.DedupSettings()
-        conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=256,
-                               timeout=BUSY_TIMEOUT if busy_timeout is None else busy_timeout)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
-        conn.execute("PRAGMA temp_store=MEMORY")
+        conn = connect(self.path, cache_mib=cache_mib,
+                       busy_timeout=BUSY_TIMEOUT if busy_timeout is None else busy_timeout)
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
-        self._depth = 0
         self._presence: int | None = None  # fd of our shared lock on <db>-writers.lock
         self._bulk_writer = False  # set by others_writing: never announces itself
         self._recopy: set[int] = set()  # versions whose text was replaced in this ingest
@@ -142,12 +137,9 @@ class Corpus:
         self._complete_abandoned_fts()
 
     def close(self) -> None:
-        if self._presence is not None:
-            os.close(self._presence)
-            self._presence = None
-        if self._bulk_lock is not None:  # a bulk load that did not call resume_fts
-            os.close(self._bulk_lock)
-            self._bulk_lock = None
+        locks.release(self._presence)
+        locks.release(self._bulk_lock)  # a bulk load that did not call resume_fts
+        self._presence = self._bulk_lock = None
         self.conn.close()
 
     def __enter__(self) -> "Corpus":
@@ -159,33 +151,35 @@ class Corpus:
     # -- transactions -------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing block; blocks nest (the outermost is the transaction, inner ones
-        SAVEPOINTs).
+        """All-or-nothing block; blocks nest (inner ones are sqlite-utils' ``atomic()``
+        savepoints).
 
         An ``ingest`` outside any block is its own transaction; inside one it has no savepoint
-        of its own and is atomic with the block: FTS5 writes its pending index as a new
-        segment at every savepoint, so a savepoint per ingest meant one segment (and later
-        merges) per document, ~0.8 ms of a bulk load's ~1.5 ms per document. A caller that
-        catches an ingest's exception inside a block must therefore roll the block back.
+        of its own and is atomic with the block (a savepoint each cost ~0.13 ms of the writer's
+        ~1 ms CPU per document in ``bench/bench_corpus.py``). A caller that catches an
+        ingest's exception inside a block must therefore roll the block back.
 
-        The outermost block starts with ``BEGIN IMMEDIATE``: it waits (``busy_timeout``) for
-        another writer of the file (a crawl and a ``reprocess`` sharing the corpus) instead of
-        failing at its first write with "database is locked", which a read-then-write
-        transaction gets when another connection committed in between. It ends through the
-        connection's own context manager (``with conn``), which commits, and rolls back when
-        the block raised *or the commit failed*. So after a full disk ("database or disk is
-        full", at any statement or at the commit) the connection is never left inside an open
-        transaction that later ingests would join and never commit; the error raised is
-        SQLite's own, never a failed rollback's.
+        The outermost block is not ``atomic()``, whose ``BEGIN`` is deferred: a read-then-write
+        transaction then fails at once at its first write with "database is locked" when
+        another connection (a crawl and a ``reprocess`` sharing the corpus) committed in
+        between, busy timeout or not. ``BEGIN IMMEDIATE`` waits (``busy_timeout``) for the
+        other writer instead. The block ends through the connection's own context manager
+        (``with conn``), which commits, and rolls back when the block raised *or the commit
+        failed*. So after a full disk ("database or disk is full", at any statement or at the
+        commit) the connection is never left inside an open transaction that later ingests
+        would join and never commit; the error raised is SQLite's own, never a failed
+        rollback's.
         """
-        if self._depth:
-            yield from self._savepoint()
-            return
-        if self._presence is None and not self._bulk_writer:
-            self._announce()
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
+            if self.conn.in_transaction:
+                with self.db.atomic():
+                    yield
+                return
+            if self._presence is None and not self._bulk_writer and self.path != ":memory:":
+                # from the first write on (a reader or a bulk writer creates no lock file);
+                # best effort: without it a reprocess only keeps its transactions long
+                self._presence = locks.hold_shared(f"{self.path}-writers.lock")
+            self.conn.execute("BEGIN IMMEDIATE")
             with self.conn:  # COMMIT; ROLLBACK on an exception or a failed COMMIT
                 yield
                 if not self.conn.in_transaction:
@@ -196,97 +190,24 @@ class Corpus:
         except BaseException:
             self.bands.invalidate()  # its memory mirror may hold keys of rolled-back rows
             raise
-        finally:
-            self._depth = 0
-
-    def _savepoint(self) -> Iterator[None]:
-        name = f"sp{self._depth}"
-        self.conn.execute(f"SAVEPOINT {name}")
-        self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self.bands.invalidate()
-            # After "disk full" or an I/O error SQLite may already have rolled back the whole
-            # transaction (the savepoint is gone): the outer block finds out and raises; here
-            # the original error must not be replaced by "no such savepoint".
-            if self.conn.in_transaction:
-                try:
-                    self.conn.execute(f"ROLLBACK TO {name}")
-                    self.conn.execute(f"RELEASE {name}")
-                except sqlite3.Error as exc:
-                    log.debug("rollback to %s failed: %s", name, exc)
-            raise
-        else:
-            self.conn.execute(f"RELEASE {name}")
-        finally:
-            self._depth -= 1
-
-    @contextmanager
-    def wal_checkpoint_every(self, pages: int) -> Iterator[None]:
-        """Checkpoint the WAL every ``pages`` pages (SQLite's default: 1000) inside the block.
-
-        Why: a bulk load dirties the same index pages in commit after commit; each checkpoint
-        copies every page dirtied since the last one back into the database file, so frequent
-        checkpoints copy the same pages over and over. 25,600 pages (100 MiB of WAL) cut a
-        100k-document reprocess by ~5%. Afterwards the WAL is checkpointed and truncated back.
-        """
-        previous = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
-        try:
-            yield
-        finally:
-            self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
-            if self.path != ":memory:" and not self._depth:
-                # TRUNCATE waits for every reader; with another writer on the file, let its
-                # own checkpoints do the work instead
-                mode = "PASSIVE" if self.others_writing() else "TRUNCATE"
-                self.conn.execute(f"PRAGMA wal_checkpoint({mode})")
 
     # -- sharing the file with other writers ---------------------------------------------
     def others_writing(self) -> bool:
         """True while another ``Corpus`` (another process, e.g. a crawl's pipeline) has this
-        database open.
+        database open (``corpus.locks``: every ``Corpus`` that has written holds a shared lock
+        on ``<db>-writers.lock``).
 
-        Every ``Corpus`` that has written holds a shared lock on ``<db>-writers.lock`` (the
-        kernel drops it when the process dies). A bulk writer (``reprocess``) calls this to
-        learn that it shares the file, and then keeps its transactions short and leaves the
-        write lock free after each (``corpus.reprocess``): SQLite's busy wait is a poll, not a
-        queue, so a writer that commits and at once begins again would starve the other one.
-        Asking makes this object a bulk writer: it gives up (and never takes) the shared lock,
-        since it must not count itself.
+        A bulk writer (``reprocess``) calls this to learn that it shares the file, and then
+        keeps its transactions short and leaves the write lock free after each
+        (``corpus.reprocess``): SQLite's busy wait is a poll, not a queue, so a writer that
+        commits and at once begins again would starve the other one. Asking makes this object
+        a bulk writer: it gives up (and never takes) the shared lock, since it must not count
+        itself.
         """
         self._bulk_writer = True
-        if self._presence is not None:
-            os.close(self._presence)
-            self._presence = None
-        if self.path == ":memory:":
-            return False
-        try:
-            fd = os.open(f"{self.path}-writers.lock", os.O_RDWR)
-        except FileNotFoundError:  # no writer has ever announced itself on this file
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # also drops the exclusive lock when it was taken
-        return False
-
-    def _announce(self) -> None:
-        """Hold a shared lock on ``<db>-writers.lock`` from the first write on (a reader or a
-        bulk writer creates no lock file). Best effort: a folder where the file cannot be
-        made only means a ``reprocess`` will not know to keep its transactions short."""
-        if self.path == ":memory:":
-            return
-        try:
-            fd = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            log.debug("%s: no writers lock: %s", self.path, exc)
-            return
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        self._presence = fd
+        locks.release(self._presence)
+        self._presence = None
+        return self.path != ":memory:" and locks.held_by_others(f"{self.path}-writers.lock")
 
     # -- bulk loads: full-text index built once at the end ---------------------------------
     @property
@@ -310,13 +231,9 @@ class Corpus:
         if self.fts_deferred:
             return False
         if self.path != ":memory:":
-            fd = os.open(f"{self.path}-bulk.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+            self._bulk_lock = locks.try_exclusive(f"{self.path}-bulk.lock")
+            if self._bulk_lock is None:
                 return False
-            self._bulk_lock = fd
         with self.transaction():  # a flag, never SQL: see schema.FTS_DEFERRED_FLAG
             self.conn.execute("INSERT INTO corpus_meta (key, value) VALUES (?, ?)",
                               (FTS_DEFERRED_KEY, FTS_DEFERRED_FLAG))
@@ -341,23 +258,18 @@ class Corpus:
             rebuild_stemmed_fts(self.conn)
             restore_fts_triggers(self.conn)  # from code, whatever the stored value says
             self.conn.execute("DELETE FROM corpus_meta WHERE key = 'fts_deferred'")
-        if self._bulk_lock is not None:
-            os.close(self._bulk_lock)  # closing the fd releases the flock
-            self._bulk_lock = None
+        locks.release(self._bulk_lock)
+        self._bulk_lock = None
         return True
 
     def _complete_abandoned_fts(self) -> None:
         """On open: finish the FTS index of a bulk load whose process is gone (``defer_fts``)."""
         if not self.fts_deferred:
             return
-        fd = os.open(f"{self.path}-bulk.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)  # a live bulk load owns it and will rebuild when it ends
+        self._bulk_lock = locks.try_exclusive(f"{self.path}-bulk.lock")
+        if self._bulk_lock is None:  # a live bulk load owns it and will rebuild when it ends
             log.info("%s: full-text index deferred by a running bulk load", self.path)
             return
-        self._bulk_lock = fd
         n = self.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
         log.warning("%s: an interrupted bulk load left the full-text index deferred; "
                     "rebuilding it (%d documents)", self.path, n)
@@ -385,7 +297,7 @@ class Corpus:
             return IngestResult(row[1], row[2], row[0], row[3], False, False, True)
         if prepared is None and is_ingestible(transcript):
             prepared = prepare_text(transcript["text"])
-        if self._depth:  # atomic with the caller's transaction (see ``transaction``)
+        if self.conn.in_transaction:  # atomic with the caller's block, no savepoint of its own
             return self._ingest(capture, transcript, prepared)
         with self.transaction():
             return self._ingest(capture, transcript, prepared)
