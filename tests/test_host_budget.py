@@ -225,3 +225,42 @@ def test_without_a_redis_url_the_crawl_is_what_it_was():
         HostBudgetMiddleware.from_crawler(get_crawler(settings_dict=keys))
     crawler = get_crawler(settings_dict={**keys, "STENOGRAM_REDIS_URL": "redis://127.0.0.1:1/0"})
     assert isinstance(HostBudgetMiddleware.from_crawler(crawler), HostBudgetMiddleware)  # connects lazily
+
+
+def test_no_request_goes_out_while_redis_is_down(tmp_path):
+    """A Redis outage pauses the crawl (nothing is sent unthrottled), which goes on when it is back."""
+    from stenogram.sample_site.server import SampleSite
+
+    if not Path(REDIS_SERVER).exists():
+        from conftest import skip_unless_ci
+
+        skip_unless_ci("redis-server is not installed (.ci/run installs Debian's redis-server)")
+    server = RedisServer(tmp_path / "redis", appendonly=False).start()
+    try:
+        with SampleSite(port=0, size=6, seed=3) as site:
+            args = crawl_args(site, tmp_path / "w", "mid") + [
+                "--no-progress", "-s", f"DOWNLOAD_DELAY={DELAY}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+                "-s", "CONCURRENT_REQUESTS=2", "-s", "CLOSESPIDER_PAGECOUNT=8", "-s", f"STENOGRAM_REDIS_URL={server.url}"]
+            proc = subprocess.Popen([str(VENV_BIN / "stenogram"), *args], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 90
+                while sum(1 for x in site.access_log if x[1] == "mid") < 3:
+                    assert proc.poll() is None and time.monotonic() < deadline, "the crawl did not start"
+                    time.sleep(0.02)
+                server.kill()
+                down = time.monotonic()
+                time.sleep(4 * DELAY + 0.7)  # four turns at least
+                up = time.monotonic()
+                server.start()
+                stdout, stderr = proc.communicate(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            log = list(site.access_log)
+    finally:
+        server.kill()
+    assert proc.returncode in (0, 1) and "Errors: 0" in stdout, stdout[-3000:] + stderr[-3000:]
+    during = [round(t - down, 3) for t, s, _m, _target in log if s == "mid" and down < t < up]
+    assert len(during) <= 1, during  # at most the request granted just before the kill
+    assert [t for t, s, _m, _target in log if s == "mid" and t >= up], "the crawl did not go on"
