@@ -33,7 +33,10 @@ by anyone: a dead worker's leases keep the others waiting until they expire.
 state in ``meta`` (retry counts, redirect chains) that only the worker holding the original
 lease needs; such requests, and any whose callback or meta cannot be written as JSON, are
 queued locally (counted ``stenogram/redis/local``). The lease of the request they came from is
-kept (renewed) until they end, so a worker's death sends the original back to the queue.
+kept (renewed) until they end, so a worker's death sends the original back to the queue. A
+redirect target still passes the round's duplicate filter and is leased itself (``TAKE_LOCAL``):
+while its worker lives another worker drops its own copy, once the worker is gone (its
+membership expired) the copy is taken, so a page reached only through that redirect is not lost.
 
 **Why not scrapy-redis.** scrapy-redis 0.9.1 runs under Scrapy 2.19 (its scheduler crawled a
 test site; it only warns about the deprecated ``spider`` argument of the stats calls) but its
@@ -69,13 +72,12 @@ from urllib.parse import urlsplit, urlunsplit
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 
-from stenogram.crawler.state import Frontier, FrontierEntry, UrlState, iso, parse_iso, utcnow
+from stenogram.crawler.recrawl import FRONTIER_META_KEYS
+from stenogram.crawler.state import Frontier, FrontierEntry, UrlState, iso, utcnow
 
 logger = logging.getLogger(__name__)
 
 #: the request meta a request taken from Redis carries (the frontier's; see FrontierKeeper)
-from stenogram.crawler.recrawl import FRONTIER_META_KEYS  # noqa: E402
-
 PORTABLE_META = frozenset(FRONTIER_META_KEYS)
 #: meta Scrapy itself sets before a request is scheduled, not carried over (a request taken
 #: from Redis is no longer a start request)
@@ -160,7 +162,7 @@ class Keys:
 def _settings_of(settings):
     url = settings.get("STENOGRAM_REDIS_URL")
     if not url:
-        raise NotConfigured("STENOGRAM_REDIS_URL is not set")
+        raise NotConfigured  # no message: Scrapy would print "Disabled ..." on every crawl
     return (url, settings.get("STENOGRAM_REDIS_PREFIX"),
             settings.getfloat("STENOGRAM_REDIS_RETRY_FOR"))
 
@@ -746,12 +748,12 @@ class WorkerPipeline:
     def __init__(self, crawler):
         from stenogram.crawler.pipelines import CorpusPipeline
 
+        if not crawler.settings.get("STENOGRAM_REDIS_URL"):
+            raise NotConfigured  # no message: Scrapy would print "Disabled ..." on every crawl
         self.inner = CorpusPipeline.from_crawler(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.get("STENOGRAM_REDIS_URL"):
-            raise NotConfigured("STENOGRAM_REDIS_URL is not set")
         return cls(crawler)
 
     def open_spider(self, spider=None):

@@ -100,6 +100,7 @@ def reference(tmp_path_factory):
         proc = subprocess.run(worker_command(site, out, None), capture_output=True, text=True, timeout=300)
         seconds = time.monotonic() - start
         assert proc.returncode == 0, proc.stdout[-2000:]
+        assert "Disabled" not in proc.stdout + proc.stderr  # the Redis parts stay silent without --redis
         rebuild([out], work / "one-process.db")
         live = torture.corpus_facts(out / "corpus.db")
         yield {"site": site, "snapshot": snapshot([out], work / "one-process.db"), "live": live,
