@@ -96,13 +96,19 @@ return {math.max(untl, hold), now}
 """
 
 RELEASE = """
--- KEYS[1] host state, KEYS[2] host leases; ARGV: token, sent (1 if the request went out). Gives
--- the place back; a request that went out reached the host by now at the latest, so the host's
--- next turn counts from now if that is later than `last`. Returns {removed, server time µs}.
+-- KEYS[1] host state, KEYS[2] host leases; ARGV: token, sent (1 if the request went out), ttl µs.
+-- Gives the place back; a request that went out reached the host by now at the latest, so the
+-- host's next turn counts from now if that is later than `last`. {removed, server time µs}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-if ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'last', math.max(now, tonumber(redis.call('HGET', KEYS[1], 'last') or '0')))
+if ARGV[2] == '1' then
+  local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+  if now > last then
+    redis.call('HSET', KEYS[1], 'last', now)
+    if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) / 1000 then
+      redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[3]) / 1000))
+    end
+  end
 end
 return {redis.call('ZREM', KEYS[2], ARGV[1]), now}
 """
@@ -151,7 +157,7 @@ class HostBudget:
     async def release(self, host: str, token: str, sent: bool = True) -> tuple[bool, float]:
         """Give ``token``'s place back: (it was still held, server time). ``sent``: the request
         went out, so the host's next turn counts from now at the earliest."""
-        removed, now = await self._release(keys=self.keys(host), args=[token, "1" if sent else "0"])
+        removed, now = await self._release(keys=self.keys(host), args=[token, "1" if sent else "0", self.ttl_us])
         return bool(removed), int(now) / US
 
 

@@ -2,9 +2,10 @@
 redis-server started on loopback (tests/redis_support.py; no fakeredis).
 
 * the Lua scripts themselves, with many concurrent clients on their own connections and
-  hypothesis-drawn delays, places and holds: grants are never closer than the delay (on the
-  server's clock, so no slack), never more than the host's places at once, none inside a hold,
-  and every client gets all its turns (nobody starves);
+  hypothesis-drawn delays, places and holds: grants are never closer than the delay to each
+  other nor to a place given back (on the server's clock, so no slack), never more than the
+  host's places at once, none inside a hold, and every client gets all its turns (nobody
+  starves);
 * a killed worker's place comes back after the lease;
 * real `stenogram crawl` worker processes against the sample site with a scaled-down delay: on
   the site's own access log, two requests to one host are never closer than the delay, and a
@@ -108,6 +109,9 @@ def test_grants_keep_the_delay_the_places_and_the_holds(redis_url, plan, places,
         mine = sorted(g for g in grants if g[0] == h)
         for before, after in zip(mine, mine[1:]):
             assert after[1] - before[1] >= after[2] - 1e-6, (before, after)  # server clock: no slack
+        # a place given back counts as the host's last request: the next turn keeps the delay from it
+        for g in mine:
+            assert all(g[1] - r >= g[2] - 1e-6 for r in (releases[o[3]] for o in mine) if r < g[1]), g
         spans = [(g[1], releases[g[3]]) for g in mine]
         for start, _ in spans:
             assert sum(1 for a, b in spans if a <= start < b) <= places[int(h[1])]
