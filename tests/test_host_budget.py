@@ -268,3 +268,33 @@ def test_no_request_goes_out_while_redis_is_down(tmp_path):
     during = [round(t - down, 3) for t, s, _m, _target in log if s == "mid" and down < t < up]
     assert len(during) <= 1, during  # at most the request granted just before the kill
     assert [t for t, s, _m, _target in log if s == "mid" and t >= up], "the crawl did not go on"
+
+
+def test_ctrl_c_ends_the_wait_for_a_turn(redis_url, tmp_path):
+    """Requests waiting for their turn in Redis are not sent after SIGINT; the crawl exits 130."""
+    import signal
+
+    from stenogram.sample_site.server import SampleSite
+
+    with SampleSite(port=0, size=6, seed=3) as site:
+        args = crawl_args(site, tmp_path / "w", "mid") + [
+            "--no-progress", "-s", "DOWNLOAD_DELAY=3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+            "-s", f"STENOGRAM_REDIS_URL={redis_url}", "-s", f"HOST_BUDGET_KEY_PREFIX=sigint-{random.random()}"]
+        proc = subprocess.Popen([str(VENV_BIN / "stenogram"), *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 90
+            while sum(1 for x in site.access_log if x[1] == "mid") < 2:  # robots.txt, then a page
+                assert proc.poll() is None and time.monotonic() < deadline, "the crawl did not start"
+                time.sleep(0.02)
+            time.sleep(0.3)  # the next requests are now waiting for their turn (3 s)
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        late = [target for t, s, _m, target in site.access_log if t > signalled]
+    assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    assert late == []
+    assert "not sent" in stdout
