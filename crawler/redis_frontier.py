@@ -72,6 +72,7 @@ from urllib.parse import urlsplit, urlunsplit
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 
+from stenogram.crawler import settings as defaults
 from stenogram.crawler.recrawl import FRONTIER_META_KEYS
 from stenogram.crawler.state import Frontier, FrontierEntry, UrlState, iso, utcnow
 
@@ -113,7 +114,7 @@ def check_redis_url(url: str) -> str:
 _clients: dict[tuple[str, float], object] = {}
 
 
-def client(url: str, retry_for: float = 60.0):
+def client(url: str, retry_for: float = defaults.STENOGRAM_REDIS_RETRY_FOR):
     """One redis-py client (one connection pool) per URL per process, retrying through outages.
 
     redis-py's own ``Retry`` with exponential backoff (50 ms doubling to 1 s) repeats a command
@@ -177,7 +178,8 @@ class RedisFrontier(Frontier):
     walk -> completion time.
     """
 
-    def __init__(self, url: str, prefix: str = "stenogram", retry_for: float = 60.0):
+    def __init__(self, url: str, prefix: str = defaults.STENOGRAM_REDIS_PREFIX,
+                 retry_for: float = defaults.STENOGRAM_REDIS_RETRY_FOR):
         self.url, self.prefix = url, prefix
         self.redis = client(url, retry_for)
         #: URLs this worker's last enqueue created (not owed before): a request the round's
@@ -253,7 +255,8 @@ class RedisCrawlState:
 
     FIELDS = UrlState.__dataclass_fields__
 
-    def __init__(self, url: str, prefix: str = "stenogram", retry_for: float = 60.0):
+    def __init__(self, url: str, prefix: str = defaults.STENOGRAM_REDIS_PREFIX,
+                 retry_for: float = defaults.STENOGRAM_REDIS_RETRY_FOR):
         self.redis = client(url, retry_for)
         self.key = f"{prefix}:urls"
         self.path = f"{redact(url)} {self.key}"  # what the logs name

@@ -71,6 +71,13 @@ def test_every_own_setting_is_read_somewhere():
     assert sorted(OWN - read) == []
 
 
+def test_each_setting_is_assigned_once():
+    tree = ast.parse(SETTINGS_PY.read_text(encoding="utf-8"))
+    names = [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+             if isinstance(t, ast.Name) and NAME.fullmatch(t.id)]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
 def test_no_setting_repeats_scrapys_default():
     same = [name for name in DECLARED - OWN if getattr(project, name) == getattr(default_settings, name)]
     assert same == []
