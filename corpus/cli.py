@@ -54,17 +54,13 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
 
     A file that is not a WARC, or records that are damaged, are skipped with their reason and
     the rest is processed; the exit status is then 1."""
-    from stenogram.archive.reader import iter_captures  # lazily: written concurrently by the archive owner
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
     from rich.progress import TimeElapsedColumn
 
-    from stenogram.archive.reader import DAMAGE_REASONS
-    from stenogram.corpus.reprocess import count_reader_stats, new_reader_stats
-    from stenogram.corpus.reprocess import reprocess as run, warc_paths
+    from stenogram.archive.reader import DAMAGE_REASONS, ReadStats, iter_captures, warc_problem
+    from stenogram.corpus.reprocess import count_reader_stats, reprocess as run, warc_paths
     from stenogram.report import drift_figures, drift_lines_text
-
-    from stenogram.archive.reader import warc_problem
 
     files = warc_paths(paths)
     problems = {f: warc_problem(f) for f in files}
@@ -75,7 +71,7 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     workers = workers if workers is not None else (os.cpu_count() or 1)
     console = Console(stderr=True)
     show = console.is_terminal if progress is None else progress
-    reader_stats = new_reader_stats()
+    reader_stats = ReadStats()
     started = time.monotonic()
     if not files:
         raise BadInput(f"no WARC files in {', '.join(map(str, paths))}", 66)

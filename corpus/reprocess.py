@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
@@ -330,21 +330,6 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
 
 
 def count_reader_stats(stats, summary: ReprocessSummary) -> None:
-    """Copy the reader's counters (whatever shape: Counter, dict or object) into the summary."""
-    if hasattr(stats, "to_dict"):  # archive.reader.ReadStats
-        summary.reader_stats = stats.to_dict()
-        summary.skipped_corrupt = int(getattr(stats, "skipped_total", 0))
-        return
-    items = stats.items() if hasattr(stats, "items") else vars(stats).items()
-    summary.reader_stats = {k: v for k, v in items if isinstance(v, int)}
-    summary.skipped_corrupt = sum(v for k, v in summary.reader_stats.items()
-                                  if "corrupt" in k or "skip" in k or "error" in k)
-
-
-def new_reader_stats():
-    """The reader's own stats object when available (``archive.reader.ReadStats``)."""
-    try:
-        from stenogram.archive.reader import ReadStats
-    except ImportError:
-        return Counter()
-    return ReadStats()
+    """Copy the reader's counters (``archive.reader.ReadStats``) into the summary."""
+    summary.reader_stats = stats.to_dict()
+    summary.skipped_corrupt = stats.skipped_total
