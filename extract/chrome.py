@@ -13,6 +13,7 @@ import bisect
 import functools
 import re
 from collections.abc import Callable, Sequence
+from itertools import groupby
 
 from stenogram.extract.dates import find_date
 from stenogram.extract.text import cyrillic_share, letter_counts, normalise_for_compare
@@ -176,30 +177,31 @@ def drop_foreign_edges(paragraphs: Sequence[str]) -> list[str]:
 
 def _drop_foreign_edges_counted(paragraphs: Sequence[str]) -> tuple[list[str], tuple[int, int]]:
     lines = list(paragraphs)
-    if not lines:
-        return lines, (0, 0)
     counts = [letter_counts(p) for p in lines]  # once per line, shared by every use below
     shares = [cyr / total if total else 0.0 for cyr, total in counts]
-    weights = [(share, len(p)) for share, p in zip(shares, lines)]
-    total = sum(w for _, w in weights) or 1
-    body_is_cyrillic = sum(s * w for s, w in weights) / total > 0.5
+    body_is_cyrillic = _weighted_share(shares, lines) > 0.5
     foreign = [_foreign(p, body_is_cyrillic, share) for p, share in zip(lines, shares)]
+    kept = _kept_runs(lines, foreign)
+    return [lines[k] for k in kept], (sum(counts[k][0] for k in kept), sum(counts[k][1] for k in kept))
+
+
+def _weighted_share(shares: list[float], lines: list[str]) -> float:
+    """The body's Cyrillic share: the lines' shares weighted by their length."""
+    total = sum(len(p) for p in lines) or 1
+    return sum(s * len(p) for s, p in zip(shares, lines)) / total
+
+
+def _kept_runs(lines: list[str], foreign: list[bool]) -> list[int]:
+    """Indexes of the lines kept: runs in the other script go at the body's edges, and inside
+    it unless one of their lines is a sentence (real text in the other language: a quotation)."""
     start, end = 0, len(lines)
     while start < end and foreign[start]:
         start += 1
     while end > start and foreign[end - 1]:
         end -= 1
     kept: list[int] = []
-    i = start
-    while i < end:
-        if not foreign[i]:
-            kept.append(i)
-            i += 1
-            continue
-        j = i
-        while j < end and foreign[j]:
-            j += 1
-        if any(_is_sentence(line) for line in lines[i:j]):
-            kept.extend(range(i, j))  # real text in the other language (a quotation): keep it
-        i = j
-    return [lines[k] for k in kept], (sum(counts[k][0] for k in kept), sum(counts[k][1] for k in kept))
+    for is_foreign, run in groupby(range(start, end), key=foreign.__getitem__):
+        run = list(run)
+        if not is_foreign or any(_is_sentence(lines[k]) for k in run):
+            kept.extend(run)
+    return kept

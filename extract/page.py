@@ -262,68 +262,102 @@ def _check_container(root, profile: Profile, container, title: str | None):
     return found, reason
 
 
+class _Refusal(Exception):
+    """A page refused before it is parsed (junk, undecodable, unparseable): the reason."""
+
+
+def _decode_and_parse(body: bytes | str, content_type: str | None):
+    """(decoded html, lxml root) of a page the gate lets through; else raises ``_Refusal``."""
+    reason = gate.refuse_raw(body, content_type)
+    if reason:
+        raise _Refusal(reason)
+    html, _charset = decode_body(body, content_type)
+    reason = gate.refuse_decoded(html)
+    if reason:
+        raise _Refusal(reason)
+    try:
+        return html, _parse(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise _Refusal(f"unparseable HTML: {exc}") from None
+
+
+def _body_container(root, profile: Profile, profiles: ProfileSet, container, title: str | None):
+    """(body container or None, extraction path, fallback reason): the profile's container
+    when it holds the text (``_check_container``), else one found from the text (``fallback``);
+    the generic profile has none of its own (``generic``)."""
+    if profile is profiles.generic:
+        return container, "generic", None
+    container, fallback_reason = _check_container(root, profile, container, title)
+    return container, "fallback" if fallback_reason else "profile", fallback_reason
+
+
+def _prune_chrome(root, profile: Profile, profiles: ProfileSet, container, path: str) -> None:
+    """Drop the profile's chrome nodes (the generic ones too off the profile path), never the body."""
+    blocks.drop_nodes(profile.chrome.all_unordered(root), keep=container)
+    if path != "profile" or container is None:
+        blocks.drop_nodes(profiles.generic.chrome.all_unordered(root), keep=container)
+
+
+def _is_listing(root, profile: Profile, profiles: ProfileSet) -> bool:
+    """A known platform's listing markup on a page without an article container: a listing,
+    however short (the last page of a section, or a new section, may list one or two items),
+    even when served elsewhere."""
+    return any(candidate.listing.all(root) for candidate in (profile, *profiles.profiles))
+
+
+def _body_paragraphs(root, container, url: str | None) -> list[str]:
+    """The body's paragraphs: from the container, else trafilatura on the pruned page."""
+    if container is not None:
+        blocks.drop_in_page_navigation(container)
+        blocks.drop_link_blocks(container)
+        return blocks.paragraphs_from(container)
+    blocks.drop_in_page_navigation(root)
+    return _trafilatura_paragraphs(root, url)
+
+
+def _date_in_body(paragraphs: list[str]) -> tuple[str | None, str | None]:
+    """(date, time) of the first date line inside the body (a redesign moved it there)."""
+    found_time = None
+    for line in paragraphs:
+        if chrome.is_date_line(line):
+            date, time = parse_date_time(line)
+            found_time = found_time or time
+            if date:
+                return date, found_time
+    return None, found_time
+
+
 def extract_page(body: bytes | str, url: str | None = None, content_type: str | None = None,
                  profiles: ProfileSet | None = None, require_evidence: bool = True) -> Transcript:
     """Extract one page. Never raises on bad input: returns is_transcript=False with a reason.
     `require_evidence=False`: see gate.refuse_extracted (benchmarks of the text alone)."""
     profiles = profiles or default_profiles()
-    reason = gate.refuse_raw(body, content_type)
-    if reason:
-        return _refused(reason, profiles)
-    html, _charset = decode_body(body, content_type)
-    reason = gate.refuse_decoded(html)
-    if reason:
-        return _refused(reason, profiles)
     try:
-        root = _parse(html)
-    except (etree.ParserError, ValueError) as exc:
-        return _refused(f"unparseable HTML: {exc}", profiles)
+        html, root = _decode_and_parse(body, content_type)
+    except _Refusal as refusal:
+        return _refused(str(refusal), profiles)
 
+    # metadata first: pruning removes the nodes it is read from
     profile = profiles.choose(root, url)
     title = gate.cap_title(_title(root, profile))
     page_date, time, date_lines = _page_date_time(root, profile)
     translation_urls = _translation_urls(root, profile, url)
-    profile_container = container = profile.container.first(root)
+    profile_container = profile.container.first(root)
 
     blocks.drop_always(root)
-    path, fallback_reason = ("generic", None) if profile is profiles.generic else ("profile", None)
-    if path == "profile":
-        container, fallback_reason = _check_container(root, profile, container, title)
-        if fallback_reason:
-            path = "fallback"
+    container, path, fallback_reason = _body_container(root, profile, profiles,
+                                                       profile_container, title)
     if page_date is None:  # before pruning: a redesign may have put the date in a <header>
         page_date, fallback_time = _date_lines_outside(_outside_elements(root, container))
         time = time or fallback_time
-    blocks.drop_nodes(profile.chrome.all_unordered(root), keep=container)
-    if path != "profile" or container is None:
-        blocks.drop_nodes(profiles.generic.chrome.all_unordered(root), keep=container)
-    outside_elements = _outside_elements(root, container)
-    outside = _outside_text(outside_elements)
-    doc_number = _doc_number(root, profile, outside)
+    _prune_chrome(root, profile, profiles, container, path)
+    doc_number = _doc_number(root, profile, _outside_text(_outside_elements(root, container)))
+    listing = profile_container is None and _is_listing(root, profile, profiles)
+    raw_paragraphs = _body_paragraphs(root, container, url)
+    if page_date is None:
+        page_date, body_time = _date_in_body(raw_paragraphs)
+        time = time or body_time
 
-    listing_items = []
-    if profile_container is None:  # a listing on any known platform, even when served elsewhere
-        # No article container and a known platform's listing markup: a listing, however short
-        # (the last page of a section, or a new section, may list one or two items).
-        for candidate in (profile, *profiles.profiles):
-            listing_items = candidate.listing.all(root)
-            if listing_items:
-                break
-    if container is not None:
-        blocks.drop_in_page_navigation(container)
-        blocks.drop_link_blocks(container)
-        raw_paragraphs = blocks.paragraphs_from(container)
-    else:
-        blocks.drop_in_page_navigation(root)
-        raw_paragraphs = _trafilatura_paragraphs(root, url)
-
-    if page_date is None:  # a date line inside the body (a redesign moved it there)
-        for line in raw_paragraphs:
-            if chrome.is_date_line(line):
-                page_date, body_time = parse_date_time(line)
-                time = time or body_time
-                if page_date:
-                    break
     metadata_lines = [title or "", doc_number or "", *date_lines]
     paragraphs, letters = chrome.drop_chrome_lines_counted(
         raw_paragraphs, profile.chrome_line_match, metadata_lines)
@@ -337,7 +371,7 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
         translation_urls=translation_urls, extraction_path=path, fallback_reason=fallback_reason,
     )
     reason = gate.refuse_extracted(
-        html=html, title=title, paragraphs=paragraphs, text=text, listing=bool(listing_items),
+        html=html, title=title, paragraphs=paragraphs, text=text, listing=listing,
         profile_body=container is not None and path == "profile", require_evidence=require_evidence)
     if reason:
         return _refused(reason, profiles, **fields)
