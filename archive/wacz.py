@@ -184,6 +184,50 @@ def _software() -> str:
     return f"stenogram {version}"
 
 
+def _write_index(wacz: _WaczZip, warcs: list[Path]) -> set[str]:
+    """``indexes/index.cdx.gz`` (ZipNum blocks) and ``indexes/index.idx``, by cdxj-indexer;
+    returns the URLs indexed."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as idx:
+        with wacz.member("indexes/index.cdx.gz", stored=True) as data:
+            # Default fields only: asking for request fields (referrer, POST bodies)
+            # makes cdxj-indexer decode every payload through warcio, which fails on
+            # brotli responses with brotli>=1.2; our crawls are GET-only.
+            indexer = _UrlCollectingIndexer(
+                idx, [str(w) for w in warcs], sort=True,
+                compress=data, data_out_name="index.cdx.gz", lines=INDEX_BLOCK_LINES,
+            )
+            indexer.process_all()
+        idx.seek(0)
+        with wacz.member("indexes/index.idx", stored=False) as out:
+            while block := idx.read(_COPY_BLOCK):
+                out.write(block.encode("utf-8"))
+    return indexer.urls
+
+
+def _pages_in(pages: list[dict], urls: set[str]) -> list[dict]:
+    """The pages whose URL is in the WARCs, each (url, ts) once."""
+    kept, seen = [], set()
+    for page in pages:
+        key = (page.get("url"), _iso_ts(page.get("ts")))
+        if key[0] in urls and key not in seen:
+            seen.add(key)
+            kept.append(page)
+    return kept
+
+
+def _datapackage(resources: list[dict], **optional: str | None) -> bytes:
+    """``datapackage.json``: every resource, and the optional fields that are set."""
+    package = {
+        "profile": "data-package",
+        "resources": resources,
+        "wacz_version": WACZ_VERSION,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "software": _software(),
+        **{key: value for key, value in optional.items() if value},
+    }
+    return json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8")
+
+
 def build_wacz(
     warc_paths: Iterable[str | os.PathLike],
     out_path: str | os.PathLike,
@@ -210,46 +254,16 @@ def build_wacz(
     tmp_path = out_path.with_name(out_path.name + ".part")
     wacz = _WaczZip(tmp_path)
     try:
-        with tempfile.TemporaryFile("w+", encoding="utf-8") as idx:
-            with wacz.member("indexes/index.cdx.gz", stored=True) as data:
-                # Default fields only: asking for request fields (referrer, POST bodies)
-                # makes cdxj-indexer decode every payload through warcio, which fails on
-                # brotli responses with brotli>=1.2; our crawls are GET-only.
-                indexer = _UrlCollectingIndexer(
-                    idx, [str(w) for w in warcs], sort=True,
-                    compress=data, data_out_name="index.cdx.gz", lines=INDEX_BLOCK_LINES,
-                )
-                indexer.process_all()
-            idx.seek(0)
-            with wacz.member("indexes/index.idx", stored=False) as out:
-                while block := idx.read(_COPY_BLOCK):
-                    out.write(block.encode("utf-8"))
+        urls = _write_index(wacz, warcs)
         for warc in warcs:
             wacz.add_file(f"archive/{warc.name}", warc, stored=True)
-        kept, seen = [], set()
-        for page in pages:
-            key = (page.get("url"), _iso_ts(page.get("ts")))
-            if key[0] in indexer.urls and key not in seen:
-                seen.add(key)
-                kept.append(page)
+        kept = _pages_in(pages, urls)
         dropped = len(pages) - len(kept)
         if dropped:
             log.warning("%d pages are not in the WARCs and were left out of pages.jsonl", dropped)
         wacz.add_bytes("pages/pages.jsonl", _pages_jsonl(kept))
-        package = {
-            "profile": "data-package",
-            "resources": wacz.resources,
-            "wacz_version": WACZ_VERSION,
-            "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "software": _software(),
-        }
-        if title:
-            package["title"] = title
-        if description:
-            package["description"] = description
-        if main_page_url:
-            package["mainPageURL"] = main_page_url
-        package_bytes = json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8")
+        package_bytes = _datapackage(wacz.resources, title=title, description=description,
+                                     mainPageURL=main_page_url)
         resources = list(wacz.resources)
         wacz.add_bytes("datapackage.json", package_bytes)
         digest = {"path": "datapackage.json",
