@@ -109,8 +109,7 @@ def _ensure_stemmed_fts(db: sqlite_utils.Database) -> None:
     if STEMMED_FTS in db.table_names():
         return
     conn = db.conn
-    conn.execute("SAVEPOINT stemmed_fts")
-    try:
+    with db.atomic():
         conn.execute(f"CREATE VIRTUAL TABLE {STEMMED_FTS} USING fts5(title, text, content='')")
         conn.execute(f"INSERT INTO {STEMMED_FTS} ({STEMMED_FTS}, rank) VALUES ('hashsize', ?)",
                      (FTS_HASHSIZE,))
@@ -119,11 +118,6 @@ def _ensure_stemmed_fts(db: sqlite_utils.Database) -> None:
         if not deferred:
             rebuild_stemmed_fts(conn)
             _current_fts_triggers(db)
-    except BaseException:
-        conn.execute("ROLLBACK TO stemmed_fts")
-        conn.execute("RELEASE stemmed_fts")
-        raise
-    conn.execute("RELEASE stemmed_fts")
 
 
 # FTS5 buffers new terms in memory up to 'hashsize' bytes (default 1 MiB) before writing a
@@ -166,14 +160,8 @@ def _fold_recent_band_table(db: sqlite_utils.Database) -> None:
     conn.execute("COMMIT")
 
 
-def ensure_schema(db: sqlite_utils.Database) -> int:
-    """Create every table, index and the FTS5 index if missing (safe to call on every open).
-
-    Returns the version the database had before (``PRAGMA user_version``): ``SCHEMA_VERSION``
-    for a new database, so callers migrate only what existed.
-    """
-    fresh = "documents" not in db.table_names()
-    previous = SCHEMA_VERSION if fresh else db.execute("PRAGMA user_version").fetchone()[0]
+def _ensure_documents(db: sqlite_utils.Database) -> None:
+    """One row per transcript (the canonical version's columns), and its full-text index."""
     if "documents" not in db.table_names():
         db["documents"].create(
             {
@@ -185,27 +173,35 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
             },
             pk="id",
         )
-    # Each step on its own: a first open cut short (a full disk) left a part of them.
     db["documents"].create_index(["date", "language"], if_not_exists=True)
     register_stem_function(db.conn)
     if "documents_fts" not in db.table_names():
         db["documents"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
     _set_fts_hashsize(db)
-    if "versions" not in db.table_names():
-        db["versions"].create(
-            {
-                "id": int, "document_id": int, "text_hash": str, "text": str,
-                "first_seen": str, "last_seen": str, "url": str, "url_key": str,
-                "source": str, "is_official": int, "n_chars": int, "title": str, "date": str,
-                "place": str, "language": str, "turns": str, "participants": str, "kind": str,
-                "extractor_version": str,
-            },
-            pk="id",
-            foreign_keys=[("document_id", "documents", "id")],
-        )
-        db["versions"].create_index(["text_hash"])
-        db["versions"].create_index(["document_id", "text_hash"], unique=True)
-        db["versions"].create_index(["url_key"])
+
+
+def _ensure_versions(db: sqlite_utils.Database) -> None:
+    """Each distinct (normalised) text of a document."""
+    if "versions" in db.table_names():
+        return
+    db["versions"].create(
+        {
+            "id": int, "document_id": int, "text_hash": str, "text": str,
+            "first_seen": str, "last_seen": str, "url": str, "url_key": str,
+            "source": str, "is_official": int, "n_chars": int, "title": str, "date": str,
+            "place": str, "language": str, "turns": str, "participants": str, "kind": str,
+            "extractor_version": str,
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["versions"].create_index(["text_hash"])
+    db["versions"].create_index(["document_id", "text_hash"], unique=True)
+    db["versions"].create_index(["url_key"])
+
+
+def _ensure_captures(db: sqlite_utils.Database) -> None:
+    """Every WARC response read, transcript or not: the provenance."""
     if "captures" not in db.table_names():
         db["captures"].create(
             {
@@ -229,22 +225,46 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
             db["captures"].add_column(column, str)
     # The canonical-URL rule looks captures up by version (a full scan per ingest without it).
     db["captures"].create_index(["version_id"], if_not_exists=True)
+
+
+def _ensure_lsh_index(db: sqlite_utils.Database) -> None:
+    """The persistent near-duplicate index: MinHash signatures, and the LSH band index in
+    three levels, smallest first: recent (in memory) -> middle -> lsh_bands, merged in key
+    order (why: ``corpus.band_index``)."""
     if "lsh_signatures" not in db.table_names():
         db["lsh_signatures"].create({"version_id": int, "signature": bytes}, pk="version_id")
-    # The LSH band index in three levels, smallest first: recent -> middle -> lsh_bands, merged
-    # in key order (why: ``corpus.band_index``).
     for table in ("lsh_bands", "lsh_bands_middle"):
         if table not in db.table_names():
             db.execute(
                 f"CREATE TABLE {table} (key INTEGER NOT NULL, version_id INTEGER NOT NULL, "
                 "PRIMARY KEY (key, version_id)) WITHOUT ROWID"
             )
+
+
+def _ensure_translation_links(db: sqlite_utils.Database) -> None:
+    """A document's links to its other-language versions, by URL key (either may come first)."""
     if "translation_links" not in db.table_names():
         db.execute(
             "CREATE TABLE translation_links (document_id INTEGER NOT NULL, url_key TEXT NOT NULL, "
             "PRIMARY KEY (document_id, url_key))"
         )
         db["translation_links"].create_index(["url_key"])
+
+
+def ensure_schema(db: sqlite_utils.Database) -> int:
+    """Create every table, index and the FTS5 index if missing (safe to call on every open).
+
+    Returns the version the database had before (``PRAGMA user_version``): ``SCHEMA_VERSION``
+    for a new database, so callers migrate only what existed.
+    """
+    fresh = "documents" not in db.table_names()
+    previous = SCHEMA_VERSION if fresh else db.execute("PRAGMA user_version").fetchone()[0]
+    # Each step on its own: a first open cut short (a full disk) left a part of them.
+    _ensure_documents(db)
+    _ensure_versions(db)
+    _ensure_captures(db)
+    _ensure_lsh_index(db)
+    _ensure_translation_links(db)
     # Small durable facts about the corpus itself (e.g. ``fts_deferred``: a bulk load has the
     # FTS triggers off, see ``Corpus.defer_fts``).
     db.execute("CREATE TABLE IF NOT EXISTS corpus_meta (key TEXT PRIMARY KEY, value TEXT)")
