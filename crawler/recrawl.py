@@ -35,7 +35,7 @@ from scrapy.utils.misc import load_object
 
 from stenogram.crawler.storage import STORAGE_ERRORS, StorageDropItem, stop_crawl
 
-from stenogram.crawler.state import CrawlState, FrontierEntry, UrlState, parse_iso, utcnow
+from stenogram.crawler.state import FrontierEntry, UrlState, parse_iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +302,21 @@ class FrontierKeeper:
         return self.frontier.walk_completed(self.source, walk)
 
 
-class RecrawlMiddleware:
+class _RecrawlComponent:
+    """What both recrawl middlewares hold: the state table, the policy and the frontier of one
+    crawler (``NotConfigured`` with ``RECRAWL_ENABLED = False``)."""
+
+    def __init__(self, crawler):
+        if not crawler.settings.getbool("RECRAWL_ENABLED"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.state = crawl_state(crawler.settings)
+        self.policy = RecrawlPolicy.from_settings(crawler.settings)
+        self.frontier = frontier_keeper(crawler)
+
+
+class RecrawlMiddleware(_RecrawlComponent):
     """Downloader middleware: applies :class:`RecrawlPolicy` and keeps the state table current.
 
     Place it early (order ~50): its ``process_request`` then runs before anything is sent, and
@@ -311,19 +325,13 @@ class RecrawlMiddleware:
     (set when the spider opens), e.g. to stop paging a listing once its items are all known.
     """
 
-    def __init__(self, crawler, state: CrawlState, policy: RecrawlPolicy):
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.state = state
-        self.policy = policy
+    def __init__(self, crawler):
+        super().__init__(crawler)
         self.source = None
-        self.frontier = frontier_keeper(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("RECRAWL_ENABLED"):
-            raise NotConfigured
-        mw = cls(crawler, crawl_state(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
+        mw = cls(crawler)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
@@ -475,7 +483,7 @@ def frontier_keeper(crawler) -> FrontierKeeper | None:
     return FrontierKeeper.for_crawler(crawler)
 
 
-class RecrawlFilterMiddleware:
+class RecrawlFilterMiddleware(_RecrawlComponent):
     """Spider middleware: drops requests for known URLs that are not due, before they are queued.
 
     Dropping them here rather than in the downloader keeps them out of the scheduler and out of
@@ -484,18 +492,9 @@ class RecrawlFilterMiddleware:
     middleware still applies the policy to anything that reaches it.
     """
 
-    def __init__(self, crawler, state: CrawlState, policy: RecrawlPolicy):
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.state = state
-        self.policy = policy
-        self.frontier = frontier_keeper(crawler)
-
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("RECRAWL_ENABLED"):
-            raise NotConfigured
-        mw = cls(crawler, crawl_state(crawler.settings), RecrawlPolicy.from_settings(crawler.settings))
+        mw = cls(crawler)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 
