@@ -1,8 +1,8 @@
 """Rebuild or update a corpus from WARC files with the current extractor.
 
-Why this shape: extraction is the CPU cost (trafilatura, ~35 pages/s per core), then the
-per-document dedup work (normalise, hash, shingle, MinHash: ``corpus.prepare``, ~0.6 ms);
-ingest itself is short SQL. So captures are read in the main process (``pending_chunks``:
+Why this shape: extraction is the CPU cost, then the per-document dedup work (normalise, hash,
+shingle, MinHash: ``corpus.prepare``); ingest itself is short SQL (``bench/bench_extract.py``,
+``bench/bench_corpus.py``). So captures are read in the main process (``pending_chunks``:
 records already in the corpus, same WARC-Record-ID, are skipped before extraction, so a second
 run over the same WARCs changes nothing and costs only the reading), split into what is
 extracted and what is recorded as is (``Chunk``: non-HTML and non-200 responses), sent in
@@ -26,9 +26,9 @@ other has committed (``PRAGMA data_version``), which makes a shared run slower, 
 
 Full-text index: when a run has added more new documents than the corpus held at its start
 (and at least ``BULK_MIN_DOCUMENTS``), row-by-row FTS indexing is switched off and the index is
-rebuilt once at the end (``Corpus.defer_fts``/``resume_fts``): FTS5 inserts cost ~0.35 ms per
-document, a rebuild ~0.15 ms per document of the *whole* corpus, so deferring pays once the new
-documents outnumber the old ones. ``defer_fts=True``/``False`` forces either way.
+rebuilt once at the end (``Corpus.defer_fts``/``resume_fts``): a rebuild costs less than half of
+a row-by-row insert per document, but for the *whole* corpus, so deferring pays once the new
+documents outnumber the old ones (``bench/bench_corpus.py`` prints the rebuild's share). ``defer_fts=True``/``False`` forces either way.
 """
 from __future__ import annotations
 

@@ -155,8 +155,8 @@ class Corpus:
         savepoints).
 
         An ``ingest`` outside any block is its own transaction; inside one it has no savepoint
-        of its own and is atomic with the block (a savepoint each cost ~0.13 ms of the writer's
-        ~1 ms CPU per document in ``bench/bench_corpus.py``). A caller that catches an
+        of its own and is atomic with the block (a savepoint each cost a tenth of the writer's CPU
+        per document in ``bench/bench_corpus.py``). A caller that catches an
         ingest's exception inside a block must therefore roll the block back.
 
         The outermost block is not ``atomic()``, whose ``BEGIN`` is deferred: a read-then-write
