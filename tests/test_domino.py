@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 from collections import Counter
 
 import pytest
@@ -164,6 +165,47 @@ def test_domino_changes_edit_one_document_and_remove_another():
     later = SampleSite(size=0, domino_later=True)
     assert later.catalog[domino.EDITED_KEY].paragraphs == edited.paragraphs
     assert get(later, removed_path).status == 404
+
+
+def _status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_the_sample_site_command_serves_either_state_and_usr2_switches(later):
+    """`stenogram sample-site [--domino-later]`, and `kill -USR2 PID` for the later state."""
+    import json
+    import signal
+    import subprocess
+
+    from conftest import VENV_BIN
+
+    path = build_catalog(0)[domino.REMOVED_KEY].copies["mid_domino"].path
+    args = [str(VENV_BIN / "stenogram"), "sample-site", "--size", "0"] + (["--domino-later"] if later else [])
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or lines[-1].strip() != "}":
+            lines.append(proc.stdout.readline())
+            assert lines[-1], proc.stderr.read()
+        base = json.loads("".join(lines))["mid_domino"]
+        assert _status(base + path) == (404 if later else 200)
+        proc.send_signal(signal.SIGUSR2)
+        for _ in range(100):
+            if _status(base + path) == 404:
+                break
+            time.sleep(0.05)
+        assert _status(base + path) == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 # ------------------------------------------------------------------ the spider

@@ -26,22 +26,24 @@ from stenogram.sample_site.server import SampleSite
 def sample_site(port: int, size: int, seed: int, edits: int, domino_later: bool) -> None:
     """Serve the sample site on 127.0.0.1 and print the base-URL map as JSON."""
     site = SampleSite(port=port, size=size, seed=seed, domino_later=domino_later).start()
-    click.echo(json.dumps(site.base_urls, indent=2))
-    click.echo(f"{len(site.catalog)} transcripts; Ctrl-C to stop.", err=True)
-    if edits:
-        def edit_now(_signum, _frame):
-            for t in site.silent_edits(edits):
-                click.echo(f"edited {t.key} (revision {t.revision}): {site.base_urls['mid']}"
-                           f"{t.copies['mid'].path}", err=True)
-
-        signal.signal(signal.SIGUSR1, edit_now)
-        click.echo(f"kill -USR1 {os.getpid()} edits {edits} transcript(s) in place.", err=True)
 
     def domino_now(_signum, _frame):
         changed = site.domino_changes()
         click.echo(f"mid_domino: edited {changed['edited'].key}, removed {changed['removed'].key}", err=True)
 
+    def edit_now(_signum, _frame):
+        for t in site.silent_edits(edits):
+            click.echo(f"edited {t.key} (revision {t.revision}): {site.base_urls['mid']}"
+                       f"{t.copies['mid'].path}", err=True)
+
+    # handlers first: the JSON below tells a caller the site is ready, signals included
     signal.signal(signal.SIGUSR2, domino_now)
+    if edits:
+        signal.signal(signal.SIGUSR1, edit_now)
+    click.echo(json.dumps(site.base_urls, indent=2))
+    click.echo(f"{len(site.catalog)} transcripts; Ctrl-C to stop.", err=True)
+    if edits:
+        click.echo(f"kill -USR1 {os.getpid()} edits {edits} transcript(s) in place.", err=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

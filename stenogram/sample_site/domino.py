@@ -244,7 +244,7 @@ def _doc_number(rng: random.Random, day: dt.date) -> str:
     return f"{rng.randint(40, 1999)}-{day:%d-%m-%Y}"
 
 
-def _make(key, language, title, day, place, paragraphs, rng, paths_extra=()) -> Transcript:
+def _make(key, language, title, day, place, paragraphs, rng) -> Transcript:
     ident = unid(key, day, rng.randint(9 * 3600, 20 * 3600))
     t = Transcript(key=key, language=language, title=title, date=day.isoformat(), time=None, place=place,
                    doc_number=_doc_number(rng, day), paragraphs=paragraphs, home=SOURCE, kind="domino")
