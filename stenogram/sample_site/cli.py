@@ -45,7 +45,11 @@ def sample_site(port: int, size: int, seed: int, edits: int, domino_later: bool)
     if edits:
         click.echo(f"kill -USR1 {os.getpid()} edits {edits} transcript(s) in place.", err=True)
     try:
-        threading.Event().wait()
+        # Wake up twice a second: the kernel may deliver a signal to a listener thread, and
+        # Python runs its handlers only in the main thread, which an endless wait never leaves.
+        forever = threading.Event()
+        while not forever.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
