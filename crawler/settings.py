@@ -77,7 +77,7 @@ ARCHIVE_GUARD_ENABLED = True  # a response that did not reach the WARC stops the
 # with 429, and a backfill is a one-off run of hours, not a race (README, "History").
 BACKFILL_DELAY = 5.0
 BACKFILL_CDX_PAGE_SIZE = 1000  # CDX rows asked for per listing page (the Wayback server's resume keys)
-BACKFILL_REFUSALS_MAX = 3  # requests refused in a row (429/503 after their retries) before stopping
+BACKFILL_REFUSALS_MAX = 5  # answers refused in a row (429/503, each after its wait) before stopping
 
 # --- incremental recrawls (crawler/state.py, crawler/recrawl.py) ------------------------------
 STENOGRAM_STATE_DB = None  # default: <STENOGRAM_DATA>/state.db

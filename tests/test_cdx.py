@@ -6,6 +6,7 @@ with the field names each server uses; both must read back as the same rows.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import random
 
@@ -15,8 +16,8 @@ from hypothesis import strategies as st
 
 from stenogram.crawler import cdx
 
-timestamps = st.datetimes(min_value=__import__("datetime").datetime(1996, 1, 1),
-                          max_value=__import__("datetime").datetime(2030, 12, 31)).map(
+timestamps = st.datetimes(min_value=datetime.datetime(1996, 1, 1),
+                          max_value=datetime.datetime(2030, 12, 31)).map(
     lambda d: d.strftime("%Y%m%d%H%M%S"))
 paths = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_/.?=&%", min_size=0, max_size=40)
 rows = st.builds(

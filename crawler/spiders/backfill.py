@@ -30,7 +30,7 @@ again (``RECRAWL_SCHEDULE`` of this spider); a rerun lists again and fetches onl
 
 Politeness: one request at a time, ``BACKFILL_DELAY`` seconds apart, ``Retry-After`` honoured
 by :class:`~stenogram.crawler.middlewares.RetryAfterMiddleware`; when ``BACKFILL_REFUSALS_MAX``
-requests in a row end refused (429/503 after their retries), the spider stops with reason
+answers in a row are refusals (429/503, each after its wait), the spider stops with reason
 ``archive_refused``: what was not fetched stays owed for the next run.
 """
 from __future__ import annotations
@@ -113,7 +113,7 @@ class BackfillSpider(TranscriptSpider):
             spider.known = CrawlState(state_path(crawler.settings), readonly=True)
         crawler.signals.connect(spider._opened, signal=scrapy.signals.spider_opened)
         crawler.signals.connect(spider._closed, signal=scrapy.signals.spider_closed)
-        crawler.signals.connect(spider.response_received, signal=scrapy.signals.response_received)
+        crawler.signals.connect(spider.response_downloaded, signal=scrapy.signals.response_downloaded)
         return spider
 
     @staticmethod
@@ -244,11 +244,16 @@ class BackfillSpider(TranscriptSpider):
         item["via"] = self.archive
         yield item
 
-    def response_received(self, response, request, spider):
-        """Every final answer (after retries and Retry-After waits): count refusals in a row,
-        and stop when ``BACKFILL_REFUSALS_MAX`` of them follow each other."""
+    def response_downloaded(self, response, request, spider):
+        """Every answer off the wire, retried or not: count refusals in a row, and stop when
+        ``BACKFILL_REFUSALS_MAX`` follow each other. Each came after the wait the archive asked
+        for (``Retry-After``, else the retry backoff): one request at a time, nothing is sent
+        while a wait runs, and a retry goes behind the other queued requests, so refusals of
+        different captures are what follow each other. Only a capture served ends a run of
+        refusals: a CDX listing answered in between does not show the archive serves again."""
         if response.status not in REFUSAL_STATUSES:
-            self.refusals = 0
+            if response.status == 200 and request.callback == self.parse_capture:
+                self.refusals = 0
             return
         self.refusals += 1
         self.crawler.stats.inc_value("stenogram/backfill/refused")
