@@ -10,7 +10,8 @@ import sqlite_utils
 from stenogram.corpus.band_index import mark_merged
 from stenogram.corpus.stemming import register as register_stem_function
 
-SCHEMA_VERSION = 5  # 5: documents_stemmed_fts (the stems, for corpus.search)
+SCHEMA_VERSION = 6  # 6: captures.archived_at and captures.via (pages from web archives)
+# 5: documents_stemmed_fts (the stems, for corpus.search)
 # 4: the newest LSH band keys in memory, not in lsh_bands_recent
 # The version from which ``lsh_signatures``/``lsh_bands`` hold datasketch (affine32) MinHashes
 # keyed by ``dedup.band_keys``' 64-bit mix (version 2: blake2b band keys; version 1: a numpy
@@ -210,6 +211,7 @@ def _ensure_captures(db: sqlite_utils.Database) -> None:
                 "warc_record_id": str, "payload_digest": str, "source": str, "crawl_id": str,
                 "extractor_version": str, "document_id": int, "version_id": int, "match": str,
                 "is_transcript": int, "reason": str, "extraction_path": str, "fallback_reason": str,
+                "archived_at": str, "via": str,
             },
             pk="id",
             foreign_keys=[("document_id", "documents", "id"), ("version_id", "versions", "id")],
@@ -221,6 +223,12 @@ def _ensure_captures(db: sqlite_utils.Database) -> None:
     # profile's container was not used): added in place to older databases, NULL there.
     capture_columns = db["captures"].columns_dict
     for column in ("extraction_path", "fallback_reason"):
+        if column not in capture_columns:
+            db["captures"].add_column(column, str)
+    # A page fetched from a web archive (``stenogram backfill``, schema 6): ``archived_at`` is when
+    # the archive captured it (``fetched_at`` stays our fetch from the archive), ``via`` the
+    # archive; NULL for pages fetched from their own site, and in older corpora.
+    for column in ("archived_at", "via"):
         if column not in capture_columns:
             db["captures"].add_column(column, str)
     # The canonical-URL rule looks captures up by version (a full scan per ingest without it).

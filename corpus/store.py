@@ -80,6 +80,16 @@ _RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 WHEN 'mid_d
 BUSY_TIMEOUT = 600.0
 
 
+#: When a capture saw its text: the archive's capture time for a page from a web archive
+#: (``stenogram backfill``; a transcript first captured in 2012 says 2012), else our fetch.
+SEEN_SQL = "coalesce(archived_at, fetched_at)"
+
+
+def seen_at(capture) -> str:
+    """The capture's moment in ``first_seen``/``last_seen`` (see ``SEEN_SQL``)."""
+    return getattr(capture, "archived_at", None) or capture.fetched_at
+
+
 def representative_key(source: str | None, text: str, url: str) -> tuple:
     """Sort key of a capture's text as representative of its version (smallest wins)."""
     return (-SOURCE_RANK.get(source, 0), -len(text), url,
@@ -310,13 +320,15 @@ class Corpus:
             "INSERT INTO captures (url, url_key, fetched_at, http_status, content_type, warc_file, "
             "warc_offset, warc_length, warc_record_id, payload_digest, source, crawl_id, "
             "extractor_version, document_id, version_id, match, is_transcript, reason, "
-            "extraction_path, fallback_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "extraction_path, fallback_reason, archived_at, via) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (capture.url, key or url_key(capture.url), capture.fetched_at, capture.http_status,
              capture.content_type, loc.warc_file, loc.warc_offset, loc.warc_length,
              loc.warc_record_id, loc.payload_digest, source, capture.crawl_id,
              (transcript or {}).get("extractor_version"), document_id, version_id, match,
              int(is_transcript), reason, (transcript or {}).get("extraction_path"),
-             (transcript or {}).get("fallback_reason")),
+             (transcript or {}).get("fallback_reason"), getattr(capture, "archived_at", None),
+             getattr(capture, "via", None)),
         )
         return cur.lastrowid
 
@@ -331,7 +343,7 @@ class Corpus:
         source = capture.source or transcript.get("source")
         key = url_key(capture.url)
         thash = prepared.text_hash
-        seen = capture.fetched_at
+        seen = seen_at(capture)
         language, date = transcript.get("language"), transcript.get("date")
 
         # 1. exact
@@ -390,7 +402,7 @@ class Corpus:
         this is the common case of a bulk load, where most captures start a document.
         """
         official = source in OFFICIAL_SOURCES
-        date, seen = t.get("date"), capture.fetched_at
+        date, seen = t.get("date"), seen_at(capture)
         return self.conn.execute(
             "INSERT INTO documents (title, date, year, place, language, text, turns, "
             "participants, kind, canonical_url, canonical_reason, first_seen, last_seen, "
@@ -452,7 +464,7 @@ class Corpus:
             "INSERT INTO versions (document_id, text_hash, text, first_seen, last_seen, url, "
             "url_key, source, is_official, n_chars, title, date, place, language, turns, "
             "participants, kind, extractor_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (document_id, prepared.text_hash, text, capture.fetched_at, capture.fetched_at, capture.url, key,
+            (document_id, prepared.text_hash, text, seen_at(capture), seen_at(capture), capture.url, key,
              source, int(source in OFFICIAL_SOURCES), prepared.n_chars, t.get("title"),
              t.get("date"), t.get("place"), t.get("language"), _json(t.get("turns") or []),
              _json(t.get("participants") or []), t.get("kind"), t.get("extractor_version")),
@@ -521,15 +533,15 @@ class Corpus:
             canonical_url, official_source = self.conn.execute(
                 f"SELECT url, source FROM captures WHERE version_id = ? AND source IN "
                 f"({','.join('?' * len(OFFICIAL_SOURCES))}) ORDER BY source = 'mid' DESC, "
-                "fetched_at, url LIMIT 1", (vid, *OFFICIAL_SOURCES)).fetchone()
+                f"{SEEN_SQL}, url LIMIT 1", (vid, *OFFICIAL_SOURCES)).fetchone()
         else:
             canonical_url = self.conn.execute(
-                "SELECT url FROM captures WHERE document_id = ? ORDER BY fetched_at, url "
+                f"SELECT url FROM captures WHERE document_id = ? ORDER BY {SEEN_SQL}, url "
                 "LIMIT 1", (document_id,)).fetchone()[0]
             official_source = None
         reason = canonical_reason(bool(is_official), official_source, n_versions)
         agg = self.conn.execute(
-            "SELECT min(fetched_at), max(fetched_at), count(*), "
+            f"SELECT min({SEEN_SQL}), max({SEEN_SQL}), count(*), "
             "json_group_array(DISTINCT source) FROM captures WHERE document_id = ?",
             (document_id,)).fetchone()
         sources = sorted(s for s in json.loads(agg[3]) if s)
