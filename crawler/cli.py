@@ -69,8 +69,8 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
         if unknown:
             raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}; known: {', '.join(KNOWN_SOURCES)}")
         check_crawl([], base_urls, overrides)  # the sources' URLs and the -s values
-        check_crawl(["backfill"], {"backfill": archive, **({"cdx": cdx_url} if cdx_url else {})},
-                    overrides, known=("backfill", "cdx"))
+        check_archive(archive, cdx_url, loopback_only=str(overrides.get("SCOPE_LOOPBACK_ONLY", "")).lower()
+                      in ("1", "true"))
         cdx.normalise_bound(from_ts, "from")
         cdx.normalise_bound(to_ts, "to")
     except ValueError as exc:
@@ -102,6 +102,11 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
 
     summary = summarise(result)
     print_summary(summary, result, console)
+    count = lambda key: int(stats.get(f"stenogram/backfill/{key}", 0))  # noqa: E731
+    console.print(f"From the archive: {count('cdx_pages')} CDX page(s), {count('captures_listed')} "
+                  f"capture(s) to fetch ({count('collapsed')} more with a payload already chosen, "
+                  f"{count('not_transcript_url')} not transcript pages), {count('refused')} refused",
+                  highlight=False)
     owed = stats.get("stenogram/backfill/owed_at_close", 0)
     if result.interrupted:
         sys.exit(EXIT_INTERRUPTED)
@@ -110,6 +115,24 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
                    f"{owed} request(s) owed, run the same command later to resume", err=True)
         sys.exit(EXIT_REFUSED)
     sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)
+
+
+def check_archive(archive: str, cdx_url: str | None, loopback_only: bool) -> None:
+    """ValueError, in one line, for an archive URL that is not http(s), or not on loopback under
+    ``--loopback`` (no delays: never a real archive)."""
+    from urllib.parse import urlsplit
+
+    from stenogram.crawler.scope import ScopeError, is_loopback_host, origin
+
+    for option, url in (("--archive", archive), ("--cdx", cdx_url)):
+        if url is None:
+            continue
+        try:
+            origin(url)
+        except ScopeError as exc:
+            raise ValueError(f"{option} {url}: {exc}") from None
+        if loopback_only and not is_loopback_host(urlsplit(url).hostname):
+            raise ValueError(f"--loopback backfills only from an archive on loopback, and {option} is {url}")
 
 
 def print_listing(stats: dict, archive: str, console) -> None:
