@@ -480,3 +480,20 @@ def test_429_storm_stops_cleanly_and_the_rerun_resumes(world, uninterrupted):
     proc = stenogram_cmd(*args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert captures(out / "corpus.db") == captures(reference / "corpus.db")
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--archive", "ftp://archive.example/web"], "--archive ftp://archive.example/web: not an http(s) URL"),
+    (["nosuch", "--archive", "https://web.archive.org/web"], "unknown source(s): nosuch"),
+    (["--archive", "https://web.archive.org/web", "--from", "last year"], "--from last year: expected a year"),
+    (["--archive", "http://127.0.0.2:9/coll", "--cdx", "http://10.0.0.1/cdx", "--loopback"],
+     "--loopback backfills only from an archive on loopback, and --cdx is http://10.0.0.1/cdx"),
+    (["--archive", "https://web.archive.org/web", "--loopback"], "and --archive is https://web.archive.org/web"),
+    (["--archive", "https://web.archive.org/web", "-s", "BACKFILL_DELAY=soon"], "expected a number"),
+])
+def test_bad_arguments_say_so_in_one_line_and_create_nothing(tmp_path, args, says):
+    out = tmp_path / "data"
+    proc = stenogram_cmd("backfill", *args, "--out", str(out), timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and says in proc.stderr, proc.stderr
+    assert not out.exists()
