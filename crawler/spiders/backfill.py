@@ -60,6 +60,11 @@ class BackfillSpider(TranscriptSpider):
         # one request at a time to the archive, whatever the per-domain setting says
         "CONCURRENT_REQUESTS": 1,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        # robots.txt is not what governs this: the original site is never contacted (its
+        # robots.txt has no say over an archive's copy), and the archive is used only through
+        # the APIs it publishes for programs (CDX, id_ replay); politeness is the delay, one
+        # request at a time and Retry-After. The warcinfo record says "robots: ignore".
+        "ROBOTSTXT_OBEY": False,
         # an archived capture never changes: once fetched and ingested, never due again
         "RECRAWL_SCHEDULE": "*:36500",
         "RECRAWL_UNDATED_INTERVAL_DAYS": 36500,
