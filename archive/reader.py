@@ -21,6 +21,7 @@ before anything reads them, so a caller skips that file with its reason and goes
 from __future__ import annotations
 
 import logging
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -732,6 +733,7 @@ def iter_captures(
 
 #: the spider whose captures come from a web archive and carry a provenance record
 BACKFILL_SPIDER = "backfill"
+_REPLAY_PATH = re.compile(r"/\d{4,14}id_/")
 _PROVENANCE_FIELDS = {"x-stenogram-original-url": "url", "x-stenogram-original-date": "archived_at",
                       "x-stenogram-archive": "via", "x-stenogram-source": "source"}
 
@@ -759,8 +761,9 @@ class _Provenance:
     def apply(self, capture: Capture, rec: ArchivedRecord, crawls: "_CrawlOfRecords") -> bool:
         """Give ``capture`` its original's facts; False for a backfill's capture without them."""
         facts = self.by_record.pop(rec.record_id or "", None)
-        if facts is None:
-            return crawls.spider_of(rec) != BACKFILL_SPIDER
+        if facts is None:  # a capture a backfill fetched needs them; its CDX listings do not
+            return not (crawls.spider_of(rec) == BACKFILL_SPIDER
+                        and _REPLAY_PATH.search(rec.target_uri or ""))
         capture.url = facts["url"]
         capture.archived_at = facts.get("archived_at") or None
         capture.via = facts.get("via") or None
