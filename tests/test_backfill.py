@@ -357,6 +357,9 @@ def test_backfill_gets_every_archived_transcript_with_its_original_time(world, b
     assert docs == documents(world.first / "corpus.db")
     first_seen = rows(out / "corpus.db", "SELECT min(first_seen), max(first_seen) FROM documents")[0]
     assert first_seen[0].startswith("2019-") and first_seen[1].startswith("2019-")
+    # the Domino era is in: documents every year from 2004 to 2015
+    years = {y for (y,) in rows(out / "corpus.db", "SELECT DISTINCT year FROM documents")}
+    assert set(range(2004, 2016)) <= years
 
 
 def test_live_crawl_merges_with_the_archive(world, backfilled):
