@@ -14,7 +14,7 @@ The shape of a record (``with_history`` adds what is marked +history)::
      text}], text, canonical_url, canonical_reason, sources[], first_seen, last_seen,
      translation_of, n_captures, n_versions,
      captures[{url, fetched_at, source, match, warc_file, warc_offset, warc_length,
-               warc_record_id, payload_digest,
+               warc_record_id, payload_digest, archived_at, via,
                +history: id, version_id, http_status, content_type, crawl_id,
                extractor_version, extraction_path}],
      +history: canonical_version_id,
@@ -23,7 +23,8 @@ The shape of a record (``with_history`` adds what is marked +history)::
 
 Nested, not extra tables: one file stays one self-contained record per transcript, with every
 text it was seen with and every fetch, which is what a reader of one transcript's history
-needs; ``versions`` is ordered by first seen, ``captures`` by fetch time.
+needs; ``versions`` is ordered by first seen, ``captures`` by fetch time (for a page fetched from
+a web archive, ``archived_at``: when the archive captured it; ``via``: the archive).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from typing import IO
 import sqlite_utils
 
 CAPTURE_FIELDS = ("url", "fetched_at", "source", "match", "warc_file", "warc_offset",
-                  "warc_length", "warc_record_id", "payload_digest")
+                  "warc_length", "warc_record_id", "payload_digest", "archived_at", "via")
 DOCUMENT_FIELDS = ("id", "title", "date", "year", "place", "language", "kind", "participants",
                    "turns", "text", "canonical_url", "canonical_reason", "sources", "first_seen",
                    "last_seen", "translation_of", "n_captures", "n_versions")
@@ -95,7 +96,7 @@ def write_csv(records, out: IO[str], with_history: bool = False) -> int:
 
 
 DATE_FIELDS = ("date",)
-TIME_FIELDS = ("first_seen", "last_seen", "fetched_at")
+TIME_FIELDS = ("first_seen", "last_seen", "fetched_at", "archived_at")
 
 
 def parquet_schema(with_history: bool = False):
