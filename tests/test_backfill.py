@@ -500,3 +500,28 @@ def test_bad_arguments_say_so_in_one_line_and_create_nothing(tmp_path, args, say
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and says in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_reading_view_replays_an_archived_capture_from_our_own_warc(world, backfilled, tools_bin):  # noqa: F811
+    """The transcript page links each capture to pywb over our WARCs; a page fetched from the
+    archive sits there under the archive's id_ URL, and that link replays its text."""
+    from stenogram.corpus.web.views import transcript
+
+    out, _, _ = backfilled
+    home = world.root / "pywb"
+    assert run([tools_bin / "wb-manager", "init", "ours"], cwd=home).returncode == 0
+    proc = run([tools_bin / "wb-manager", "add", "ours", *sorted((out / "warc").glob("*.warc.gz"))], cwd=home)
+    assert proc.returncode == 0, proc.stderr
+    conn = sqlite3.connect(f"file:{out / 'corpus.db'}?mode=ro", uri=True)
+    try:
+        (doc_id,) = {d for (d,) in conn.execute("SELECT document_id FROM captures WHERE url = ? AND via IS NOT NULL",
+                                                (world.removed_url,))}
+        doc = transcript(conn, doc_id, replay_base=f"{world.pywb}/ours")
+    finally:
+        conn.close()
+    archived = [c for c in doc["captures"] if c["via"]]
+    assert archived and all(c["seen_at"].startswith("2019-") for c in archived)
+    assert [c["seen_at"] for c in doc["captures"]] == sorted(c["seen_at"] for c in doc["captures"])
+    with urllib.request.urlopen(archived[0]["replay_url"], timeout=30) as resp:
+        page = resp.read().decode("utf-8", "replace")
+    assert doc["paragraphs"][0][:40] in page.replace("&#x27;", "'").replace("&#39;", "'")

@@ -113,10 +113,16 @@ def wayback_timestamp(fetched_at: str | None) -> str:
 
 
 def replay_url(replay_base: str | None, capture: dict) -> str | None:
-    """The capture as archived, replayed by pywb from the WARC (``<base>/<ts>mp_/<url>``)."""
+    """The capture as archived, replayed by pywb from the WARC (``<base>/<ts>mp_/<url>``).
+
+    A page fetched from a web archive (``via``) sits in the WARC under the archive's ``id_`` URL
+    for its capture time (``stenogram backfill``), so that is the URL replayed."""
     if not replay_base or not capture.get("url"):
         return None
-    return f"{replay_base.rstrip('/')}/{wayback_timestamp(capture.get('fetched_at'))}mp_/{capture['url']}"
+    url = capture["url"]
+    if capture.get("via") and capture.get("archived_at"):
+        url = f"{capture['via'].rstrip('/')}/{wayback_timestamp(capture['archived_at'])}id_/{url}"
+    return f"{replay_base.rstrip('/')}/{wayback_timestamp(capture.get('fetched_at'))}mp_/{url}"
 
 
 # ---------------------------------------------------------------- a transcript
@@ -132,18 +138,20 @@ def transcript(conn, doc_id: int, replay_base: str | None = None) -> dict | None
                           "paragraphs": [p for p in str(t.get("text") or "").split("\n") if p.strip()]}
                          for t in turns]
     doc["paragraphs"] = [p for p in (doc.get("text") or "").split("\n") if p.strip()]
-    captures = _rows(conn, "SELECT id, url, fetched_at, http_status, source, warc_file, warc_offset, "
-                           "warc_record_id, version_id, match FROM captures WHERE document_id = ? "
-                           "ORDER BY fetched_at, id", (doc_id,))
+    # SELECT *: a corpus from before schema 6 (opened read-only, never migrated) has no
+    # archived_at/via columns
+    captures = _rows(conn, "SELECT * FROM captures WHERE document_id = ? ORDER BY fetched_at, id", (doc_id,))
     for c in captures:
         c["replay_url"] = replay_url(replay_base, c)
+        c["seen_at"] = c.get("archived_at") or c["fetched_at"]  # an archive's capture: its time
+    captures.sort(key=lambda c: (c["seen_at"] or "", c["id"]))
     doc["captures"] = captures
     seen: dict[str, dict] = {}
     for c in captures:
-        entry = seen.setdefault(c["url"], {"url": c["url"], "source": c["source"], "first": c["fetched_at"],
-                                           "last": c["fetched_at"], "n": 0, "replay_url": c["replay_url"]})
+        entry = seen.setdefault(c["url"], {"url": c["url"], "source": c["source"], "first": c["seen_at"],
+                                           "last": c["seen_at"], "n": 0, "replay_url": c["replay_url"]})
         entry["n"] += 1
-        entry["last"] = c["fetched_at"]
+        entry["last"] = c["seen_at"]
     for v in _rows(conn, "SELECT url, source, first_seen FROM versions WHERE document_id = ?", (doc_id,)):
         seen.setdefault(v["url"], {"url": v["url"], "source": v["source"], "first": v["first_seen"],
                                    "last": v["first_seen"], "n": 0, "replay_url": None})
@@ -199,7 +207,7 @@ def history(conn, doc_id: int, replay_base: str | None = None) -> dict | None:
     doc["edits"] = [v for v in versions if v["kind"] == "silent edit"]
     timeline = [{"at": v["first_seen"], "what": v["kind"], "version": v["id"], "url": v["url"],
                  "source": v["source"], "replay_url": None} for v in versions]
-    timeline += [{"at": c["fetched_at"], "what": "capture" if c["match"] != "revisit" else "revisit",
+    timeline += [{"at": c["seen_at"], "what": "capture" if c["match"] != "revisit" else "revisit",
                   "version": c["version_id"], "url": c["url"], "source": c["source"],
                   "replay_url": c["replay_url"], "match": c["match"]} for c in doc["captures"]]
     doc["timeline"] = sorted(timeline, key=lambda e: (e["at"] or "", e["what"] == "capture"))
