@@ -39,7 +39,10 @@ from stenogram.crawler.state import FrontierEntry  # noqa: E402
 pytestmark = [pytest.mark.network]
 
 SIZE = 40
+# the host budget's places are leased too (HOST_BUDGET_LEASE, live 90 s): scaled with the rest, or
+# a place held by a killed worker (or released while Redis was down) would stall a host 90 s
 SCALED = {"DOWNLOAD_DELAY": 0.05, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "STENOGRAM_REDIS_LEASE": 3.0,
+          "HOST_BUDGET_LEASE": 5.0, "DOWNLOAD_TIMEOUT": 5,
           "STENOGRAM_REDIS_POLL": 0.1, "LOG_LEVEL": os.environ.get("SCALEOUT_LOG", "INFO")}
 
 
