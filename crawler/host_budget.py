@@ -197,6 +197,10 @@ class HostBudgetMiddleware:
         self.honour_retry_after = settings.getbool("RETRY_AFTER_ENABLED")
         self.rng = random.Random()
         self._outage = False
+        # places whose giving back failed (Redis down): given back once Redis answers again, since
+        # a Redis restarted from its append-only file still has them and would stall the host for
+        # every worker until their lease ran out
+        self._unreleased: list[tuple[str, str, bool]] = []
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -219,6 +223,8 @@ class HostBudgetMiddleware:
             if pauses_ended():  # Ctrl-C: ShutdownMiddleware refuses it, process_exception frees the place
                 return None
             try:
+                if self._unreleased:
+                    await self._give_back_late()
                 answer, wait, _now = await self.budget.acquire(host, token, delay, slot.concurrency, self.lease)
             except Exception as exc:  # redis.exceptions.RedisError, OSError: wait for Redis, never skip it
                 wait = self._redis_failed(exc)
@@ -274,10 +280,20 @@ class HostBudgetMiddleware:
     async def _release(self, host: str, token: str, sent: bool) -> None:
         try:
             await self.budget.release(host, token, sent)
-        except Exception as exc:  # the lease expires by itself
+        except Exception as exc:  # given back when Redis answers again (else its lease runs out)
             self.stats.inc_value("stenogram/host_budget/redis_errors")
-            logger.warning("host budget: could not give back a place on %s (%s); it frees itself in %.0f s",
-                           host, exc, self.lease)
+            self._unreleased.append((host, token, sent))
+            logger.warning("host budget: could not give back a place on %s (%s); it is given back when "
+                           "Redis answers again, or frees itself in %.0f s", host, exc, self.lease)
+
+    async def _give_back_late(self) -> None:
+        """Give back the places a Redis outage kept; raises (keeping them) while Redis is still down."""
+        while self._unreleased:
+            host, token, sent = self._unreleased[0]
+            await self.budget.release(host, token, sent)
+            self._unreleased.pop(0)
+            self.stats.inc_value("stenogram/host_budget/given_back_late")
+            logger.warning("host budget: gave back a place on %s kept by the Redis outage", host)
 
     async def _hold(self, host: str, seconds: float, reason: str) -> None:
         try:
@@ -308,4 +324,8 @@ class HostBudgetMiddleware:
             self._outage = False
 
     async def _on_closed(self, spider, reason) -> None:
+        try:
+            await self._give_back_late()
+        except Exception:  # Redis still down: the leases run out by themselves
+            pass
         await self.client.aclose()

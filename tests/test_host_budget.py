@@ -298,3 +298,44 @@ def test_ctrl_c_ends_the_wait_for_a_turn(redis_url, tmp_path):
     assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
     assert late == []
     assert "not sent" in stdout
+
+
+def test_a_place_kept_across_a_redis_restart_is_given_back(tmp_path):
+    """Redis restarted from its append-only file still has the place of a request that was on
+    the wire while it was down; the worker gives it back once Redis answers, instead of leaving
+    the host stalled for every worker until the lease runs out."""
+    from stenogram.sample_site.faults import Faults
+    from stenogram.sample_site.server import SampleSite
+
+    if not Path(REDIS_SERVER).exists():
+        from conftest import skip_unless_ci
+
+        skip_unless_ci("redis-server is not installed (.ci/run installs Debian's redis-server)")
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    faults = Faults().add("slow", r"^/en/rss\.php$", source="mid", delay=1.5, times=1)
+    try:
+        with SampleSite(port=0, size=6, seed=3, faults=faults) as site:
+            args = crawl_args(site, tmp_path / "w", "mid") + [
+                "--no-progress", "-s", f"DOWNLOAD_DELAY={DELAY}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+                "-s", "CONCURRENT_REQUESTS=2", "-s", "CLOSESPIDER_PAGECOUNT=6",
+                "-s", "HOST_BUDGET_LEASE=300", "-s", f"STENOGRAM_REDIS_URL={server.url}"]
+            proc = subprocess.Popen([str(VENV_BIN / "stenogram"), *args], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 90
+                while not any(x[1] == "mid" and x[3] == "/en/rss.php" for x in site.access_log):
+                    assert proc.poll() is None and time.monotonic() < deadline, "the crawl did not start"
+                    time.sleep(0.01)
+                server.stop()  # SIGTERM: the append-only file keeps the place of the request on the wire
+                time.sleep(2.0)  # its answer comes back meanwhile: the place cannot be given back
+                server.start()
+                # a place left held would stall mid for HOST_BUDGET_LEASE (300 s), far beyond this
+                stdout, stderr = proc.communicate(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+    finally:
+        server.kill()
+    assert proc.returncode in (0, 1) and "Errors: 0" in stdout, stdout[-3000:] + stderr[-3000:]
+    logs = "".join(p.read_text() for p in (tmp_path / "w" / "logs").glob("*.log"))
+    assert "gave back a place on" in logs
