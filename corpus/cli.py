@@ -33,7 +33,9 @@ TARGET_DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", sho
 @click.argument("paths", nargs=-1, required=True, type=InputPath())
 @click.option("--workers", "-j", type=int, default=None,
               help="Extraction processes (default: number of cores; 1 = no pool)")
-@click.option("--chunk-size", type=int, default=16, show_default=True)
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+              help="Captures per unit of work [default: 16; 64 with --cluster, where each "
+                   "unit is a task on the scheduler]")
 @click.option("--commit-every", type=int, default=1000, show_default=True,
               help="Captures per transaction (a crash loses at most one batch)")
 @click.option("--defer-fts/--no-defer-fts", default=None,
@@ -76,6 +78,7 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     if not files:
         raise BadInput(f"no WARC files in {', '.join(map(str, paths))}", 66)
     client = _cluster_client(cluster) if cluster else None  # before the corpus is created
+    chunk_size = chunk_size or (CLUSTER_CHUNK_SIZE if cluster else 16)
     with Corpus(db_path, cache_mib=cache_mib) as corpus, Progress(
         SpinnerColumn(), TextColumn("captures"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, disable=not show,
@@ -112,6 +115,11 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     if damaged:  # the rest is in the corpus; say what was not, and exit 1
         raise BadInput("skipped as damaged: " + ", ".join(
             f"{n} {k}" for k, n in sorted(damaged.items())) + " (reasons above)", EXIT_SKIPPED)
+
+
+# A chunk is one task on a cluster: the scheduler, the worker and the writer each spend about a
+# millisecond per task, so a cluster's chunks are larger than the local pool's.
+CLUSTER_CHUNK_SIZE = 64
 
 
 def _cluster_client(address: str):

@@ -41,7 +41,6 @@ from functools import partial
 from stenogram.archive.ranges import CaptureRef, RecordingStats, plan_captures, read_refs
 from stenogram.archive.reader import DEFAULT_MAX_DECODED, ReadStats
 
-CONNECT_TIMEOUT = 30.0
 
 
 class ClusterError(RuntimeError):
@@ -169,9 +168,18 @@ def _worker_view(paths: list[str]) -> dict:
     return {"missing": missing[:1], "n_missing": len(missing), "settings_hash": settings_hash()}
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT):
-    """A ``distributed.Client`` on the scheduler at ``address`` that has at least one worker."""
+def connect(address: str, timeout: float | None = None):
+    """A ``distributed.Client`` on the scheduler at ``address`` that has at least one worker.
+
+    ``timeout``: for the connection and for a first worker; default Dask's own
+    ``distributed.comm.timeouts.connect`` (30 s; ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``).
+    """
+    import dask
+    from dask.utils import parse_timedelta
     from distributed import Client
+
+    if timeout is None:
+        timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"))
 
     try:
         client = Client(address, timeout=timeout, set_as_default=False)

@@ -18,6 +18,7 @@ import io
 import os
 import random
 import re
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -93,6 +94,31 @@ def test_cluster_rebuild_equals_local_and_rerun_adds_nothing(archive, local, clu
     assert f"{n} captures read, 0 skipped corrupt, {n} already in the corpus" in again.stdout
     assert "0 new documents, 0 new versions" in again.stdout
     assert corpus_rows(db) == corpus_rows(local_db)
+
+
+def test_workers_that_cannot_read_the_warcs_are_refused(cluster, tmp_path):
+    from stenogram.corpus.cluster import ClusterError, check_workers, connect
+
+    client = connect(cluster.address)
+    try:
+        with pytest.raises(ClusterError, match="cannot read 1 of the WARC files .*same path"):
+            check_workers(client, [str(tmp_path / "only-on-the-writer.warc.gz")])
+    finally:
+        client.close()
+
+
+def test_unreachable_scheduler_is_one_line_and_creates_nothing(archive, tmp_path):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = tmp_path / "corpus.db"
+    proc = stenogram_cmd("reprocess", "--db", str(db), "--cluster", f"tcp://127.0.0.1:{port}",
+                         str(archive), env={**os.environ,
+                                            "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+    assert proc.returncode == 69, proc.stderr[-2000:]
+    assert proc.stderr.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not db.exists()
 
 
 def test_worker_killed_mid_run_loses_and_duplicates_nothing(archive, local, cluster, tmp_path):
