@@ -54,7 +54,8 @@ Persistence: run Redis with ``appendonly yes`` (the README's recipe). Redis appe
 to its AOF before it answers, so a restarted ``redis-server`` (even after ``kill -9``) has every
 acknowledged enqueue, lease and ``done``; ``appendfsync everysec`` can lose the last second only
 on a power cut of the Redis machine. While Redis is down the workers retry each call with
-backoff for ``STENOGRAM_REDIS_RETRY_FOR`` seconds, then stop with one line.
+backoff for ``STENOGRAM_REDIS_RETRY_FOR`` seconds. Known gap: a Redis that never comes back makes
+every later call wait that long again, so the worker hangs instead of stopping (README).
 """
 from __future__ import annotations
 
