@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from stenogram.archive.capture import Capture, WarcLocation
 from stenogram.corpus import Corpus
-from stenogram.corpus.schema import FTS_TRIGGERS, STEMMED_FTS
+from stenogram.corpus.schema import FTS_TRIGGERS, SCHEMA_VERSION, STEMMED_FTS
 from stenogram.corpus.search import parse_query, search, terms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,7 +314,7 @@ def test_an_older_corpus_gets_the_stemmed_index_on_open(tmp_path):
         assert {k: triggers.get(k) for k in FTS_TRIGGERS} == FTS_TRIGGERS
         got = {h["document_id"] for h in search(corpus, "Лаврову", limit=100)}
         assert got == {ids[k] for k in RU | {"hand-ru"}}
-        assert corpus.conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert corpus.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         corpus.close()
 
