@@ -18,8 +18,8 @@ another file). So the work is split in two:
   and reported back as :class:`SkipEvent` so the writer's :class:`~archive.reader.ReadStats` end
   up as a local run's.
 
-Scanning costs the writer about 0.07 ms a record (inflate and digests, no decoding), against
-milliseconds of extraction per page on the workers.
+Scanning (inflate and digests, no decoding) is cheap against the extraction the workers do;
+``bench/bench_rebuild_cluster.py`` measures what the writer's share caps a cluster at.
 """
 from __future__ import annotations
 

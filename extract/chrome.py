@@ -170,12 +170,9 @@ def drop_chrome_lines_counted(
     return _drop_foreign_edges_counted(kept)
 
 
-def drop_foreign_edges(paragraphs: Sequence[str]) -> list[str]:
-    """Drop lines in the other script at the body's edges, and short label-like runs inside."""
-    return _drop_foreign_edges_counted(paragraphs)[0]
-
-
 def _drop_foreign_edges_counted(paragraphs: Sequence[str]) -> tuple[list[str], tuple[int, int]]:
+    """Drop lines in the other script at the body's edges, and short label-like runs inside;
+    with the kept lines' (Cyrillic, all) letter counts."""
     lines = list(paragraphs)
     counts = [letter_counts(p) for p in lines]  # once per line, shared by every use below
     shares = [cyr / total if total else 0.0 for cyr, total in counts]
