@@ -55,7 +55,7 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
     from rich.console import Console
 
     from stenogram.crawler import cdx
-    from stenogram.crawler.runner import (KNOWN_SOURCES, LOOPBACK_SETTINGS, CrawlLocked, check_crawl,
+    from stenogram.crawler.runner import (KNOWN_SOURCES, LOOPBACK_SETTINGS, CrawlLocked, SpiderNotStarted, check_crawl,
                                           crawl_lock, run_crawl)
     from stenogram.crawler.spiders.backfill import ARCHIVE_REFUSED
     from stenogram.crawler.storage import StorageUnavailable
@@ -93,6 +93,11 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
         from rich.markup import escape
 
         console.print(f"[red]not backfilling:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_ERRORS)
+    except SpiderNotStarted as exc:  # e.g. a -s naming a component that does not load
+        from rich.markup import escape
+
+        console.print(f"[red]failed:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERRORS)
     stats = result.stats.get("backfill", {})
     if list_only:

@@ -49,6 +49,16 @@ class CrawlLocked(RuntimeError):
     """Another crawl holds the output folder's lock."""
 
 
+class SpiderNotStarted(RuntimeError):
+    """A spider's crawl failed before it ran (its spider, an extension or a middleware raised
+    while Scrapy built them): one line per spider, the traceback in the crawl's log (at INFO, kept off the terminal).
+    ``result``: the crawl's :class:`CrawlResult` (the other sources did run)."""
+
+    def __init__(self, message: str, result: "CrawlResult"):
+        super().__init__(message)
+        self.result = result
+
+
 @contextmanager
 def crawl_lock(out_dir: Path):
     """An exclusive, non-blocking lock on ``out_dir/crawl.lock`` so two cron runs never overlap.
@@ -226,13 +236,13 @@ def run_crawl(
         # a full disk also fills the log file: its handler then drops lines quietly instead of
         # printing a "--- Logging error ---" traceback per line (the store's own error is shown)
         logging.raiseExceptions = False
-    crawlers = {}
+    crawlers, not_started = {}, {}
     for source in sources:
         crawler = process.create_crawler(source)
         kwargs = dict((spider_args or {}).get(source, {}))
         if base_urls and source in base_urls:
             kwargs["base_url"] = base_urls[source]
-        process.crawl(crawler, **kwargs)
+        process.crawl(crawler, **kwargs).addErrback(_not_started, source, not_started)
         crawlers[source] = crawler
     shutdown = Shutdown(crawlers.values(), grace=conf.getfloat("STENOGRAM_SHUTDOWN_GRACE"),
                         kill_after=conf.getfloat("STENOGRAM_SHUTDOWN_KILL_AFTER"),
@@ -255,8 +265,24 @@ def run_crawl(
     result = CrawlResult(crawl_id=crawl_id, warc_dir=warc_dir, db_path=db_path, log_file=log_path,
                          interrupted=shutdown.signame)
     for source, crawler in crawlers.items():
-        result.stats[source] = dict(crawler.stats.get_stats()) if crawler.stats else {}
+        try:
+            stats = crawler.stats
+        except RuntimeError:  # Scrapy sets it when the crawl starts: this one never did
+            stats = None
+        result.stats[source] = dict(stats.get_stats()) if stats else {}
+    if not_started:
+        raise SpiderNotStarted("; ".join(f"{source} did not start: {why}" for source, why in not_started.items()),
+                               result)
     return result
+
+
+def _not_started(failure, source: str, not_started: dict[str, str]) -> None:
+    """Errback of a crawl's Deferred: an exception that escapes ``Crawler.crawl`` (Scrapy catches
+    what the spider's callbacks raise) means the crawl never ran; kept for one line, not the
+    "Unhandled error in Deferred" traceback Twisted would print."""
+    logging.getLogger(__name__).info("%s did not start", source,  # INFO: the log file, not the terminal
+                                      exc_info=(failure.type, failure.value, failure.getTracebackObject()))
+    not_started[source] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
 def _level(conf) -> int:

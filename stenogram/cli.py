@@ -128,7 +128,7 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
     """Crawl SOURCES (default: all live sites; mid_domino only when named) into --out; exit 1 if
     anything failed, 75 if locked, 130 if stopped by Ctrl-C (a first Ctrl-C stops in seconds, a
     second at once)."""
-    from stenogram.crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, check_crawl, crawl_lock, project_settings,
+    from stenogram.crawler.runner import (LOOPBACK_SETTINGS, SOURCES, CrawlLocked, SpiderNotStarted, check_crawl, crawl_lock, project_settings,
                                 run_crawl)
     from stenogram.report import print_summary, summarise
     from stenogram.crawler.storage import StorageUnavailable
@@ -173,6 +173,11 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
         from rich.markup import escape
 
         console.print(f"[red]not crawling:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_ERRORS)
+    except SpiderNotStarted as exc:  # e.g. a -s naming a component that does not load
+        from rich.markup import escape
+
+        console.print(f"[red]failed:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERRORS)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
