@@ -30,8 +30,7 @@ from typing import Iterable, Iterator
 from stenogram.archive.capture import Capture
 from stenogram.archive.reader import (DEFAULT_MAX_DECODED, ReadStats, _CrawlOfRecords, _Original,
                                       _Provenance, _response_capture, _revisit_capture,
-                                      _RevisitIndex, _scan_records, expand_warc_paths,
-                                      read_record_at, warc_problem)
+                                      _walk_captures, read_record_at)
 
 
 @dataclass(frozen=True)
@@ -88,53 +87,21 @@ def plan_captures(paths: Iterable[str | Path] | str | Path, stats: ReadStats | N
     if isinstance(paths, (str, Path)):
         paths = [paths]
     stats = stats if stats is not None else ReadStats()
-    index, crawls, provenance = _RevisitIndex(), _CrawlOfRecords(), _Provenance()
-    deferred = []
+    crawls, provenance = _CrawlOfRecords(), _Provenance()
 
-    def ref(rec, original: _Original | None) -> CaptureRef:
+    def build(rec, original: _Original | None):
+        rec.payload = b""  # the workers decode it; the plan keeps only where it is
+        return rec, original
+
+    def ref(item) -> CaptureRef:
+        rec, original = item
         source, crawl = crawls.by_warcinfo.get(rec.rec_headers.get_header("WARC-Warcinfo-ID") or "",
                                                (None, None))
         return CaptureRef(str(rec.path), rec.offset, rec.record_id or "",
                           (str(original.path), original.offset) if original else None,
                           source, crawl, provenance.by_record.pop(rec.record_id or "", None))
 
-    for path in expand_warc_paths(paths):
-        path = path.absolute()
-        if problem := warc_problem(path):
-            stats.skip("not-a-warc", path, None, problem)
-            continue
-        held = None  # (record, its revisit original)
-        for rec in _scan_records(path, stats, max_decoded):
-            if rec.rec_type == "warcinfo":
-                crawls.add(rec)
-                continue
-            if rec.rec_type == "metadata":
-                provenance.add(rec)
-                continue
-            if rec.rec_type == "response":
-                index.add(rec)
-                original = None
-            elif rec.rec_type == "revisit":
-                original = index.find(rec)
-                if original is None:
-                    rec.payload = b""  # keep only headers while waiting
-                    deferred.append(rec)
-                    continue
-            else:
-                continue
-            if held is not None:
-                yield ref(*held)
-            rec.payload = b""
-            held = (rec, original)
-        if held is not None:
-            yield ref(*held)
-    for rec in deferred:
-        original = index.find(rec)
-        if original is None:
-            stats.skip("revisit-unresolved", rec.path, rec.offset,
-                       rec.rec_headers.get_header("WARC-Refers-To") or "")
-        else:
-            yield ref(rec, original)
+    yield from _walk_captures(paths, stats, max_decoded, crawls, provenance, build, ref, absolute=True)
 
 
 class _SpiderOfRef:

@@ -677,11 +677,15 @@ def iter_captures(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     stats = stats if stats is not None else ReadStats()
-    index = _RevisitIndex()
     crawls = _CrawlOfRecords()
     provenance = _Provenance()
-    deferred: list[ArchivedRecord] = []
-    held: tuple[Capture, ArchivedRecord] | None = None
+
+    def build(rec: ArchivedRecord, original: _Original | None):
+        if original is None:
+            capture = _response_capture(rec, stats, max_decoded)
+        else:
+            capture = _revisit_capture(rec, original, stats, max_decoded)
+        return (capture, rec) if capture is not None else None
 
     def release(item):
         capture, rec = item
@@ -691,10 +695,30 @@ def iter_captures(
         stats.captures += 1
         return crawls.attribute(capture, rec)
 
+    yield from _walk_captures(paths, stats, max_decoded, crawls, provenance, build, release)
+
+
+def _walk_captures(paths, stats: ReadStats, max_decoded: int, crawls: "_CrawlOfRecords",
+                   provenance: "_Provenance", build, release, absolute: bool = False) -> Iterator:
+    """The record walk :func:`iter_captures` and ``archive.ranges.plan_captures`` share.
+
+    Every ``response`` and resolvable ``revisit`` record goes, as it is read, to
+    ``build(record, its revisit original or None)``; what that returns (None: nothing) is held
+    until the next response or revisit or the end of its file, so that the metadata record of a
+    backfill's page (``provenance``) reaches it, then ``release(item)`` is yielded unless None.
+    Revisits whose original comes later are built and released at the end; those whose
+    original never comes are counted ``revisit-unresolved``. warcinfo records go to ``crawls``.
+    ``absolute``: paths made absolute (a cluster's workers open them as given).
+    """
+    index = _RevisitIndex()
+    deferred: list[ArchivedRecord] = []
     for path in expand_warc_paths(paths):
+        if absolute:
+            path = path.absolute()
         if problem := warc_problem(path):
             stats.skip("not-a-warc", path, None, problem)
             continue
+        held = None
         for rec in _scan_records(path, stats, max_decoded):
             if rec.rec_type == "warcinfo":
                 crawls.add(rec)
@@ -704,30 +728,29 @@ def iter_captures(
                 continue
             if rec.rec_type == "response":
                 index.add(rec)
-                capture = _response_capture(rec, stats, max_decoded)
+                original = None
             elif rec.rec_type == "revisit":
                 original = index.find(rec)
                 if original is None:
                     rec.payload = b""  # keep only headers while waiting
                     deferred.append(rec)
                     continue
-                capture = _revisit_capture(rec, original, stats, max_decoded)
             else:
                 continue
+            item = build(rec, original)
             if held is not None and (done := release(held)) is not None:
                 yield done
-            held = (capture, rec) if capture is not None else None
+            held = item
         if held is not None and (done := release(held)) is not None:
             yield done
-        held = None
     for rec in deferred:
         original = index.find(rec)
         if original is None:
             stats.skip("revisit-unresolved", rec.path, rec.offset,
                        rec.rec_headers.get_header("WARC-Refers-To") or "")
             continue
-        capture = _revisit_capture(rec, original, stats, max_decoded)
-        if capture is not None and (done := release((capture, rec))) is not None:
+        item = build(rec, original)
+        if item is not None and (done := release(item)) is not None:
             yield done
 
 
