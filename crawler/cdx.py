@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+from stenogram.crawler.middlewares import http_date
+from stenogram.crawler.state import open_state_db
 
 #: the Internet Archive's replay prefix and CDX endpoint (any other archive: ``<prefix>/cdx``,
 #: pywb's default, unless ``--cdx`` names the endpoint)
@@ -208,14 +209,9 @@ def memento_iso(value: str | bytes | None) -> str | None:
         return None
     if isinstance(value, bytes):
         value = value.decode("latin-1")
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
+    when = http_date(value)
     if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -266,11 +262,7 @@ class CaptureLedger:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("pragma journal_mode=wal")
-        self.db.execute("pragma synchronous=normal")
-        self.db.executescript(LEDGER_SCHEMA)
+        self.db = open_state_db(self.path, LEDGER_SCHEMA)
 
     def claim(self, archive: str, row: CdxRow, source: str) -> bool:
         """True when ``row`` is the capture that stands for its URL and digest (now or before)."""

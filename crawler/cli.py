@@ -16,17 +16,9 @@ from pathlib import Path
 
 import click
 
+from stenogram.cli import _pairs  # KEY=VALUE options, parsed as `stenogram crawl` does
+
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 69, 75, 130
-
-
-def _pairs(values, what: str) -> dict[str, str]:
-    out = {}
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep:
-            raise click.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=what)
-        out[key.strip()] = val.strip()
-    return out
 
 
 @click.command()

@@ -97,15 +97,22 @@ def parse_retry_after(value: str | bytes | None, now: datetime | None = None) ->
     value = value.strip()
     if value.isdigit():
         return float(value)
+    when = http_date(value)
+    if when is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def http_date(value: str) -> datetime | None:
+    """An HTTP-date (``Retry-After``, ``Memento-Datetime``) as an aware datetime (UTC when it
+    names no zone), or None when it is not one."""
     try:
-        when = parsedate_to_datetime(value)
+        when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
     if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def backoff_delay(attempt: int, base: float, maximum: float, jitter: float = 0.0, rng=random) -> float:

@@ -61,6 +61,20 @@ def state_path(settings) -> Path:
     return data_paths(settings).state_db
 
 
+def open_state_db(path: Path, schema: str) -> sqlite3.Connection:
+    """``state.db`` (or a table set beside it) for writing, its ``schema`` made sure of.
+
+    Autocommit, WAL and ``synchronous=NORMAL``: a committed row survives a process crash and a
+    commit costs no fsync; shareable across threads (Scrapy's callbacks and the shutdown's).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    db.execute("pragma journal_mode=wal")
+    db.execute("pragma synchronous=normal")
+    db.executescript(schema)
+    return db
+
+
 @dataclass(frozen=True)
 class UrlState:
     """One row of the state table."""
@@ -93,11 +107,7 @@ class CrawlState:
             self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
                                       check_same_thread=False)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.execute("pragma journal_mode=wal")
-            self.db.execute("pragma synchronous=normal")
-            self.db.executescript(SCHEMA)
+            self.db = open_state_db(self.path, SCHEMA)
         self.db.row_factory = sqlite3.Row
 
     @classmethod
@@ -253,11 +263,7 @@ class SqliteFrontier(Frontier):
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("pragma journal_mode=wal")
-        self.db.execute("pragma synchronous=normal")
-        self.db.executescript(FRONTIER_SCHEMA)
+        self.db = open_state_db(self.path, FRONTIER_SCHEMA)
 
     @classmethod
     def from_settings(cls, settings) -> "SqliteFrontier":
