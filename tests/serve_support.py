@@ -4,7 +4,6 @@ sample site crawled, one transcript silently edited, mid.ru crawled again) and a
 from __future__ import annotations
 
 import atexit
-import os
 import re
 import shutil
 import signal

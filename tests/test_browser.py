@@ -10,7 +10,6 @@ Without chromium or playwright the tests skip locally and fail under CI (CI=true
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 

@@ -6,7 +6,6 @@ import html
 import io
 import json
 import socket
-import subprocess
 import time
 import urllib.request
 from pathlib import Path

@@ -6,7 +6,6 @@ port, and is killed at the end of the test; every wait is bounded.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket

@@ -83,22 +83,22 @@ def make_sample_warc(path: Path, gzip_records: bool = True) -> dict:
     with open(path, "wb") as fh:
         w = WARCWriter(fh, gzip=gzip_records, warc_version="1.1")
         w.write_record(w.create_warcinfo_record(path.name, {"software": "test", "format": "WARC File Format 1.1"}))
-        redirect = write_exchange(w, REDIRECT_URL, "301 Moved Permanently",
-                                  [("Location", EN_URL), ("Content-Length", "0")], b"",
-                                  "2024-04-12T15:37:59Z")
+        write_exchange(w, REDIRECT_URL, "301 Moved Permanently",
+                       [("Location", EN_URL), ("Content-Length", "0")], b"",
+                       "2024-04-12T15:37:59Z")
         en = write_exchange(w, EN_URL, "200 OK",
                             [("Content-Type", "text/html; charset=UTF-8"), ("Content-Encoding", "gzip")],
                             gzip.compress(en_html), "2024-04-12T15:38:00Z")
-        ru = write_exchange(w, RU_URL, "200 OK",
-                            [("Content-Type", "text/html; charset=windows-1251")],
-                            ru_html, "2024-04-12T15:39:00Z")
-        br = write_exchange(w, BR_URL, "200 OK",
-                            [("Content-Type", "text/html"), ("Content-Encoding", "br")],
-                            brotli.compress(br_html), "2024-04-12T15:40:00Z")
-        ch = write_exchange(w, CHUNKED_URL, "200 OK",
-                            [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked"),
-                             ("Content-Encoding", "gzip")],
-                            chunk(gzip.compress(ch_html)), "2024-04-12T15:41:00Z")
+        write_exchange(w, RU_URL, "200 OK",
+                       [("Content-Type", "text/html; charset=windows-1251")],
+                       ru_html, "2024-04-12T15:39:00Z")
+        write_exchange(w, BR_URL, "200 OK",
+                       [("Content-Type", "text/html"), ("Content-Encoding", "br")],
+                       brotli.compress(br_html), "2024-04-12T15:40:00Z")
+        write_exchange(w, CHUNKED_URL, "200 OK",
+                       [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked"),
+                        ("Content-Encoding", "gzip")],
+                       chunk(gzip.compress(ch_html)), "2024-04-12T15:41:00Z")
         revisit = w.create_revisit_record(
             EN_URL, digest=en.rec_headers.get_header("WARC-Payload-Digest"),
             refers_to_uri=EN_URL, refers_to_date="2024-04-12T15:38:00Z",
