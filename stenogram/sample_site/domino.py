@@ -150,12 +150,18 @@ def _topics(year: int) -> list[tuple[str, str]]:
     return [(en, ru) for en, ru, lo, hi in TOPICS if lo <= year <= hi]
 
 
+def _statement(rng: random.Random, topic: str, subjects, verbs, wheres) -> str:
+    """The sentence shape both languages share, "who does what about the topic, where" (the
+    draws in this order, so a seed gives the same pages as before)."""
+    where = rng.choice(wheres)
+    return f"{rng.choice(subjects)} {rng.choice(verbs)} {topic}{' ' + where if where else ''}."
+
+
 def _en_sentence(rng: random.Random, year: int, country: str, adjective: str) -> str:
     topic = rng.choice(_topics(year))[0]
     shape = rng.randrange(5)
     if shape == 0:
-        where = rng.choice(EN_WHERE)
-        return f"{rng.choice(EN_SUBJECTS)} {rng.choice(EN_VERBS)} {topic}{' ' + where if where else ''}."
+        return _statement(rng, topic, EN_SUBJECTS, EN_VERBS, EN_WHERE)
     if shape == 1:
         field = rng.choice(EN_FIELDS)
         return f"{field[0].upper()}{field[1:]} between Russia and {country} {rng.choice(EN_ASSESS)}."
@@ -176,8 +182,7 @@ def _ru_sentence(rng: random.Random, year: int) -> str:
     topic = rng.choice(_topics(year))[1]
     shape = rng.randrange(4)
     if shape == 0:
-        where = rng.choice(RU_WHERE)
-        return f"{rng.choice(RU_SUBJECTS)} {rng.choice(RU_VERBS)} {topic}{' ' + where if where else ''}."
+        return _statement(rng, topic, RU_SUBJECTS, RU_VERBS, RU_WHERE)
     if shape == 1:
         return f"Сотрудничество в области {rng.choice(RU_FIELDS)} {rng.choice(RU_ASSESS)}."
     if shape == 2:
