@@ -11,11 +11,29 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 VENV_BIN = Path(sys.executable).parent
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """Base of the tests' small HTTP servers: HTTP/1.1, no request log, whole answers (``_send``)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status: int, body: bytes = b"", headers=()) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 class OffLoopback(OSError):

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from stenogram.corpus.serve import stop as stop_processes
+
 DASK = Path(sys.executable).with_name("dask")
 
 
@@ -80,19 +82,7 @@ class LocalDaskCluster:
         return proc.pid
 
     def stop(self) -> None:
-        procs = [p for p in [*self.workers, self.scheduler] if p is not None]
-        for p in procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(10)
+        stop_processes([p for p in [*self.workers, self.scheduler] if p is not None])
 
     def __enter__(self) -> "LocalDaskCluster":
         try:

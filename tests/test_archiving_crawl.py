@@ -11,12 +11,13 @@ import subprocess
 import sys
 import textwrap
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from conftest import LoopbackHandler
 from stenogram.archive.digests import digest_of
 
 pytestmark = pytest.mark.network
@@ -30,20 +31,7 @@ BIG = b"<html><body>" + b"<p>Question: ...</p>" * 15000 + b"</body></html>"
 MAX_RECORD_BODY = 100_000
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
+class Handler(LoopbackHandler):
     def do_GET(self):
         path = self.path
         html = [("Content-Type", "text/html; charset=utf-8")]

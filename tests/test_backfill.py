@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
 import re
-import signal
 import sqlite3
 import subprocess
 import threading
@@ -27,12 +25,13 @@ import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import VENV_BIN, crawl_args, stenogram_cmd
+from conftest import VENV_BIN, LoopbackHandler, crawl_args, stenogram_cmd
+from stenogram.corpus.serve import stop  # SIGTERM each process group, SIGKILL what lingers
 from test_interop_tools import free_port, run, tools_bin  # noqa: F401  (tools_bin: a fixture)
 
 SOURCES = ("mid", "mid_archive", "mid_domino", "globalsecurity", "interaffairs")
@@ -108,16 +107,6 @@ def start_wayback(tools: Path, home: Path) -> tuple[subprocess.Popen, str]:
     pytest.fail("wayback did not answer within 60 s")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 # -- a Wayback-form front for pywb, with a 429 storm ----------------------------------------
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -141,22 +130,12 @@ class ArchiveProxy:
         self.opener = urllib.request.build_opener(_NoRedirect)
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(LoopbackHandler):
             def do_GET(self):
                 status, headers, body = proxy.answer(self.path)
                 with proxy.lock:
                     proxy.requests.append((time.monotonic(), self.path, status))
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self._send(status, body, headers)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -284,8 +263,7 @@ def world(tools_bin, tmp_path_factory):  # noqa: F811
         yield World(root, site, first, base, proxy, first_date, home / "collections" / COLL,
                     edited_url, removed_url)
     finally:
-        for p in procs:
-            stop(p)
+        stop(procs)
         if proxy is not None:
             proxy.close()
         site.stop()

@@ -6,8 +6,6 @@ port, and is killed at the end of the test; every wait is bounded.
 """
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +19,7 @@ import pytest
 from stenogram.archive.cli import rebuild_cdxj
 from stenogram.archive.reader import iter_captures
 from stenogram.archive.wacz import build_wacz
+from stenogram.corpus.serve import stop  # SIGTERM each process group, SIGKILL what lingers
 from conftest import skip_unless_ci
 from test_reader import EN_TEXT, EN_URL, RU_TEXT, RU_URL, make_sample_warc
 
@@ -167,14 +166,7 @@ def wayback(tools_bin, tmp_path):
         pytest.fail("wayback did not answer within 60 s")
 
     yield start
-    for proc in started:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+    stop(started)
 
 
 def page_text(headers: dict, body: bytes) -> str:
