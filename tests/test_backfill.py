@@ -32,7 +32,7 @@ import pytest
 
 from conftest import VENV_BIN, LoopbackHandler, crawl_args, stenogram_cmd
 from stenogram.corpus.serve import stop  # SIGTERM each process group, SIGKILL what lingers
-from test_interop_tools import free_port, run, tools_bin  # noqa: F401  (tools_bin: a fixture)
+from test_interop_tools import run, start_wayback, tools_bin  # noqa: F401  (tools_bin: a fixture)
 
 SOURCES = ("mid", "mid_archive", "mid_domino", "globalsecurity", "interaffairs")
 #: the runs through the Wayback-form front (paging, --list, kills, 429s): fewer pages, faster
@@ -85,26 +85,6 @@ def first_response_date(warcs: list[Path]) -> datetime:
             text = fh.read().decode("latin-1")
         dates += [parse_warc_date(m) for m in re.findall(r"WARC-Type: response\r\n(?:.*\r\n)*?WARC-Date: (\S+)", text)]
     return min(dates)
-
-
-def start_wayback(tools: Path, home: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = open(home / "wayback.log", "wb")
-    proc = subprocess.Popen([str(tools / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=home,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"wayback exited: {(home / 'wayback.log').read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(base + "/", timeout=2).read()
-            return proc, base
-        except urllib.error.HTTPError:
-            return proc, base
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail("wayback did not answer within 60 s")
 
 
 # -- a Wayback-form front for pywb, with a 429 storm ----------------------------------------

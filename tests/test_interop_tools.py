@@ -147,26 +147,33 @@ def wayback(tools_bin, tmp_path):
             unpack = ["--unpack-wacz"] if any(f.suffix == ".wacz" for f in files) else []
             proc = run([tools_bin / "wb-manager", "add", *unpack, coll, *files], cwd=home)
             assert proc.returncode == 0, proc.stderr
-        port = free_port()
-        log = open(home / "wayback.log", "wb")
-        proc = subprocess.Popen([str(tools_bin / "wayback"), "-b", "127.0.0.1", "-p", str(port)],
-                                cwd=home, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc, base = start_wayback(tools_bin, home)
         started.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"wayback exited: {(home / 'wayback.log').read_text()[-2000:]}")
-            try:
-                fetch(base + "/", timeout=2)
-                return base
-            except OSError:
-                time.sleep(0.3)
-        pytest.fail("wayback did not answer within 60 s")
+        return base
 
     yield start
     stop(started)
+
+
+def start_wayback(tools: Path, home: Path) -> tuple[subprocess.Popen, str]:
+    """pywb's ``wayback`` serving ``home``'s collections on a free loopback port, once it
+    answers: the process (its own process group, for :func:`stop`) and its base URL."""
+    port = free_port()
+    log = open(home / "wayback.log", "wb")
+    proc = subprocess.Popen([str(tools / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=home,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"wayback exited: {(home / 'wayback.log').read_text()[-2000:]}")
+        try:
+            fetch(base + "/", timeout=2)
+            return proc, base
+        except OSError:
+            time.sleep(0.3)
+    stop([proc])
+    pytest.fail("wayback did not answer within 60 s")
 
 
 def page_text(headers: dict, body: bytes) -> str:
