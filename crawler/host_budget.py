@@ -187,6 +187,7 @@ class HostBudgetMiddleware:
         self.crawler = crawler
         self.stats = crawler.stats
         self.url = url
+        self.retry_for = settings.getfloat("STENOGRAM_REDIS_RETRY_FOR")
         self.client = redis.asyncio.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         self.budget = HostBudget(self.client, settings.get("HOST_BUDGET_KEY_PREFIX"))
         # a place is held from the grant until the response; a killed worker's place frees after this
@@ -228,6 +229,9 @@ class HostBudgetMiddleware:
                 answer, wait, _now = await self.budget.acquire(host, token, delay, slot.concurrency, self.lease)
             except Exception as exc:  # redis.exceptions.RedisError, OSError: wait for Redis, never skip it
                 wait = self._redis_failed(exc)
+                if wait <= 0:  # the worker's outage budget is spent: the crawl stops, this stays owed
+                    request.meta.pop("host_budget", None)
+                    raise IgnoreRequest(f"host budget: Redis unreachable: {exc}") from exc
                 waited += wait
                 await pause(wait)
                 continue
@@ -311,14 +315,32 @@ class HostBudgetMiddleware:
 
     # -- Redis outages
     def _redis_failed(self, exc) -> float:
+        """Seconds to wait before asking again; 0 once the worker's one outage budget
+        (``STENOGRAM_REDIS_RETRY_FOR``, shared with the frontier: ``redis_frontier.OUTAGE``) is
+        spent, and then the crawl is stopped: a Redis that never comes back must not keep a
+        request (and with it the closing spider) waiting for ever."""
+        from stenogram.crawler.redis_frontier import OUTAGE
+
         self.stats.inc_value("stenogram/host_budget/redis_errors")
         if not self._outage:
             logger.warning("host budget: Redis at %s did not answer (%s): requests wait until it does",
                            self.url, exc)
         self._outage = True
-        return 1.0
+        left = OUTAGE.failed(self.retry_for)
+        if left <= 0:
+            from stenogram.crawler.redis_frontier import redact
+            from stenogram.crawler.storage import stop_crawl
+
+            stop_crawl(self.crawler, "state_write_failed",
+                       f"cannot reach Redis at {redact(self.url)} for the host budget "
+                       f"(unreachable for STENOGRAM_REDIS_RETRY_FOR={self.retry_for:g} s): {exc}")
+            return 0.0
+        return min(1.0, left)
 
     def _redis_back(self) -> None:
+        from stenogram.crawler.redis_frontier import OUTAGE
+
+        OUTAGE.answered()
         if self._outage:
             logger.warning("host budget: Redis at %s answers again", self.url)
             self._outage = False

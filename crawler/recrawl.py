@@ -518,13 +518,16 @@ class RecrawlFilterMiddleware(_RecrawlComponent):
 
     async def process_start(self, start):
         """What earlier crawls left owed first, then the spider's own discovery."""
-        if self.frontier is not None and self.crawler.spider is not None:
-            for request in self.frontier.owed_requests(self.crawler.spider):
-                if self.keep(request):
-                    yield request
-        async for item_or_request in start:
-            if self.keep(item_or_request):
-                yield item_or_request
+        try:
+            if self.frontier is not None and self.crawler.spider is not None:
+                for request in self.frontier.owed_requests(self.crawler.spider):
+                    if self.keep(request):
+                        yield request
+            async for item_or_request in start:
+                if self.keep(item_or_request):
+                    yield item_or_request
+        except STORAGE_ERRORS as exc:  # e.g. a shared Redis gone for good: one line, not a traceback
+            stop_crawl(self.crawler, "state_write_failed", f"cannot read the crawl state: {exc}")
 
     # A page's items go out after its requests: the links it led to are owed (written to the
     # frontier) before the item can reach the corpus and settle the page. A page with no item

@@ -68,6 +68,7 @@ import os
 import re
 import socket
 from datetime import datetime
+from time import monotonic, sleep
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request, signals
@@ -112,27 +113,101 @@ def check_redis_url(url: str) -> str:
     return url
 
 
+class Outage:
+    """One outage budget for the whole worker process, not one per Redis call.
+
+    redis-py retries a failed command with backoff; with a fixed count per call, a Redis that
+    never comes back made *every* later call (the scheduler's pop, each lease renewal, the close
+    that gives leases back, the recrawl state...) wait ``STENOGRAM_REDIS_RETRY_FOR`` again, and a
+    worker hung for tens of minutes, deaf to SIGTERM. Here the outage starts at the first failed
+    attempt and ends at the first answer; every call retries only while the outage is younger than
+    the budget, and after it fails at once (:class:`RedisUnavailable`), so the crawl stops with one
+    line (``stenogram/redis_unavailable``) and closes quickly, leaving its leases to expire and its
+    URLs owed. A SIGINT/SIGTERM received during the outage (the crawl's :class:`Shutdown`, watched
+    through :meth:`watch`) ends the retrying at once as well: the reactor that would handle the
+    signal is blocked inside this retry loop until it gives up.
+    """
+
+    def __init__(self):
+        self.since: float | None = None
+        self.crawlers: list = []
+
+    def watch(self, crawler) -> None:
+        if crawler not in self.crawlers:
+            self.crawlers.append(crawler)
+
+    def interrupted(self) -> bool:
+        return any(getattr(getattr(c, "stenogram_shutdown", None), "interrupted", False) for c in self.crawlers)
+
+    def failed(self, budget: float, now: float | None = None) -> float:
+        """An attempt failed: the seconds of budget left (<= 0: give up)."""
+        now = monotonic() if now is None else now
+        if self.since is None:
+            self.since = now
+        return 0.0 if self.interrupted() else budget - (now - self.since)
+
+    def answered(self) -> None:
+        self.since = None
+
+
+#: the worker's one outage (a process runs one crawl; its spiders share the same Redis)
+OUTAGE = Outage()
+
+
+def _outage_retry(budget: float, backoff):
+    """redis-py's ``Retry`` bounded by :data:`OUTAGE` instead of a count per call."""
+    from redis.retry import Retry
+
+    class OutageRetry(Retry):
+        def call_with_retry(self, do, fail, is_retryable=None, with_failure_count=False):
+            self._backoff.reset()
+            failures = 0
+            while True:
+                try:
+                    result = do()
+                except self._supported_errors as error:
+                    if is_retryable and not is_retryable(error):
+                        raise
+                    failures += 1
+                    if with_failure_count:
+                        fail(error, failures)
+                    else:
+                        fail(error)
+                    left = OUTAGE.failed(budget)
+                    if left <= 0:
+                        raise
+                    wait = min(self._backoff.compute(failures), left)
+                    # in short steps: a SIGTERM (handled between them) ends the wait
+                    end = monotonic() + wait
+                    while monotonic() < end and not OUTAGE.interrupted():
+                        sleep(min(0.1, max(end - monotonic(), 0)))
+                else:
+                    OUTAGE.answered()
+                    return result
+
+    return OutageRetry(backoff, -1)
+
+
 _clients: dict[tuple[str, float], object] = {}
 
 
 def client(url: str, retry_for: float = defaults.STENOGRAM_REDIS_RETRY_FOR):
     """One redis-py client (one connection pool) per URL per process, retrying through outages.
 
-    redis-py's own ``Retry`` with exponential backoff (50 ms doubling to 1 s) repeats a command
+    redis-py's ``Retry`` with exponential backoff (50 ms doubling to 1 s) repeats a command
     whose connection failed, so a ``redis-server`` restart of a few seconds is only a pause; a
     command that may have run before its connection dropped (a lease taken) is safe to repeat or
-    lose: an unanswered lease expires and its request goes back to the queue.
+    lose: an unanswered lease expires and its request goes back to the queue. How long it
+    retries is the process's one outage budget, ``retry_for`` (:class:`Outage`).
     """
     key = (url, retry_for)
     if key not in _clients:
         import redis
         from redis.backoff import ExponentialBackoff
-        from redis.retry import Retry
 
-        retries = max(1, int(retry_for))  # ~1 s a retry once the backoff reaches its cap
         _clients[key] = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
+            retry=_outage_retry(retry_for, ExponentialBackoff(cap=1.0, base=0.05)),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                             redis.exceptions.BusyLoadingError],
             health_check_interval=30,
@@ -453,6 +528,8 @@ class RedisScheduler:
         self.crawler, self.stats = crawler, crawler.stats
         self.redis = client(url, retry_for)
         self.redis_url = url
+        self.retry_for = retry_for
+        OUTAGE.watch(crawler)  # a SIGTERM during an outage ends the retrying
         self.worker = worker_id(settings)
         self.lease = settings.getfloat("STENOGRAM_REDIS_LEASE")
         self.poll = settings.getfloat("STENOGRAM_REDIS_POLL")
@@ -502,9 +579,10 @@ class RedisScheduler:
                 if n:
                     logger.info("redis frontier: %d requests given back to the queue", n)
             redis_call(self.redis.zrem, self.keys.workers, self.worker)
-        except RedisUnavailable as exc:
-            logger.error("redis frontier: could not give back %d leases (they expire in %.0f s): %s",
-                         len(self.held), self.lease, exc)
+        except RedisUnavailable as exc:  # an outage already reported once (stop_crawl): no ERROR again
+            logger.log(logging.INFO if OUTAGE.since is not None else logging.ERROR,
+                       "redis frontier: could not give back %d leases (they expire in %.0f s): %s",
+                       len(self.held), self.lease, exc)
 
     def _release_keys(self):
         k = self.keys
@@ -543,8 +621,20 @@ class RedisScheduler:
             archived.forget()  # the responses it stored were all handled, settled or not
         k = self.keys
         pipe = self.redis.pipeline(transaction=False)
-        queued, leased = redis_call(pipe.zcard(k.queue).zcard(k.leases).execute)
+        try:
+            queued, leased = redis_call(pipe.zcard(k.queue).zcard(k.leases).execute)
+        except RedisUnavailable as exc:
+            self._unreachable(exc)
+            return True  # not idle: the spider closes with the reason above, not "finished"
         return bool(queued or leased)
+
+    def _unreachable(self, exc) -> None:
+        """The worker's outage budget is spent (or a signal came during the outage): stop."""
+        from stenogram.crawler.storage import stop_crawl
+
+        stop_crawl(self.crawler, "state_write_failed",
+                   f"cannot reach the shared frontier at {redact(self.redis_url)} "
+                   f"(unreachable for STENOGRAM_REDIS_RETRY_FOR={self.retry_for:g} s): {exc}")
 
     def __len__(self) -> int:
         try:
@@ -601,9 +691,7 @@ class RedisScheduler:
                 url, data, reclaimed = self._pop(keys=[k.queue, k.qdata, k.leases, k.holder],
                                                  args=[self.worker, self.lease])
             except Exception as exc:
-                from stenogram.crawler.storage import stop_crawl
-
-                stop_crawl(self.crawler, "state_write_failed", f"cannot reach the shared frontier: {exc}")
+                self._unreachable(exc)
                 return None
             if reclaimed:
                 self.stats.inc_value("stenogram/redis/reclaimed", reclaimed)

@@ -154,9 +154,33 @@ def compare(reference, outs: list[Path], db: Path) -> list[str]:
     return found
 
 
+#: every worker process a test started: killed (its whole process group) at the test's teardown,
+#: whatever happened, so no worker outlives its test (an orphan once ran 35 min)
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def kill_workers_at_teardown():
+    try:
+        yield
+    finally:
+        while STARTED:
+            proc = STARTED.pop()
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(10)
+
+
 def start_workers(site, outs, url, extra=None) -> list[subprocess.Popen]:
-    return [subprocess.Popen(worker_command(site, out, url, extra), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, start_new_session=True) for out in outs]
+    procs = []
+    for out in outs:  # each in its own process group (start_new_session): killpg reaches its children
+        procs.append(subprocess.Popen(worker_command(site, out, url, extra), stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, start_new_session=True))
+        STARTED.append(procs[-1])
+    return procs
 
 
 def finish(procs, timeout=240) -> list[tuple[int, str]]:
@@ -342,3 +366,36 @@ def test_crawl_refuses_a_bad_or_unreachable_redis(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.count("\n") == 1 and url in proc.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+# -- a Redis that never comes back -------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["budget", "sigterm"])
+def test_a_worker_whose_redis_never_comes_back_stops(reference, redis_server, tmp_path, how):
+    """redis-server killed and not started again while a worker crawls (slowly, so it is
+    mid-crawl): the worker stops by itself with one line and exit 1 once its one outage budget
+    (STENOGRAM_REDIS_RETRY_FOR, 3 s here, for the whole process, not per Redis call) is spent;
+    with a budget of 10 min, a SIGTERM during the outage ends it promptly (exit 130). Either way
+    what was owed stays owed for the next start (no corpus written, WARCs closed)."""
+    out = tmp_path / "w"
+    retry_for = 3 if how == "budget" else 600
+    [proc] = start_workers(reference["site"], [out], redis_server.url,
+                           {"DOWNLOAD_DELAY": 0.5, "STENOGRAM_REDIS_RETRY_FOR": retry_for})
+    assert wait_until_holding(redis_server.url, proc.pid, timeout=60), "the worker never took a request"
+    time.sleep(1.0)  # well into the crawl
+    redis_server.kill()
+    if how == "sigterm":
+        time.sleep(1.0)  # inside the outage: the worker is retrying
+        proc.send_signal(signal.SIGTERM)
+    # bounded: before the fix each later Redis call waited the budget again (tens of minutes)
+    [(code, output)] = finish([proc], timeout=90)
+    assert "[killed by the test: timeout]" not in output, output[-3000:]
+    if how == "budget":
+        assert code == 1, output[-3000:]
+        # one line says why (the requests in flight may each log their own failure besides)
+        stops = [line for line in output.splitlines() if "stopping the crawl: cannot " in line]
+        assert len(stops) == 1, output[-3000:]
+        assert f"127.0.0.1:{redis_server.port}" in stops[0], stops
+    else:
+        assert code == 130, output[-3000:]
+    assert not list((out / "warc").glob("*.open")), "a WARC was left open"
