@@ -615,7 +615,15 @@ class RedisScheduler:
         # holds was handled without being settled (a 5xx, a download error): it stays owed.
         if self.held:
             held, self.held = sorted(self.held), set()
-            redis_call(self._release, keys=self._release_keys(), args=[self.worker, "park", *held])
+            try:
+                parked = redis_call(self._release, keys=self._release_keys(), args=[self.worker, "park", *held])
+            except RedisUnavailable as exc:
+                self._unreachable(exc)
+                return True
+            if parked:  # out of this round: owed, fetched by the next one (counted, as a loss for now)
+                self.stats.inc_value("stenogram/redis/parked", parked)
+                logger.info("redis frontier: %d requests handled but not settled, left owed for the "
+                            "next round: %s", parked, ", ".join(held[:20]))
         archived = getattr(self.crawler, "_stenogram_archived", None)
         if archived is not None:
             archived.forget()  # the responses it stored were all handled, settled or not

@@ -8,7 +8,8 @@ site (no Redis) by tools/torture.py's comparison: documents by normalised-text h
 versions, capture facts, archived URLs, dangling revisits and no ``.open`` WARC left.
 Delays are scaled down (``DOWNLOAD_DELAY`` 0.05 s, one request at a time per host) and so is
 the lease (3 s, renewed every second), so a dead worker's requests come back within seconds. ``SCALEOUT_SEED``
-picks other kill moments, ``SCALEOUT_LOG=DEBUG`` makes the workers' logs say where each request
+picks other kill moments (the default, 15, is what CI runs), ``SCALEOUT_LEASE`` another lease,
+``SCALEOUT_LOG=DEBUG`` makes the workers' logs say where each request
 went.
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ pytestmark = [pytest.mark.network]
 SIZE = 40
 # the host budget's places are leased too (HOST_BUDGET_LEASE, live 90 s): scaled with the rest, or
 # a place held by a killed worker (or released while Redis was down) would stall a host 90 s
-SCALED = {"DOWNLOAD_DELAY": 0.05, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "STENOGRAM_REDIS_LEASE": 3.0,
+SCALED = {"DOWNLOAD_DELAY": 0.05, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "STENOGRAM_REDIS_LEASE": float(os.environ.get("SCALEOUT_LEASE", 3.0)),
           "HOST_BUDGET_LEASE": 5.0, "DOWNLOAD_TIMEOUT": 5,
           "STENOGRAM_REDIS_POLL": 0.1, "LOG_LEVEL": os.environ.get("SCALEOUT_LOG", "INFO")}
 
@@ -202,7 +203,7 @@ def stats_of(out: Path) -> dict:
     for log in (out / "logs").glob("*.log"):
         text = log.read_text(errors="replace")
         for key in ("stenogram/redis/reclaimed", "stenogram/redis/archived_not_refetched",
-                    "scheduler/dequeued/redis", "stenogram/redis/local"):
+                    "scheduler/dequeued/redis", "stenogram/redis/local", "stenogram/redis/parked"):
             for line in text.splitlines():
                 if f"'{key}':" in line:
                     total[key] += int(line.split(":")[-1].strip().rstrip(",}"))
@@ -319,7 +320,8 @@ def test_killed_workers_lose_nothing_and_refetch_nothing_archived(reference, red
             assert code == 0, out[-2000:]
     rebuild(outs, tmp_path / "corpus.db")
     found = compare(reference, outs, tmp_path / "corpus.db")
-    assert found == [], "\n".join(found) + f"\nkills at {moments}: {victims}, work in {tmp_path}"
+    assert found == [], "\n".join(found) + (f"\nkills at {moments}: {victims}, work in {tmp_path}; "
+                                            f"stats: {[dict(stats_of(out)) for out in outs]}")
     # a page archived before a kill is answered from Redis, not fetched again: no page (2xx)
     # has more response records than in the one-process crawl, except one a victim wrote as the
     # very last record of a WARC: killed between writing it and storing it in Redis (the same
