@@ -193,6 +193,10 @@ class FrontierKeeper:
         #: listing walks seen in this run, recorded as completed if the spider finishes
         self.walks: set[str] = set()
         self.closed = False
+        #: pages waiting to be settled until every request they yielded is placed (see settle_after)
+        self._waiting: dict[int, tuple[object, list]] = {}
+        #: True when the scheduler reports placement itself, after its own enqueue (Redis)
+        self.placed_by_scheduler = False
 
     @classmethod
     def for_crawler(cls, crawler) -> "FrontierKeeper":
@@ -228,6 +232,13 @@ class FrontierKeeper:
 
     # -- owed
     def request_scheduled(self, request, spider):
+        try:
+            self._request_scheduled(request, spider)
+        finally:
+            if not self.placed_by_scheduler:
+                self.placed(request)
+
+    def _request_scheduled(self, request, spider):
         if request.url in self.tracked or self.closed:
             return
         callback = request.callback
@@ -252,6 +263,34 @@ class FrontierKeeper:
         hops = [u for u in request.meta.get("redirect_urls", ()) if u != request.url]
         if hops:
             self._done(hops)
+        self.placed(request)
+
+    # -- settling a page only once what it led to is owed
+    def settle_after(self, request, children) -> None:
+        """Settle ``request``'s page once each of ``children`` (the requests its callback
+        yielded) has been placed: owed and scheduled, or dropped as a duplicate.
+
+        Scrapy drains a callback's whole output before it schedules any of it (the scraper's
+        ``_parallel_asyncio`` fills a queue first), so settling at the end of the output would
+        mark a listing done while the links it led to are owed nowhere: a crash (or a worker's
+        ``kill -9``) in that window lost the whole subtree. A child dropped on its way (by a
+        later spider middleware) leaves the page owed: fetched again, never lost."""
+        children = list(children)
+        if not children:
+            self.done(request)
+            return
+        entry = (request, children)
+        for child in children:
+            self._waiting[id(child)] = entry
+
+    def placed(self, request) -> None:
+        entry = self._waiting.pop(id(request), None)
+        if entry is None:
+            return
+        page, children = entry
+        children[:] = [c for c in children if c is not request]
+        if not children:
+            self.done(page)
 
     # -- done
     def done(self, request) -> None:
@@ -533,26 +572,28 @@ class RecrawlFilterMiddleware(_RecrawlComponent):
     # frontier) before the item can reach the corpus and settle the page. A page with no item
     # is settled once all it led to is scheduled.
     def process_spider_output(self, response, result):
-        items = []
+        items, children = [], []
         try:
             for item_or_request in result:
                 if not isinstance(item_or_request, Request):
                     items.append(item_or_request)
                 elif self.keep(item_or_request):
+                    children.append(item_or_request)
                     yield item_or_request
         except Exception:
             yield from items
             raise
         yield from items
-        self._settle(response, items)
+        self._settle(response, items, children)
 
     async def process_spider_output_async(self, response, result):
-        items = []
+        items, children = [], []
         try:
             async for item_or_request in result:
                 if not isinstance(item_or_request, Request):
                     items.append(item_or_request)
                 elif self.keep(item_or_request):
+                    children.append(item_or_request)
                     yield item_or_request
         except Exception:
             for item in items:
@@ -560,8 +601,9 @@ class RecrawlFilterMiddleware(_RecrawlComponent):
             raise
         for item in items:
             yield item
-        self._settle(response, items)
+        self._settle(response, items, children)
 
-    def _settle(self, response, items) -> None:
+    def _settle(self, response, items, children=()) -> None:
         if not items and self.frontier is not None and response is not None:
-            self.frontier.done(response.request or Request(response.url))
+            # once what it led to is owed (FrontierKeeper.settle_after), not before
+            self.frontier.settle_after(response.request or Request(response.url), children)

@@ -530,6 +530,9 @@ class RedisScheduler:
         self.redis_url = url
         self.retry_for = retry_for
         OUTAGE.watch(crawler)  # a SIGTERM during an outage ends the retrying
+        keeper = getattr(crawler, "_stenogram_frontier", None)
+        if keeper is not None:
+            keeper.placed_by_scheduler = True  # a page settles once its links are in Redis
         self.worker = worker_id(settings)
         self.lease = settings.getfloat("STENOGRAM_REDIS_LEASE")
         self.poll = settings.getfloat("STENOGRAM_REDIS_POLL")
@@ -655,6 +658,10 @@ class RedisScheduler:
         keeper = getattr(self.crawler, "_stenogram_frontier", None)
         if isinstance(getattr(keeper, "frontier", None), RedisFrontier):
             keeper.frontier.forget_created(self.spider.name, request.url, dropped=not taken)
+        if keeper is not None:
+            # in the shared queue (or a duplicate of what is): the page it came from may settle
+            keeper.placed_by_scheduler = True
+            keeper.placed(request)
         return taken
 
     def _enqueue_request(self, request) -> bool:

@@ -401,3 +401,31 @@ def test_a_worker_whose_redis_never_comes_back_stops(reference, redis_server, tm
     else:
         assert code == 130, output[-3000:]
     assert not list((out / "warc").glob("*.open")), "a WARC was left open"
+
+
+def test_a_listing_is_settled_only_once_its_links_are_placed(redis_server):
+    """Scrapy drains a callback's whole output before scheduling any of it, so a listing settled
+    at the end of its output was `done` while its links were owed nowhere: a worker killed then
+    lost the subtree (the kill test's seed 9 at lease 1.5 s). Now it stays owed until each link
+    it yielded has been placed (scheduled or dropped as a duplicate)."""
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from stenogram.crawler.recrawl import FrontierKeeper
+    from stenogram.crawler.redis_frontier import RedisFrontier
+
+    frontier = RedisFrontier(redis_server.url, prefix="settle")
+    keeper = FrontierKeeper(get_crawler(), frontier)
+    keeper.source = "mid"
+    listing = Request("http://127.0.0.1:1/list")
+    frontier.enqueue(entry(listing.url))
+    links = [Request(f"http://127.0.0.1:1/a{n}") for n in range(3)]
+    keeper.settle_after(listing, links)
+    assert [e.url for e in frontier.owed("mid")] == [listing.url]  # the output is drained, nothing placed
+    keeper.placed(links[0])
+    keeper.placed(links[2])
+    assert [e.url for e in frontier.owed("mid")] == [listing.url]
+    keeper.placed(links[1])
+    assert frontier.owed("mid") == []
+    keeper.settle_after(Request("http://127.0.0.1:1/empty"), [])  # nothing to wait for
+    assert frontier.owed("mid") == []
