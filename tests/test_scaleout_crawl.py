@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given, settings as hsettings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -35,7 +35,8 @@ import torture  # noqa: E402  (tools/ is not a package)
 
 from redis_support import RedisServer, redis_server  # noqa: E402,F401  (the fixture)
 
-from stenogram.crawler.state import FrontierEntry  # noqa: E402
+from frontier_contract import (  # noqa: E402
+    SCHEDULES, check_owes_what_was_enqueued_and_not_done, check_round_trip_and_walks, entry)
 
 pytestmark = [pytest.mark.network]
 
@@ -212,25 +213,11 @@ def stats_of(out: Path) -> dict:
 
 # -- the frontier interface, on a real Redis ------------------------------------------------------
 
-def entry(url: str, source: str = "mid") -> FrontierEntry:
-    return FrontierEntry(url, source, "parse_listing", {"page": 2}, {"discovery": True, "depth": 1}, -1)
-
-
 def test_redis_frontier_keeps_the_frontier_contract(redis_server):
     from stenogram.crawler.redis_frontier import RedisFrontier
 
     frontier = RedisFrontier(redis_server.url, prefix="t")
-    frontier.enqueue(entry("http://127.0.0.1:1/a"))
-    frontier.enqueue(entry("http://127.0.0.1:1/a"))  # idempotent
-    frontier.enqueue(entry("http://127.0.0.1:1/b", "interaffairs"))
-    again = RedisFrontier(redis_server.url, prefix="t")  # another worker sees it
-    assert again.owed("mid") == [entry("http://127.0.0.1:1/a")]
-    assert again.count() == 2
-    again.done("mid", ["http://127.0.0.1:1/a", "http://127.0.0.1:1/never-owed"])
-    assert again.owed("mid") == [] and again.count("interaffairs") == 1
-    assert not again.walk_completed("mid", "w")
-    again.complete_walks("mid", ["w"])
-    assert again.walk_completed("mid", "w") and not frontier.walk_completed("interaffairs", "w")
+    check_round_trip_and_walks(frontier, lambda: RedisFrontier(redis_server.url, prefix="t"))  # another worker
     redis_server.restart()  # AOF: what was acknowledged is still there
     assert frontier.count("interaffairs") == 1 and frontier.walk_completed("mid", "w")
 
@@ -239,23 +226,12 @@ RUNS = iter(range(10**9))
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["enqueue", "done"]), st.sampled_from(["mid", "mid_archive"]),
-                          st.integers(0, 6)), max_size=30))
+@given(SCHEDULES)
 def test_redis_frontier_owes_what_was_enqueued_and_not_done(redis_server, ops):
     from stenogram.crawler.redis_frontier import RedisFrontier
 
     frontier = RedisFrontier(redis_server.url, prefix=f"h{next(RUNS)}")  # a fresh namespace each
-    model: set[tuple[str, str]] = set()
-    for op, source, n in ops:
-        url = f"http://127.0.0.1:1/{n}"
-        if op == "enqueue":
-            frontier.enqueue(entry(url, source))
-            model.add((source, url))
-        else:
-            frontier.done(source, [url])
-            model.discard((source, url))
-    for source in ("mid", "mid_archive"):
-        assert {e.url for e in frontier.owed(source)} == {u for s, u in model if s == source}
+    check_owes_what_was_enqueued_and_not_done(frontier, ops)
 
 
 def test_a_dead_workers_lease_comes_back_after_the_timeout(redis_server):

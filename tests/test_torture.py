@@ -12,14 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import torture  # noqa: E402  (tools/ is not a package)
 
-from stenogram.crawler.state import FrontierEntry, SqliteFrontier  # noqa: E402
+from frontier_contract import (  # noqa: E402
+    SCHEDULES, check_owes_what_was_enqueued_and_not_done, check_round_trip_and_walks)
+from stenogram.crawler.state import SqliteFrontier  # noqa: E402
 
 
 @pytest.mark.network
@@ -47,40 +49,14 @@ def test_differences_are_found(tmp_path):
     assert torture.differences(ref, ref) == []
 
 
-def entry(url: str, source: str = "mid") -> FrontierEntry:
-    return FrontierEntry(url, source, "parse_listing", {"page": 2}, {"discovery": True, "depth": 1}, -1)
-
-
 def test_frontier_round_trip_and_walks(tmp_path):
     frontier = SqliteFrontier(tmp_path / "state.db")
-    frontier.enqueue(entry("http://127.0.0.1:1/a"))
-    frontier.enqueue(entry("http://127.0.0.1:1/a"))  # idempotent
-    frontier.enqueue(entry("http://127.0.0.1:1/b", "interaffairs"))
-    frontier.close()
-    again = SqliteFrontier(tmp_path / "state.db")  # durable across processes
-    assert again.owed("mid") == [entry("http://127.0.0.1:1/a")]
-    assert again.count() == 2
-    again.done("mid", ["http://127.0.0.1:1/a", "http://127.0.0.1:1/never-owed"])
-    assert again.owed("mid") == [] and again.count("interaffairs") == 1
-    assert not again.walk_completed("mid", "w")
-    again.complete_walks("mid", ["w"])
-    assert again.walk_completed("mid", "w") and not again.walk_completed("interaffairs", "w")
+    check_round_trip_and_walks(frontier, lambda: frontier.close() or SqliteFrontier(tmp_path / "state.db"))
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["enqueue", "done"]), st.sampled_from(["mid", "mid_archive"]),
-                          st.integers(0, 6)), max_size=30))
+@given(SCHEDULES)
 def test_frontier_owes_exactly_what_was_enqueued_and_not_done(tmp_path_factory, ops):
     frontier = SqliteFrontier(tmp_path_factory.mktemp("frontier") / "state.db")
-    model: set[tuple[str, str]] = set()
-    for op, source, n in ops:
-        url = f"http://127.0.0.1:1/{n}"
-        if op == "enqueue":
-            frontier.enqueue(entry(url, source))
-            model.add((source, url))
-        else:
-            frontier.done(source, [url])
-            model.discard((source, url))
-    for source in ("mid", "mid_archive"):
-        assert {e.url for e in frontier.owed(source)} == {u for s, u in model if s == source}
+    check_owes_what_was_enqueued_and_not_done(frontier, ops)
     frontier.close()
