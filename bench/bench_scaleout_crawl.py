@@ -19,7 +19,8 @@ on this 2-core machine shared with other work the crawl is CPU-bound, so wall-ti
 say how much CPU the machine had to spare; a worker on a machine of its own adds its share.
 Workers do not write the corpus (one ``reprocess`` does, after the crawl; its time is printed
 apart), the baseline process does: so the figures are given against both the baseline and one
-worker.
+worker, and once more with the ``reprocess`` counted (``corpus/s``: pages per second from the
+start of the crawl to a corpus as complete as the baseline's).
 
 Run from the checkout: ``.venv/bin/python bench/bench_scaleout_crawl.py [--size 400] [--delay
 0.05] [--workers 1,2,4]``. Needs ``redis-server`` (Debian's package; ``.ci/run`` installs it).
@@ -134,13 +135,15 @@ def main(argv=None) -> int:
           f"{args.delay} s per host, one request at a time per host; wall time from the start of the "
           f"processes to the last exit (start-up included); load average before: {load}")
     print(f"{'run':<14}{'workers':>8}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'vs 1 proc':>10}"
-          f"{'vs 1 wkr':>9}{'CPU ms/page':>12}{'min gap/host':>14}{'reprocess':>11}  exit")
+          f"{'vs 1 wkr':>9}{'CPU ms/page':>12}{'min gap/host':>14}{'reprocess':>11}{'corpus/s':>10}"
+          f"{'vs 1 proc':>10}  exit")
     for row in rows:
         rate = row["pages"] / row["seconds"]
+        corpus_rate = row["pages"] / (row["seconds"] + row.get("reprocess", 0.0))
         re_s = f"{row['reprocess']:.1f}s" if "reprocess" in row else "-"
         print(f"{row['name']:<14}{row['workers']:>8}{row['pages']:>7}{row['seconds']:>9.1f}{rate:>9.1f}"
               f"{rate / base:>9.2f}x{rate / one:>8.2f}x{1000 * row['cpu'] / row['pages']:>12.1f}"
-              f"{row['gap']:>13.3f}s{re_s:>11}  {row['codes']}")
+              f"{row['gap']:>13.3f}s{re_s:>11}{corpus_rate:>10.1f}{corpus_rate / base:>9.2f}x  {row['codes']}")
     below = [r["name"] for r in rows[1:] if r["gap"] < args.delay]
     print("--redis runs with a per-host gap below the delay: " + (", ".join(below) if below else "none"))
     return 0 if all(c == 0 for r in rows for c in r["codes"]) else 1
