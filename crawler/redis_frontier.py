@@ -234,6 +234,7 @@ class Keys:
         self.queue, self.qdata, self.seq = base + "queue", base + "qdata", base + "seq"
         self.leases, self.holder = base + "leases", base + "holder"
         self.seen, self.workers, self.archived = base + "seen", base + "workers", base + "archived"
+        self.settled = base + "settled"
 
 
 def _settings_of(settings):
@@ -250,8 +251,44 @@ class RedisFrontier(Frontier):
     """:class:`~stenogram.crawler.state.Frontier` in Redis, shared by every worker.
 
     ``enqueue`` is ``HSETNX`` (idempotent per source and URL; durable once Redis answered, with
-    AOF); ``done`` also ends the URL's lease and drops its stored response; walks are a hash of
-    walk -> completion time.
+    AOF); ``done`` also ends the URL's lease, drops its stored response and records the URL as
+    settled in this round (``settled``, cleared with the round's duplicate filter); walks are a
+    hash of walk -> completion time.
+
+    **A rediscovered page that was settled.** A page settled earlier in the round and found again
+    is owed again by ``enqueue`` (``HSETNX`` creates the entry ``done`` deleted), then dropped by
+    the round's duplicate filter: left there, it would stay owed for ever. So when the scheduler
+    drops a request whose owed entry this worker's ``enqueue`` created, :meth:`forget_created`
+    deletes the entry, but only through :data:`FORGET`, one Lua script that deletes it only if the
+    URL is *truly settled*: in ``settled`` and not queued, not leased, not stored as an archived
+    response, all checked in the same atomic step as the delete.
+
+    It used to delete it unconditionally, and lost pages (issue 15): two workers A and B find
+    the same URL; A's ``HSETNX`` creates the entry, B's finds it; B's enqueue wins the duplicate
+    filter (queued), A's is dropped as a duplicate, so A deleted the entry while B's request
+    was still queued or leased. Had B or the whole crawl died before the page settled, the next
+    crawl would not have owed it. Each interleaving, against the script's checks:
+
+    * the other copy is queued, taken (leased), or leased and expired but not yet reclaimed (its
+      lease is still in ``leases`` until the ``POP`` that reclaims it puts it back in ``queue``,
+      in one script): not settled, and queued or leased -> kept;
+    * the other copy was fetched and stored (``archived``) by a worker that died, lease reclaimed:
+      not settled -> kept; the replay settles it;
+    * a redirect target kept by its worker (``TAKE_LOCAL``: leased, no queue entry): leased ->
+      kept; if it was handled without settling and parked (lease gone) it is not in ``settled``
+      -> kept, owed for the next round;
+    * the page was settled (``done``) before A's ``HSETNX`` created the entry again: in
+      ``settled``, nobody has it -> deleted, as intended; settled after A's ``HSETNX``: ``done``
+      deleted the entry already;
+    * a settled page taken again in the round (``TAKE_LOCAL`` takes a seen URL nobody holds):
+      leased -> kept while it is in flight; deleted afterwards only because the page *was* settled
+      this round (archived, its item through), so nothing it owes is lost;
+    * a new round (``JOIN`` clears ``seen`` and ``settled`` together) cannot start between A's
+      enqueue and its drop: A's membership is alive.
+
+    The script needs no atomicity with the enqueue that dropped the request: its condition alone
+    says the page was settled this round and nobody holds it now, and whoever takes it again
+    afterwards enqueues (``HSETNX``) it for itself first.
     """
 
     def __init__(self, url: str, prefix: str = defaults.STENOGRAM_REDIS_PREFIX,
@@ -261,6 +298,7 @@ class RedisFrontier(Frontier):
         #: URLs this worker's last enqueue created (not owed before): a request the round's
         #: duplicate filter then drops was settled already, and owes nothing
         self.created: set[str] = set()
+        self._forget = self.redis.register_script(FORGET)
 
     @classmethod
     def from_settings(cls, settings) -> "RedisFrontier":
@@ -276,11 +314,14 @@ class RedisFrontier(Frontier):
             self.created.add(entry.url)
 
     def forget_created(self, source: str, url: str, dropped: bool) -> None:
-        """The scheduler took (``dropped`` False) or dropped the request just enqueued."""
+        """The scheduler took (``dropped`` False) or dropped the request just enqueued: an entry
+        this worker's enqueue created for a dropped request is deleted if the page is truly
+        settled (:data:`FORGET`; the class docstring says why only then)."""
         if url in self.created:
             self.created.discard(url)
             if dropped:
-                redis_call(self.redis.hdel, self.keys(source).owed, url)
+                k = self.keys(source)
+                redis_call(self._forget, keys=[k.owed, k.settled, k.queue, k.leases, k.archived], args=[url])
 
     def done(self, source: str, urls) -> None:
         urls = list(urls)
@@ -289,7 +330,7 @@ class RedisFrontier(Frontier):
         k = self.keys(source)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hdel(k.owed, *urls).zrem(k.queue, *urls).hdel(k.qdata, *urls)
-        pipe.zrem(k.leases, *urls).hdel(k.holder, *urls).hdel(k.archived, *urls)
+        pipe.zrem(k.leases, *urls).hdel(k.holder, *urls).hdel(k.archived, *urls).sadd(k.settled, *urls)
         redis_call(pipe.execute)
 
     def owed(self, source: str) -> list[FrontierEntry]:
@@ -417,14 +458,28 @@ class RedisCrawlState:
 # do not matter.
 _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000 "
 
-#: KEYS workers queue leases holder qdata seen; ARGV worker lease -> 1 new round, 0 joined
+#: KEYS workers queue leases holder qdata seen [settled]; ARGV worker lease -> 1 new round, 0 joined
 JOIN = _NOW + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local alive = redis.call('ZCARD', KEYS[1])
-if alive == 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]) end
+if alive == 0 then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+  if KEYS[7] then redis.call('DEL', KEYS[7]) end
+end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 if alive == 0 then return 1 end
 return 0
+"""
+
+#: KEYS owed settled queue leases archived; ARGV url -> 1 the owed entry deleted, 0 kept.
+#: Deletes the entry only if the URL is truly settled in this round: settled (``done``) and not
+#: queued, leased or stored as an archived response since (RedisFrontier's docstring).
+FORGET = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 0 end
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return 0 end
+return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
 #: KEYS seen queue qdata seq; ARGV fingerprint url data priority -> 1 queued, 0 seen before
@@ -557,7 +612,7 @@ class RedisScheduler:
 
         self.spider = spider
         self.keys = k = Keys(self.prefix, spider.name)
-        new = redis_call(self._join, keys=[k.workers, k.queue, k.leases, k.holder, k.qdata, k.seen],
+        new = redis_call(self._join, keys=[k.workers, k.queue, k.leases, k.holder, k.qdata, k.seen, k.settled],
                          args=[self.worker, self.lease])
         logger.info("redis frontier %s: worker %s %s %s's round (%d queued, %d leased)",
                     redact(self.redis_url), self.worker, "started" if new else "joined", spider.name,
