@@ -156,15 +156,23 @@ class ArchivedRecord:
 # --------------------------------------------------------------------------- paths
 
 
-def expand_warc_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, directories expanded to their ``*.warc.gz``/``*.warc`` files, sorted."""
+def expand_warc_paths(paths: Iterable[str | Path],
+                      suffixes: tuple[str, ...] = WARC_SUFFIXES) -> list[Path]:
+    """The one rule for naming WARCs on a command line (``reprocess``, ``index``, ``wacz``,
+    ``salvage``; the reader itself): a file is taken as given, whatever its name; a directory
+    stands for every file under it, at any depth, whose name ends in one of ``suffixes``
+    (``*.warc.gz``/``*.warc``), sorted by path within that directory, so runs are reproducible.
+    Recursive because a crawl's ``--out`` folder keeps its WARCs in ``warc/`` and a collection
+    of workers' folders is one folder of folders. Symbolic links to directories inside are not
+    followed (no loops); a link given on the command line is. Files still being written
+    (``.warc.gz.open``) are not WARCs here: ``archive.salvage.salvage_paths`` finds them with
+    this same rule and ``suffixes=(".warc.gz.open",)``."""
     found: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            found.extend(
-                sorted(c for c in p.iterdir() if c.is_file() and c.name.endswith(WARC_SUFFIXES))
-            )
+            found.extend(sorted(c for c in p.rglob("*") if c.name.endswith(suffixes)
+                                and c.is_file()))
         elif p.is_file():
             found.append(p)
         else:

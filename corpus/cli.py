@@ -60,11 +60,12 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
     from rich.progress import TimeElapsedColumn
 
-    from stenogram.archive.reader import DAMAGE_REASONS, ReadStats, iter_captures, warc_problem
-    from stenogram.corpus.reprocess import count_reader_stats, reprocess as run, warc_paths
+    from stenogram.archive.reader import (DAMAGE_REASONS, ReadStats, expand_warc_paths,
+                                          iter_captures, warc_problem)
+    from stenogram.corpus.reprocess import count_reader_stats, reprocess as run
     from stenogram.report import drift_figures, drift_lines_text
 
-    files = warc_paths(paths)
+    files = expand_warc_paths(paths)
     problems = {f: warc_problem(f) for f in files}
     if files and all(problems.values()):  # nothing to read: refuse before creating a corpus
         first = next(iter(problems))

@@ -41,7 +41,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
-from pathlib import Path
 
 from stenogram.corpus.prepare import prepare_transcripts
 from stenogram.corpus.store import Corpus
@@ -117,19 +116,6 @@ class CommitBatcher:
             time.sleep(SHARED_PAUSE_SECONDS)  # the write lock is free: let the other writer in
         self._begin()
         return True
-
-
-def warc_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand directories to the WARC files inside them (sorted, so runs are reproducible)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*") if x.name.endswith((".warc", ".warc.gz"))))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise FileNotFoundError(f"no such WARC file or directory: {p}")
-    return out
 
 
 def not_extractable_reason(capture) -> str | None:

@@ -124,7 +124,7 @@ def test_unreachable_scheduler_is_one_line_and_creates_nothing(archive, tmp_path
 def test_worker_killed_mid_run_loses_and_duplicates_nothing(archive, local, cluster, tmp_path):
     from stenogram.archive.reader import ReadStats
     from stenogram.corpus.cluster import connect, reprocess_on_cluster
-    from stenogram.corpus.reprocess import warc_paths
+    from stenogram.archive.reader import expand_warc_paths
     from stenogram.corpus.store import Corpus
 
     local_db, _ = local
@@ -151,7 +151,7 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(archive, local, clus
             killed[victim] = busy[victim]
 
         with Corpus(db) as corpus:
-            summary = reprocess_on_cluster(corpus, warc_paths([archive]), client,
+            summary = reprocess_on_cluster(corpus, expand_warc_paths([archive]), client,
                                            stats=ReadStats(), chunk_size=4, progress=progress)
         survivors = set(client.scheduler_info()["workers"])
     finally:
