@@ -8,6 +8,15 @@ cdxj-indexer) from what was kept,
 so the index never lists a record that is not there (nor misses one that is).
 
 Files still held by a live writer (an exclusive ``flock``) are left alone.
+
+:func:`salvage_paths` is what ``stenogram reprocess`` and ``stenogram salvage`` run over the
+folders they are given: the same cut for every ``.open`` file no live writer holds, plus the
+cases a folder copied from another machine brings (``rsync`` of a live worker's folder): an
+``.open`` copy beside a closed file of the same name is either a longer copy of an earlier
+salvage (it replaces it: the same bytes at the same offsets, and more) or an older copy of a
+file since closed (it is removed). A folder this process cannot write is not salvaged (cutting
+and renaming need it) and its ``.open`` files are not read: reading them in place would cite a
+file name that stops existing once the file is closed; they are reported instead.
 """
 from __future__ import annotations
 
@@ -17,7 +26,8 @@ import logging
 import os
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterable
 
 from stenogram.archive.cdxj import index_warc
 
@@ -37,6 +47,9 @@ class SalvageResult:
     bytes_kept: int
     bytes_dropped: int
     index_lines: int
+    #: "closed": cut and renamed; "empty": no complete record, removed; "replaced": a longer copy
+    #: of a file salvaged before replaced it; "superseded": an older copy of a closed file, removed
+    outcome: str = "closed"
 
 
 def complete_prefix_length(path: str | os.PathLike) -> tuple[int, int]:
@@ -87,7 +100,14 @@ def _complete_member_length(fh) -> int | None:
 
 
 def _is_locked(path: str) -> bool:
-    fd = os.open(path, os.O_RDWR)
+    """Whether another open file holds an exclusive flock on ``path`` (a live writer).
+
+    Opened read-write when it can be (NFS emulates flock with byte-range locks, which need it),
+    else read-only (a file this process may read but not write)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -97,10 +117,37 @@ def _is_locked(path: str) -> bool:
     return False
 
 
+class ReadOnlyError(PermissionError):
+    """An ``.open`` file that could be salvaged, but this process cannot write it or its folder."""
+
+
+def _check_writable(path: str) -> None:
+    folder = os.path.dirname(path) or "."
+    for what, where in (("folder", folder), ("file", path)):
+        if not os.access(where, os.W_OK):
+            raise ReadOnlyError(f"cannot salvage {path}: its {what} is read-only here")
+
+
+def _same_prefix(a: str, b: str, length: int) -> bool:
+    """Whether the first ``length`` bytes of files ``a`` and ``b`` are equal."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while length > 0:
+            n = min(_CHUNK, length)
+            if fa.read(n) != fb.read(n):
+                return False
+            length -= n
+    return True
+
+
 def salvage_open_warc(open_path: str | os.PathLike) -> SalvageResult | None:
     """Cut ``open_path`` back to its complete records, close it and rebuild its index.
 
-    Returns None (and touches nothing) when another process still holds the file.
+    Returns None (and touches nothing) when another process still holds the file. When the
+    closed name exists already (a copied folder, module docstring), the two are compared: the
+    ``.open`` file replaces a closed file that is a prefix of its complete records (outcome
+    "replaced"), is removed when its complete records are a prefix of the closed file
+    ("superseded"), and anything else raises ``FileExistsError`` with both left as they are.
+    Raises :class:`ReadOnlyError` (touching nothing) when the file or its folder is read-only.
     """
     open_path = os.fspath(open_path)
     if not open_path.endswith(WARC_SUFFIX + OPEN_SUFFIX):
@@ -108,31 +155,51 @@ def salvage_open_warc(open_path: str | os.PathLike) -> SalvageResult | None:
     if _is_locked(open_path):
         logger.info("skipping %s: still being written by a live process", open_path)
         return None
+    _check_writable(open_path)
     final_path = open_path[: -len(OPEN_SUFFIX)]
     stem = final_path[: -len(WARC_SUFFIX)]
     total = os.path.getsize(open_path)
     keep, records = complete_prefix_length(open_path)
+    outcome = "closed"
+    if os.path.exists(final_path):
+        closed = os.path.getsize(final_path)
+        if keep > closed and _same_prefix(open_path, final_path, closed):
+            outcome = "replaced"  # a longer copy of what an earlier salvage closed
+        elif keep <= closed and _same_prefix(open_path, final_path, keep):
+            _remove_open(open_path, stem)
+            if not os.path.exists(stem + CDXJ_SUFFIX):
+                index_warc(final_path, stem + CDXJ_SUFFIX)
+            logger.warning("salvage: %s is an older copy of %s (%d of its %d bytes); removed",
+                           open_path, final_path, keep, closed)
+            return SalvageResult(final_path, records, keep, total - keep, 0, "superseded")
+        else:
+            raise FileExistsError(f"cannot salvage {open_path}: {final_path} already exists "
+                                  "with other records (both left as they are)")
     with open(open_path, "r+b") as fh:
         fh.truncate(keep)
         fh.flush()
         os.fsync(fh.fileno())
-    for stale in (stem + CDXJ_SUFFIX + OPEN_SUFFIX,):
-        if os.path.exists(stale):
-            os.remove(stale)
     if records == 0:
-        os.remove(open_path)
+        _remove_open(open_path, stem)
         logger.warning("salvage: %s held no complete record (%d bytes); removed", open_path, total)
-        return SalvageResult(None, 0, 0, total, 0)
-    if os.path.exists(final_path):
-        raise FileExistsError(f"cannot salvage {open_path}: {final_path} already exists")
+        return SalvageResult(None, 0, 0, total, 0, "empty")
     os.replace(open_path, final_path)
+    _remove_open(None, stem)
     lines = index_warc(final_path, stem + CDXJ_SUFFIX)
     logger.warning(
         "salvage: %s kept %d complete records (%d bytes), dropped %d trailing bytes; "
-        "index rebuilt with %d lines",
+        "index rebuilt with %d lines%s",
         final_path, records, keep, total - keep, lines,
+        "; it replaced an earlier salvage of a shorter copy" if outcome == "replaced" else "",
     )
-    return SalvageResult(final_path, records, keep, total - keep, lines)
+    return SalvageResult(final_path, records, keep, total - keep, lines, outcome)
+
+
+def _remove_open(open_path: str | None, stem: str) -> None:
+    """Remove ``open_path`` (if given) and the live index ``NAME.cdxj.open`` beside it."""
+    for stale in (open_path, stem + CDXJ_SUFFIX + OPEN_SUFFIX):
+        if stale and os.path.exists(stale):
+            os.remove(stale)
 
 
 def salvage_directory(directory: str | os.PathLike) -> list[SalvageResult]:
@@ -187,3 +254,99 @@ def _writer_alive(stem: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@dataclass
+class SalvageReport:
+    """What :func:`salvage_paths` did with each ``.open`` file it found (lists of paths)."""
+
+    results: list[SalvageResult] = field(default_factory=list)
+    live: list[str] = field(default_factory=list)  # held by a live writer: left alone
+    read_only: list[str] = field(default_factory=list)  # not writable here: left alone, not read
+    conflicts: list[str] = field(default_factory=list)  # a closed file of the same name differs
+    paths: list[str] = field(default_factory=list)  # the inputs to read now (see salvage_paths)
+
+    def of(self, *outcomes: str) -> list[SalvageResult]:
+        return [r for r in self.results if r.outcome in outcomes]
+
+    @property
+    def records(self) -> int:
+        """Complete records the salvaged files hold (closed or replaced)."""
+        return sum(r.records_kept for r in self.of("closed", "replaced"))
+
+    @property
+    def unread(self) -> list[str]:
+        """``.open`` files left as they are for a reason the operator must act on."""
+        return self.read_only + self.conflicts
+
+    def summary(self) -> str:
+        """One line, e.g. "salvaged 1 WARC left open (37 records); 1 still being written,
+        skipped"; empty when there was no ``.open`` file."""
+        parts = []
+        if closed := self.of("closed", "replaced"):
+            replaced = len(self.of("replaced"))
+            parts.append(f"salvaged {len(closed)} WARC(s) left open ({self.records} records, "
+                         f"{sum(r.bytes_dropped for r in closed)} bytes of unfinished records "
+                         "dropped" + (f"; {replaced} replacing a shorter copy salvaged before"
+                                      if replaced else "") + ")")
+        if empty := self.of("empty"):
+            parts.append(f"{len(empty)} left open without a complete record, removed")
+        if older := self.of("superseded"):
+            parts.append(f"{len(older)} older copy(ies) of a closed WARC, removed")
+        if self.live:
+            parts.append(f"{len(self.live)} still being written, skipped")
+        if self.read_only:
+            parts.append(f"{len(self.read_only)} in a read-only folder, not read "
+                         f"(e.g. {self.read_only[0]})")
+        if self.conflicts:
+            parts.append(f"{len(self.conflicts)} beside a different closed WARC of the same "
+                         f"name, not read (e.g. {self.conflicts[0]})")
+        return "; ".join(parts)
+
+
+def salvage_paths(paths: Iterable[str | os.PathLike]) -> SalvageReport:
+    """Salvage every ``*.warc.gz.open`` the inputs name, by the rule that names WARCs
+    (``archive.reader.expand_warc_paths``: a folder stands for every such file under it, a
+    file for itself), unless a live writer holds it; see the module docstring.
+
+    ``report.paths`` are the inputs to read afterwards: the folders as given, and a given
+    ``.open`` file replaced by its closed name (dropped when nothing was kept or it was left
+    alone). An input that does not exist raises ``FileNotFoundError``. Leftover live indexes
+    of WARCs already closed (:func:`finish_orphan_indexes`) are finished in the folders holding
+    one, where writable.
+    """
+    from stenogram.archive.reader import expand_warc_paths
+
+    report = SalvageReport()
+    suffix = WARC_SUFFIX + OPEN_SUFFIX
+    for given in map(os.fspath, paths):
+        found = expand_warc_paths([given], suffixes=(suffix,))
+        explicit = not os.path.isdir(given)
+        if explicit and not given.endswith(suffix):
+            report.paths.append(given)
+            continue
+        for path in map(str, found):
+            try:
+                result = salvage_open_warc(path)
+            except ReadOnlyError as exc:
+                logger.error("%s", exc)
+                report.read_only.append(path)
+                continue
+            except FileExistsError as exc:
+                logger.error("%s", exc)
+                report.conflicts.append(path)
+                continue
+            if result is None:
+                report.live.append(path)
+                continue
+            report.results.append(result)
+            if explicit and result.path is not None:
+                report.paths.append(result.path)
+        if not explicit:
+            report.paths.append(given)
+            folders = {os.path.dirname(str(p)) for p in
+                       expand_warc_paths([given], suffixes=(CDXJ_SUFFIX + OPEN_SUFFIX,))}
+            for folder in sorted(folders):
+                if os.access(folder, os.W_OK):
+                    finish_orphan_indexes(folder)
+    return report

@@ -55,17 +55,21 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     """Build or update the corpus from WARC files or directories (idempotent).
 
     A file that is not a WARC, or records that are damaged, are skipped with their reason and
-    the rest is processed; the exit status is then 1."""
+    the rest is processed; the exit status is then 1. WARCs a killed crawl left ``.open`` are
+    salvaged first (cut back to their complete records and closed) unless a live crawl still
+    writes them (README, "One corpus writer")."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
     from rich.progress import TimeElapsedColumn
 
     from stenogram.archive.reader import (DAMAGE_REASONS, ReadStats, expand_warc_paths,
                                           iter_captures, warc_problem)
+    from stenogram.archive.salvage import salvage_paths
     from stenogram.corpus.reprocess import count_reader_stats, reprocess as run
     from stenogram.report import drift_figures, drift_lines_text
 
-    files = expand_warc_paths(paths)
+    salvaged = salvage_paths(paths)  # before reading, for the local run and a cluster's alike
+    files = expand_warc_paths(salvaged.paths)
     problems = {f: warc_problem(f) for f in files}
     if files and all(problems.values()):  # nothing to read: refuse before creating a corpus
         first = next(iter(problems))
@@ -77,7 +81,8 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
     reader_stats = ReadStats()
     started = time.monotonic()
     if not files:
-        raise BadInput(f"no WARC files in {', '.join(map(str, paths))}", 66)
+        raise BadInput(f"no WARC files in {', '.join(map(str, paths))}"
+                       + (f" ({salvaged.summary()})" if salvaged.summary() else ""), 66)
     client = _cluster_client(cluster) if cluster else None  # before the corpus is created
     chunk_size = chunk_size or (CLUSTER_CHUNK_SIZE if cluster else 16)
     with Corpus(db_path, cache_mib=cache_mib) as corpus, Progress(
@@ -110,12 +115,20 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
         f"{stats['versions']} versions"
         + (f"; full-text index rebuilt in {summary.fts_rebuild_seconds:.1f} s"
            if summary.fts_rebuilt else "") + f" ({elapsed:.1f} s)")
+    if salvaged.summary():
+        click.echo(salvaged.summary())
     for line in drift_lines_text(drift):
         click.echo(line)
+    failures = []  # the rest is in the corpus; say what was not, and exit 1
+    if salvaged.unread:
+        failures.append(f"{len(salvaged.unread)} WARC(s) left open could not be salvaged "
+                        "and were not read")
     damaged = {k: v for k, v in reader_stats.skipped.items() if k in DAMAGE_REASONS}
-    if damaged:  # the rest is in the corpus; say what was not, and exit 1
-        raise BadInput("skipped as damaged: " + ", ".join(
-            f"{n} {k}" for k, n in sorted(damaged.items())) + " (reasons above)", EXIT_SKIPPED)
+    if damaged:
+        failures.append("skipped as damaged: " + ", ".join(
+            f"{n} {k}" for k, n in sorted(damaged.items())))
+    if failures:
+        raise BadInput("; ".join(failures) + " (reasons above)", EXIT_SKIPPED)
 
 
 # A chunk is one task on a cluster: the scheduler, the worker and the writer each spend about a
