@@ -1,4 +1,4 @@
-"""`stenogram index` and `stenogram wacz`: the archive's read side on the command line.
+"""`stenogram index`, `stenogram wacz` and `stenogram salvage`: the archive on the command line.
 
 Both mirror the Python API: ``index`` is :func:`rebuild_cdxj` per file, ``wacz`` is
 :func:`archive.wacz.build_wacz`. Both check every input first (``archive.reader.warc_damage``):
@@ -110,4 +110,19 @@ def wacz(paths: tuple[Path, ...], output: Path, db: Path | None, title: str | No
                        f"{output} (reasons above)", EXIT_SKIPPED)
 
 
-commands = [index, wacz]
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=InputPath())
+def salvage(paths: tuple[Path, ...]) -> None:
+    """Close the WARCs a killed crawl left .open (complete records kept, index rebuilt)."""
+    from stenogram.archive.salvage import salvage_paths
+
+    report = salvage_paths(paths)  # what `reprocess` does first (archive.salvage's docstring)
+    for result in report.of("closed", "replaced"):
+        click.echo(f"{result.path}	{result.records_kept} records")
+    click.echo(report.summary() or "no WARC left open", err=True)
+    if report.unread:
+        raise BadInput(f"{len(report.unread)} WARC(s) left open could not be salvaged "
+                       "(reasons above)", EXIT_SKIPPED)
+
+
+commands = [index, wacz, salvage]

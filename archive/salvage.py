@@ -99,22 +99,38 @@ def _complete_member_length(fh) -> int | None:
     return consumed
 
 
-def _is_locked(path: str) -> bool:
-    """Whether another open file holds an exclusive flock on ``path`` (a live writer).
+def _take_lock(path: str) -> int | None:
+    """A descriptor of ``path`` holding its exclusive flock, or None when another open file
+    holds it (a live writer, or another salvage of the same file).
 
     Opened read-write when it can be (NFS emulates flock with byte-range locks, which need it),
-    else read-only (a file this process may read but not write)."""
+    else read-only (a file this process may read but not write: :class:`ReadOnlyError` next).
+    Held until the salvage is done, so two processes salvaging one folder (a crawl starting
+    while a reprocess runs) never cut or rename the same file twice."""
+    writable = True
     try:
         fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        raise
     except OSError:
-        fd = os.open(path, os.O_RDONLY)
+        fd, writable = os.open(path, os.O_RDONLY), False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing releases our lock, if we got it
-    return False
+        os.close(fd)
+        return None
+    except OSError as exc:  # EBADF: NFS will not lock a file opened read-only
+        os.close(fd)
+        if writable:
+            raise
+        raise ReadOnlyError(f"cannot salvage {path}: it is read-only here ({exc.strerror})")
+    try:
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:  # salvaged by another since we opened
+            raise FileNotFoundError(f"{path} was salvaged by another process")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class ReadOnlyError(PermissionError):
@@ -152,10 +168,18 @@ def salvage_open_warc(open_path: str | os.PathLike) -> SalvageResult | None:
     open_path = os.fspath(open_path)
     if not open_path.endswith(WARC_SUFFIX + OPEN_SUFFIX):
         raise ValueError(f"not an open WARC file: {open_path}")
-    if _is_locked(open_path):
+    fd = _take_lock(open_path)
+    if fd is None:
         logger.info("skipping %s: still being written by a live process", open_path)
         return None
-    _check_writable(open_path)
+    try:  # closing the descriptor releases the lock
+        _check_writable(open_path)
+        return _salvage_locked(open_path, fd)
+    finally:
+        os.close(fd)
+
+
+def _salvage_locked(open_path: str, fd: int) -> SalvageResult:
     final_path = open_path[: -len(OPEN_SUFFIX)]
     stem = final_path[: -len(WARC_SUFFIX)]
     total = os.path.getsize(open_path)
@@ -175,10 +199,8 @@ def salvage_open_warc(open_path: str | os.PathLike) -> SalvageResult | None:
         else:
             raise FileExistsError(f"cannot salvage {open_path}: {final_path} already exists "
                                   "with other records (both left as they are)")
-    with open(open_path, "r+b") as fh:
-        fh.truncate(keep)
-        fh.flush()
-        os.fsync(fh.fileno())
+    os.ftruncate(fd, keep)
+    os.fsync(fd)
     if records == 0:
         _remove_open(open_path, stem)
         logger.warning("salvage: %s held no complete record (%d bytes); removed", open_path, total)
@@ -207,7 +229,10 @@ def salvage_directory(directory: str | os.PathLike) -> list[SalvageResult]:
     results = []
     pattern = os.path.join(glob.escape(os.fspath(directory)), "*" + WARC_SUFFIX + OPEN_SUFFIX)
     for path in sorted(glob.glob(pattern)):
-        result = salvage_open_warc(path)
+        try:
+            result = salvage_open_warc(path)
+        except FileNotFoundError:  # salvaged meanwhile by another process
+            continue
         if result is not None:
             results.append(result)
     finish_orphan_indexes(directory)
@@ -335,6 +360,10 @@ def salvage_paths(paths: Iterable[str | os.PathLike]) -> SalvageReport:
             except FileExistsError as exc:
                 logger.error("%s", exc)
                 report.conflicts.append(path)
+                continue
+            except FileNotFoundError:  # salvaged meanwhile by another process (a crawl starting)
+                if explicit:
+                    report.paths.append(path[: -len(OPEN_SUFFIX)])
                 continue
             if result is None:
                 report.live.append(path)

@@ -25,6 +25,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Rebuild NAME.cdxj beside each WARC (files, or directories of *.warc.gz / *.warc)."),
     "wacz": ("stenogram.archive.cli:wacz",
         "Package WARC files (or directories of them) as a WACZ 1.1.1 file."),
+    "salvage": ("stenogram.archive.cli:salvage",
+        "Close the WARCs a killed crawl left .open (complete records kept, index rebuilt)."),
     "extract": ("stenogram.extract.cli:extract_cmd",
         "Extract one saved HTML PAGE and print the transcript as one JSON object."),
     "eval-extract": ("stenogram.extract.cli:eval_extract",

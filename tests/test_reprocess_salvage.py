@@ -388,3 +388,27 @@ def test_one_rule_names_warcs_in_folders_at_any_depth(tmp_path):
     assert [p.name for p in opened] == ["f.warc.gz.open"]
     from stenogram.corpus import reprocess as reprocess_module
     assert not hasattr(reprocess_module, "warc_paths")  # one function, not two
+
+
+def test_salvage_command(tmp_path):
+    """`stenogram salvage DIR...`: the same salvage on its own (before `index` or `wacz` of a
+    gone worker's folder), nothing written beside it."""
+    folder = tmp_path / "w3" / "warc"
+    w = WarcWriter(folder, "w", hostname="box", salvage=False)
+    page(w, 1)
+    page(w, 2)
+    [held] = folder.glob("*.warc.gz.open")
+    left = folder / held.name.replace("w-", "gone-")
+    left.write_bytes(held.read_bytes() + b"\x1f\x8b\x08\x00partial")  # a cut record at the end
+    result = CliRunner().invoke(cli, ["salvage", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    closed = folder / left.name.removesuffix(".open")
+    assert f"{closed}\t5 records" in result.output  # warcinfo, then request and response twice
+    assert "salvaged 1 WARC(s) left open (5 records, 11 bytes of unfinished records dropped)" \
+        in result.output
+    assert "1 still being written, skipped" in result.output and held.exists()
+    w.close()
+    assert [rid for rid, _, _ in responses(closed)] == [rid for rid, _, _ in responses(
+        folder / held.name.removesuffix(".open"))]
+    result = CliRunner().invoke(cli, ["salvage", str(folder)])
+    assert result.exit_code == 0 and "no WARC left open" in result.output
