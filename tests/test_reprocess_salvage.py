@@ -412,3 +412,33 @@ def test_salvage_command(tmp_path):
         folder / held.name.removesuffix(".open"))]
     result = CliRunner().invoke(cli, ["salvage", str(folder)])
     assert result.exit_code == 0 and "no WARC left open" in result.output
+
+
+@pytest.mark.network
+def test_cluster_reprocess_salvages_first(tmp_path):
+    """`reprocess --cluster`: the writer salvages before it plans, workers read the closed file."""
+    from dask_support import LocalDaskCluster
+
+    folder = tmp_path / "w1"
+    w = WarcWriter(folder, "w", hostname="box", salvage=False)
+    for n in range(4):
+        page(w, n)
+    w.close()
+    gone = WarcWriter(tmp_path / "gone", "gone", hostname="box2", salvage=False)
+    for n in range(4, 6):
+        page(gone, n)
+    [held] = (tmp_path / "gone").glob("*.warc.gz.open")
+    shutil.copy(held, folder / held.name)  # a dead worker's leftover, as its machine left it
+    gone.close()
+    twin = tmp_path / "twin"
+    shutil.copytree(folder, twin)
+    local = reprocess(tmp_path / "local.db", twin)
+    assert local.exit_code == 0, local.output
+    with LocalDaskCluster(tmp_path / "dask", workers=1) as cluster:
+        result = CliRunner().invoke(cli, ["reprocess", "--db", str(tmp_path / "cluster.db"),
+                                          "--cluster", cluster.address, "--no-progress",
+                                          str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "salvaged 1 WARC(s) left open (5 records, 0 bytes" in result.output
+    assert captures(tmp_path / "cluster.db") == captures(tmp_path / "local.db")
+    assert len(captures(tmp_path / "local.db")) == 6
