@@ -10,8 +10,12 @@ share lives in one Redis, keyed per source under ``STENOGRAM_REDIS_PREFIX``:
 * **the duplicate filter** of the round (``seen``: request fingerprints);
 * **leases** (``leases``: URL -> expiry in Redis server time, ``holder``: URL -> worker). Taking
   a request leases it for ``STENOGRAM_REDIS_LEASE`` seconds; a live worker renews its leases
-  every third of that. A worker that dies (``kill -9``, machine gone) stops renewing, and the
-  next worker that asks for work puts its expired leases back at the front of the queue;
+  (and its membership) every third of that, from a thread of its own (:class:`LeaseRenewer`), so
+  a worker whose event loop is busy (a huge page in the pipeline, a slow fsync) keeps them; one
+  whose event loop has not turned for ``STENOGRAM_REDIS_STALL_MAX`` seconds is taken for wedged
+  and stops renewing. A worker that dies (``kill -9``, machine gone: its thread dies with it)
+  stops renewing, and the next worker that asks for work puts its expired leases back at the
+  front of the queue;
 * **archived responses not yet settled** (``archived``): a 2xx response is stored right after
   its WARC records were written, until the page is settled. A request taken back from a dead
   worker is answered from there (flag ``replayed``, not archived again), so a page archived
@@ -67,6 +71,7 @@ import logging
 import os
 import re
 import socket
+import threading
 from datetime import datetime
 from time import monotonic, sleep
 from urllib.parse import urlsplit, urlunsplit
@@ -564,6 +569,133 @@ return n
 """
 
 
+class HeldLeases:
+    """The URLs this worker holds a lease on, shared by the reactor thread (which takes, releases
+    and settles) and the :class:`LeaseRenewer` thread (which renews a snapshot of them).
+
+    Each URL carries the number of the ``add`` that put it there, so a URL the renewer found
+    gone (settled, released, or reclaimed by another worker) is dropped only if it was not taken
+    again between the renewer's snapshot and its answer."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._urls: dict[str, int] = {}
+        self._adds = itertools.count()
+
+    def add(self, url: str) -> None:
+        with self._lock:
+            self._urls[url] = next(self._adds)
+
+    def discard(self, url: str) -> None:
+        with self._lock:
+            self._urls.pop(url, None)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._urls)
+
+    def take_all(self) -> list[str]:
+        """Every URL held, sorted; held no longer."""
+        with self._lock:
+            urls, self._urls = sorted(self._urls), {}
+        return urls
+
+    def discard_gone(self, gone, snapshot: dict[str, int]) -> None:
+        with self._lock:
+            for url in gone:
+                if url in snapshot and self._urls.get(url) == snapshot[url]:
+                    del self._urls[url]
+
+    def __contains__(self, url) -> bool:
+        with self._lock:
+            return url in self._urls
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._urls)
+
+    def __iter__(self):
+        return iter(sorted(self.snapshot()))
+
+
+class LeaseRenewer(threading.Thread):
+    """Renews a worker's leases and membership from a daemon thread with its own Redis connection.
+
+    It used to be a ``LoopingCall`` in the Twisted reactor: a worker whose reactor was blocked
+    longer than a lease (a huge page extracted in the pipeline, a slow disk fsync, a long GC)
+    stopped renewing while alive, its leases expired, another worker took them back and the page
+    was fetched twice (seen with a 1.5 s test lease). Here renewal depends on the process being
+    alive, not on the reactor being responsive: every ``lease / 3`` seconds the thread renews a
+    snapshot of :class:`HeldLeases` (``RENEW``, one script) through a connection of its own,
+    without the crawl's outage retries (a failed renewal is logged and tried at the next turn,
+    the reactor's calls keep their own outage budget).
+
+    A reactor wedged for good must not hold its leases for ever: the reactor calls :meth:`tick`
+    (a ``LoopingCall``); when it has not for ``STENOGRAM_REDIS_STALL_MAX`` seconds the thread
+    stops renewing (logged, counted ``stenogram/redis/stalled``), so the worker's leases and
+    membership expire one lease later and the others take its requests back; if the reactor
+    turns again, renewal resumes (what was taken meanwhile is gone, and left to its new holder).
+    A ``kill -9`` ends the thread with the process: a dead worker's leases still expire.
+    """
+
+    def __init__(self, url: str, keys: Keys, worker: str, lease: float, stall_max: float,
+                 held: HeldLeases, stats=None):
+        import redis
+
+        super().__init__(name=f"lease-renewer-{worker}", daemon=True)
+        self.keys, self.worker, self.lease, self.stall_max = keys, worker, lease, stall_max
+        self.held, self.stats = held, stats
+        self.interval = max(0.05, lease / 3)
+        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=max(1.0, self.interval),
+                                          socket_connect_timeout=max(1.0, self.interval))
+        self.script = self.redis.register_script(RENEW)
+        self.ticked = monotonic()
+        self.stalled = False
+        self.renewals = 0
+        self._stopping = threading.Event()
+
+    def tick(self) -> None:
+        """The reactor is turning (called from it)."""
+        self.ticked = monotonic()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+        self.redis.close()
+
+    def run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.renew_once()
+
+    def renew_once(self) -> bool:
+        """One turn: renew, unless the reactor has been still too long. True if renewed."""
+        quiet = monotonic() - self.ticked
+        if quiet > self.stall_max:
+            if not self.stalled:
+                self.stalled = True
+                if self.stats is not None:
+                    self.stats.inc_value("stenogram/redis/stalled")
+                logger.error("redis frontier: the crawl's event loop has not turned for %.0f s "
+                             "(STENOGRAM_REDIS_STALL_MAX=%g): no longer renewing %d leases; they "
+                             "expire in %g s and other workers take them back", quiet, self.stall_max,
+                             len(self.held), self.lease)
+            return False
+        if self.stalled:
+            self.stalled = False
+            logger.warning("redis frontier: the event loop turns again; renewing leases again")
+        snapshot = self.held.snapshot()
+        k = self.keys
+        try:
+            gone = self.script(keys=[k.leases, k.holder, k.workers], args=[self.worker, self.lease, *sorted(snapshot)])
+        except Exception as exc:  # a Redis outage: the next turn tries again
+            logger.warning("redis frontier: lease renewal failed: %s", exc)
+            return False
+        self.held.discard_gone(gone, snapshot)
+        self.renewals += 1
+        return True
+
+
 def worker_id(settings=None) -> str:
     """``STENOGRAM_WORKER_ID``, default ``HOST-PID`` (letters, digits, ``.`` and ``-`` only)."""
     given = settings.get("STENOGRAM_WORKER_ID") if settings is not None else None
@@ -590,17 +722,19 @@ class RedisScheduler:
             keeper.placed_by_scheduler = True  # a page settles once its links are in Redis
         self.worker = worker_id(settings)
         self.lease = settings.getfloat("STENOGRAM_REDIS_LEASE")
+        self.stall_max = settings.getfloat("STENOGRAM_REDIS_STALL_MAX", defaults.STENOGRAM_REDIS_STALL_MAX)
         self.poll = settings.getfloat("STENOGRAM_REDIS_POLL")
         self.local: list = []  # heap of (-priority, seq, request): requests that stay here
         self.seq = itertools.count()
-        self.held: set[str] = set()  # URLs leased by this worker and not yet released
+        self.held = HeldLeases()  # URLs leased by this worker and not yet released
+        self.renewer: LeaseRenewer | None = None
         self.local_seen: set[str] = set()  # fingerprints of the requests kept here
         self.spider = None
         self.keys: Keys | None = None
         self.closing = False
         self._loops = []
-        self._join, self._enqueue, self._pop, self._renew, self._release, self._take_local = (
-            self.redis.register_script(s) for s in (JOIN, ENQUEUE, POP, RENEW, RELEASE, TAKE_LOCAL))
+        self._join, self._enqueue, self._pop, self._release, self._take_local = (
+            self.redis.register_script(s) for s in (JOIN, ENQUEUE, POP, RELEASE, TAKE_LOCAL))
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -619,19 +753,24 @@ class RedisScheduler:
                     self.redis.zcard(k.queue), self.redis.zcard(k.leases))
         self.stats.set_value("stenogram/redis/worker", self.worker)
         self.stats.set_value("stenogram/redis/round", "new" if new else "joined")
-        renew = task.LoopingCall(self._renew_leases)
-        renew.start(max(0.05, self.lease / 3), now=False)
+        self.renewer = LeaseRenewer(self.redis_url, k, self.worker, self.lease, self.stall_max, self.held,
+                                    self.stats)
+        self.renewer.start()
+        heartbeat = task.LoopingCall(self.renewer.tick)  # the reactor turns: renewing is right
+        heartbeat.start(min(1.0, max(0.05, self.stall_max / 4)), now=False)
         poll = task.LoopingCall(self._wake_engine)
         poll.start(self.poll, now=False)
-        self._loops = [renew, poll]
+        self._loops = [heartbeat, poll]
 
     def close(self, reason):
         self.closing = True
         for loop in self._loops:
             if loop.running:
                 loop.stop()
+        if self.renewer is not None:
+            self.renewer.stop()
+        held = self.held.take_all()
         try:
-            held = sorted(self.held)
             if held:  # stopped before finishing them: back to the queue for another worker
                 n = redis_call(self._release, keys=self._release_keys(), args=[self.worker, "requeue", *held])
                 if n:
@@ -640,22 +779,11 @@ class RedisScheduler:
         except RedisUnavailable as exc:  # an outage already reported once (stop_crawl): no ERROR again
             logger.log(logging.INFO if OUTAGE.since is not None else logging.ERROR,
                        "redis frontier: could not give back %d leases (they expire in %.0f s): %s",
-                       len(self.held), self.lease, exc)
+                       len(held), self.lease, exc)
 
     def _release_keys(self):
         k = self.keys
         return [k.leases, k.holder, k.queue, k.archived]
-
-    def _renew_leases(self):
-        if self.closing:
-            return
-        try:
-            gone = self._renew(keys=[self.keys.leases, self.keys.holder, self.keys.workers],
-                               args=[self.worker, self.lease, *sorted(self.held)])
-        except Exception as exc:  # a Redis outage: the next tick tries again
-            logger.warning("redis frontier: lease renewal failed: %s", exc)
-            return
-        self.held.difference_update(gone)
 
     def _wake_engine(self):
         """While other workers hold the only work, look at the queue every ``STENOGRAM_REDIS_POLL``
@@ -672,7 +800,7 @@ class RedisScheduler:
         # Scrapy asks only when this worker has nothing in flight: every request it still
         # holds was handled without being settled (a 5xx, a download error): it stays owed.
         if self.held:
-            held, self.held = sorted(self.held), set()
+            held = self.held.take_all()
             try:
                 parked = redis_call(self._release, keys=self._release_keys(), args=[self.worker, "park", *held])
             except RedisUnavailable as exc:

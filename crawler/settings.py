@@ -182,5 +182,10 @@ STENOGRAM_WORKER_ID = None  # default HOST-PID; names the worker's WARC files an
 # while the worker lives): after a kill -9 it goes back to the queue within this time. Long
 # enough that a busy worker (a 64 MiB page, a slow disk, a Redis restart) is not taken for dead.
 STENOGRAM_REDIS_LEASE = 60.0
+# Leases are renewed from a thread, so a worker whose event loop is busy (a huge page extracted,
+# a slow fsync) keeps them; one whose event loop has not turned for this long is wedged for good
+# (a deadlock, a runaway extraction) and stops renewing, so its requests go to the other workers
+# one lease later. Generous: far beyond the longest legitimate pause (seconds).
+STENOGRAM_REDIS_STALL_MAX = 600.0
 STENOGRAM_REDIS_POLL = 0.5  # seconds between looks at the queue while only others hold work
 STENOGRAM_REDIS_RETRY_FOR = 60.0  # a Redis restart shorter than this is a pause, not a failure

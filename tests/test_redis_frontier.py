@@ -13,6 +13,7 @@ again is not owed).
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 import scrapy
@@ -191,3 +192,63 @@ def test_interleaved_workers_owe_exactly_the_pages_someone_still_has(workers, st
         expected = {u for u, n in live.items() if n > 0 and u not in settled}
         got = owed(w)
         assert got - (settled & on_the_way) == expected, steps[:step + 1]
+
+
+# -- leases renewed while the event loop is blocked, given up when it is wedged --------------------
+
+def wait_for(predicate, timeout: float = 60.0):
+    """``predicate()``'s first true value, polled; None if none came within ``timeout`` (a bound
+    for a broken build, not a measure: the asserts are on what happened, never on how fast)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return None
+
+
+def holder(worker, url: str):
+    return worker.scheduler.redis.hget(worker.scheduler.keys.holder, url)
+
+
+def test_a_worker_whose_event_loop_is_blocked_keeps_its_leases(workers):
+    """No reactor runs in this test: for the schedulers it is a reactor blocked all along (a
+    huge page in the pipeline, a slow fsync). Renewal used to be a ``LoopingCall`` in that
+    reactor: the lease expired after 2 s and the other worker took the page back (fetched
+    twice). The renewer thread keeps it for three leases and more, and the other worker gets
+    nothing."""
+    a, b = workers(2, STENOGRAM_REDIS_LEASE=2.0)
+    a.schedule(URL)
+    assert a.enqueue() is True
+    assert a.take().url == URL
+    renewer = a.scheduler.renewer
+    start = renewer.renewals
+    # 9 renewals, a third of a lease apart at least: the reactor is blocked for 3 leases
+    assert wait_for(lambda: renewer.renewals >= start + 9), "the renewer thread did not renew"
+    assert b.take() is None
+    assert b.crawler.stats.get_value("stenogram/redis/reclaimed") is None
+    assert holder(a, URL) == "worker-0" and URL in a.scheduler.held
+    assert not renewer.stalled
+
+
+def test_a_worker_wedged_past_stall_max_gives_its_leases_up(workers):
+    """A reactor that does not turn for ``STENOGRAM_REDIS_STALL_MAX`` (2 s here) is taken for
+    wedged: the renewer stops, the lease expires and the other worker takes the request back;
+    when the reactor turns again, renewal resumes, for what the worker still holds."""
+    a, b = workers(2, STENOGRAM_REDIS_LEASE=1.0, STENOGRAM_REDIS_STALL_MAX=2.0)
+    a.schedule(URL)
+    assert a.enqueue() is True
+    assert a.take().url == URL
+    taken = wait_for(b.take)
+    assert taken is not None and taken.url == URL, "the wedged worker's lease never came back"
+    assert b.crawler.stats.get_value("stenogram/redis/reclaimed") == 1
+    renewer = a.scheduler.renewer
+    assert renewer.stalled and a.crawler.stats.get_value("stenogram/redis/stalled") == 1
+    assert holder(a, URL) == "worker-1"
+    renewer.tick()  # the reactor turns again
+    start = renewer.renewals
+    assert wait_for(lambda: renewer.renewals > start), "renewal did not resume"
+    assert not renewer.stalled
+    assert wait_for(lambda: URL not in a.scheduler.held)  # it is another's now: not renewed by A
+    assert holder(a, URL) == "worker-1"
