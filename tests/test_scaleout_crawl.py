@@ -319,7 +319,10 @@ def test_redis_restart_mid_crawl(reference, redis_server, tmp_path):
     wait (redis-py retries with backoff) and the crawl ends with the same corpus."""
     outs = [tmp_path / f"w{i}" for i in range(2)]
     procs = start_workers(reference["site"], outs, redis_server.url)
-    time.sleep(2.0 + reference["seconds"] * 0.4)
+    # mid-crawl: the first instant from 1 s on at which a worker holds a request (a fixed share
+    # of the one-process crawl's time was sometimes after two workers had finished)
+    time.sleep(1.0)
+    assert wait_until_holding(redis_server.url, procs[0].pid, timeout=60), "worker 0 never took a request"
     assert all(p.poll() is None for p in procs), "the crawl ended before Redis was killed"
     redis_server.kill()
     time.sleep(1.0)
