@@ -722,7 +722,7 @@ class RedisScheduler:
             keeper.placed_by_scheduler = True  # a page settles once its links are in Redis
         self.worker = worker_id(settings)
         self.lease = settings.getfloat("STENOGRAM_REDIS_LEASE")
-        self.stall_max = settings.getfloat("STENOGRAM_REDIS_STALL_MAX", defaults.STENOGRAM_REDIS_STALL_MAX)
+        self.stall_max = settings.getfloat("STENOGRAM_REDIS_STALL_MAX")
         self.poll = settings.getfloat("STENOGRAM_REDIS_POLL")
         self.local: list = []  # heap of (-priority, seq, request): requests that stay here
         self.seq = itertools.count()

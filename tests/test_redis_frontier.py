@@ -39,6 +39,7 @@ class Worker:
     def __init__(self, url: str, prefix: str, worker: str, **settings):
         from scrapy.utils.test import get_crawler
 
+        from stenogram.crawler import settings as defaults
         from stenogram.crawler.recrawl import FrontierKeeper
         from stenogram.crawler.redis_frontier import RedisScheduler
 
@@ -46,7 +47,8 @@ class Worker:
         self.crawler = get_crawler(Site, {
             "STENOGRAM_REDIS_URL": url, "STENOGRAM_REDIS_PREFIX": prefix, "STENOGRAM_WORKER_ID": worker,
             "FRONTIER_BACKEND": "stenogram.crawler.redis_frontier.RedisFrontier",
-            "STENOGRAM_REDIS_LEASE": 30.0, **settings})
+            "STENOGRAM_REDIS_LEASE": 30.0, "STENOGRAM_REDIS_STALL_MAX": defaults.STENOGRAM_REDIS_STALL_MAX,
+            **settings})
         self.spider = Site.from_crawler(self.crawler)
         self.keeper = FrontierKeeper.for_crawler(self.crawler)
         self.keeper.spider_opened(self.spider)
