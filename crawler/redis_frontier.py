@@ -686,6 +686,8 @@ class LeaseRenewer(threading.Thread):
             logger.warning("redis frontier: the event loop turns again; renewing leases again")
         snapshot = self.held.snapshot()
         k = self.keys
+        if self._stopping.is_set():  # the scheduler closed: its membership and leases were given back
+            return False
         try:
             gone = self.script(keys=[k.leases, k.holder, k.workers], args=[self.worker, self.lease, *sorted(snapshot)])
         except Exception as exc:  # a Redis outage: the next turn tries again
