@@ -2,7 +2,7 @@
 past ``STENOGRAM_REDIS_STALL_MAX`` gives them up (issue 15: "nothing fetched twice").
 
 Two real worker processes on a real redis-server crawl the sample site, lease 1.5 s (renewed
-every 0.5 s). Worker A's pipeline blocks its reactor once, on its first item, for 4 s: longer
+every 0.5 s). Worker A's pipeline blocks its reactor once, on its first ``mid`` item, for 4 s: longer
 than two leases, while it holds the lease of the page whose item it is processing
 (tests/stall_support.py). Renewal used to run in that reactor, so the lease expired and worker
 B took the page back. Now it is renewed from a thread: B reclaims nothing and no page has two
@@ -61,7 +61,7 @@ def run_pair(site, redis_url: str, tmp: Path, stall_max: float | None) -> tuple[
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))}
     marker = tmp / "stalled.json"
     a_settings = {**SETTINGS, "ITEM_PIPELINES": json.dumps(pipelines(redis_url)),
-                  "STALL_TEST_SECONDS": BLOCK, "STALL_TEST_MARKER": str(marker)}
+                  "STALL_TEST_SECONDS": BLOCK, "STALL_TEST_SPIDER": "mid", "STALL_TEST_MARKER": str(marker)}
     if stall_max is not None:
         a_settings["STENOGRAM_REDIS_STALL_MAX"] = stall_max
     procs = []
@@ -120,9 +120,8 @@ def test_a_worker_blocked_for_two_leases_keeps_them(site, redis_server, tmp_path
 
 
 def test_a_worker_wedged_past_stall_max_gives_its_leases_up(site, redis_server, tmp_path):  # noqa: F811
-    """Each of A's spiders (one crawler each, one pipeline each) blocks once: every block is a
-    wedge for STALL_MAX 1 s. A logs it as an error (its exit status says so), B ends cleanly
-    with A's requests taken back."""
+    """The block is a wedge for STALL_MAX 1 s: A logs it as an error (its exit status says
+    so), B ends cleanly with A's requests taken back."""
     results, marker = run_pair(site, redis_server.url, tmp_path, stall_max=1.0)
     (code_a, out_a), (code_b, out_b) = results
     assert code_b == 0, out_b[-2000:]
