@@ -53,17 +53,14 @@ def worker_command(site, out: Path, redis_url: str | None, extra: dict | None = 
     return cmd + (["--redis", redis_url] if redis_url else [])
 
 
-def rebuild(outs: list[Path], db: Path) -> None:
-    """The single corpus writer: close what dead workers left open, then one `reprocess`."""
-    from stenogram.archive.salvage import salvage_directory
-
-    for out in outs:
-        if (out / "warc").exists():
-            salvage_directory(out / "warc")
+def rebuild(outs: list[Path], db: Path) -> str:
+    """The single corpus writer: one `reprocess` (which salvages what dead workers left open);
+    its output."""
     proc = subprocess.run([str(torture.VENV_BIN / "stenogram"), "reprocess", "--db", str(db),
                            *[str(o / "warc") for o in outs if (o / "warc").exists()]],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.stdout
 
 
 def snapshot(outs: list[Path], db: Path) -> torture.Snapshot:
@@ -294,7 +291,9 @@ def test_killed_workers_lose_nothing_and_refetch_nothing_archived(reference, red
     for i, (code, out) in enumerate(results):
         if i not in victims:
             assert code == 0, out[-2000:]
-    rebuild(outs, tmp_path / "corpus.db")
+    left_open = list(tmp_path.rglob("*.warc.gz.open"))  # a victim's, if it had archived anything
+    summary = rebuild(outs, tmp_path / "corpus.db")
+    assert not list(tmp_path.rglob("*.warc.gz.open")) and ("left open" in summary) == bool(left_open), summary
     found = compare(reference, outs, tmp_path / "corpus.db")
     assert found == [], "\n".join(found) + (f"\nkills at {moments}: {victims}, work in {tmp_path}; "
                                             f"stats: {[dict(stats_of(out)) for out in outs]}")
