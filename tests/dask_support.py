@@ -5,7 +5,8 @@ venv (the ``distributed`` package), started as separate processes exactly as the
 starts them on other machines, bound to 127.0.0.1, without dashboards. Workers run without a
 nanny (``--no-nanny``): a killed worker stays dead, so a test that kills one knows the other
 did the rest. Each process has its own process group and is always stopped (SIGTERM, then
-SIGKILL), logs in the given folder.
+SIGKILL), logs in the given folder. Their Dask settings are the README recipe's:
+``DASK_CONFIG=tools/dask`` (housekeeping a rebuild never reads, turned down).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from stenogram.corpus.serve import stop as stop_processes
 
 DASK = Path(sys.executable).with_name("dask")
+DASK_CONFIG = Path(__file__).resolve().parent.parent / "tools" / "dask"
 
 
 class LocalDaskCluster:
@@ -28,7 +30,7 @@ class LocalDaskCluster:
     def __init__(self, folder: Path, workers: int = 2, threads: int = 1, timeout: float = 60.0,
                  env: dict | None = None):
         self.folder, self.n_workers, self.threads, self.timeout = Path(folder), workers, threads, timeout
-        self.env = env
+        self.env = {**(os.environ if env is None else env), "DASK_CONFIG": str(DASK_CONFIG)}
         self.scheduler: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.address = ""
