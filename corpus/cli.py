@@ -34,7 +34,7 @@ TARGET_DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", sho
 @click.option("--workers", "-j", type=int, default=None,
               help="Extraction processes (default: number of cores; 1 = no pool)")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
-              help="Captures per unit of work [default: 16; 64 with --cluster, where each "
+              help="Captures per unit of work [default: 16; 256 with --cluster, where each "
                    "unit is a task on the scheduler]")
 @click.option("--commit-every", type=int, default=1000, show_default=True,
               help="Captures per transaction (a crash loses at most one batch)")
@@ -131,9 +131,12 @@ def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cach
         raise BadInput("; ".join(failures) + " (reasons above)", EXIT_SKIPPED)
 
 
-# A chunk is one task on a cluster: the scheduler, the worker and the writer each spend about a
-# millisecond per task, so a cluster's chunks are larger than the local pool's.
-CLUSTER_CHUNK_SIZE = 64
+# A chunk is one task on a cluster: the scheduler, the workers and the writer's Dask client
+# spend ~14 ms of CPU per task between them (bench/bench_rebuild_cluster.py: 64-capture chunks
+# cost ~0.2 ms per capture more than 256-capture ones), and each of those ms is taken from
+# extraction; 256 captures are a few seconds of one worker's time, so the last task's wait at
+# the end of a run stays short.
+CLUSTER_CHUNK_SIZE = 256
 
 
 def _cluster_client(address: str):
