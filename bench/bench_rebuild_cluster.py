@@ -139,10 +139,11 @@ def _proc_cpu(pid: int) -> float:
 
 
 class PeakRss:
-    """Peak RSS of each of a set of processes (pids added as they start), from /proc."""
+    """Peak RSS of each of a set of processes (pids added as they start), from /proc, and the
+    machine's 1-minute load average over the same time (``load()``: mean and max)."""
 
     def __init__(self, interval: float = 0.25):
-        self.interval, self.pids, self.peak = interval, set(), {}
+        self.interval, self.pids, self.peak, self.loads = interval, set(), {}, []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -157,12 +158,19 @@ class PeakRss:
     def _run(self) -> None:
         page = os.sysconf("SC_PAGE_SIZE")
         while not self._stop.wait(self.interval):
+            self.loads.append(os.getloadavg()[0])
             for pid in list(self.pids):
                 try:
                     rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
                 except (OSError, IndexError, ValueError):
                     continue
                 self.peak[pid] = max(self.peak.get(pid, 0), rss)
+
+    def load(self) -> str:
+        if not self.loads:
+            return "load average n/a"
+        return (f"load average {sum(self.loads) / len(self.loads):.1f} (max "
+                f"{max(self.loads):.1f}) on 2 cores")
 
 
 def run_reprocess(db: Path, folder: Path, extra: list[str], sampler: PeakRss) -> dict:
@@ -233,8 +241,8 @@ def main() -> int:
         local["rss"] = rss.peak.get(local["pid"], 0)
         local["rate"] = total / local["wall"]
         print(f"local, 1 process: {local['wall']:.1f} s, {local['rate']:.1f} captures/s, "
-              f"CPU {1000 * local['cpu'] / total:.2f} ms/capture, peak RSS {mib(local['rss'])}\n"
-              f"  {local['summary']}", flush=True)
+              f"CPU {1000 * local['cpu'] / total:.2f} ms/capture, peak RSS {mib(local['rss'])}; "
+              f"{rss.load()}\n  {local['summary']}", flush=True)
 
     db = args.workdir / "cluster.db"
     for p in args.workdir.glob("cluster.db*"):
@@ -257,10 +265,12 @@ def main() -> int:
     run["rate"] = total / run["wall"]
     worker_cpu = sum(cpu[w.pid] for w in cluster.workers)
     print(f"cluster, 2 worker processes (started in {startup:.1f} s, not counted): "
-          f"{run['wall']:.1f} s, {run['rate']:.1f} captures/s\n"
+          f"{run['wall']:.1f} s, {run['rate']:.1f} captures/s; {rss.load()}\n"
           f"  CPU per capture: writer {1000 * run['cpu'] / total:.2f} ms, workers "
-          f"{1000 * worker_cpu / total:.2f} ms, scheduler "
-          f"{1000 * cpu[cluster.scheduler.pid] / total:.2f} ms\n"
+          + " + ".join(f"{1000 * cpu[w.pid] / total:.2f}" for w in cluster.workers)
+          + f" = {1000 * worker_cpu / total:.2f} ms, scheduler "
+          f"{1000 * cpu[cluster.scheduler.pid] / total:.2f} ms, total "
+          f"{1000 * (run['cpu'] + worker_cpu + cpu[cluster.scheduler.pid]) / total:.2f} ms\n"
           f"  peak RSS: writer {mib(rss.peak.get(run['pid'], 0))}, workers "
           + ", ".join(mib(rss.peak.get(w.pid, 0)) for w in cluster.workers)
           + f", scheduler {mib(rss.peak.get(cluster.scheduler.pid, 0))}\n  {run['summary']}",
