@@ -254,3 +254,15 @@ def test_a_worker_wedged_past_stall_max_gives_its_leases_up(workers):
     assert not renewer.stalled
     assert wait_for(lambda: URL not in a.scheduler.held)  # it is another's now: not renewed by A
     assert holder(a, URL) == "worker-1"
+
+
+def test_every_worker_counts_the_shared_queue(workers):
+    """The progress display's "queued" is ``len(scheduler)`` (crawler/progress.py): for a Redis
+    worker, its own kept requests plus the shared queue, whoever queued them."""
+    a, b = workers(2)
+    for n in range(3):
+        a.schedule(f"http://127.0.0.1:1/q{n}")
+        assert a.enqueue() is True
+    assert len(a.scheduler) == len(b.scheduler) == 3
+    assert b.take() is not None
+    assert len(a.scheduler) == len(b.scheduler) == 2
