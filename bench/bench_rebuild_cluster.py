@@ -3,10 +3,14 @@
 What is measured: ``stenogram reprocess`` over the same WARCs, the real extractor and the real
 writer, twice: ``-j 1`` (one process reads, extracts, prepares and ingests: the baseline) and
 ``--cluster`` on a ``dask scheduler`` with two single-threaded ``dask worker`` processes started
-here on 127.0.0.1 (tests/dask_support.py). Figures: captures rebuilt per second (wall time of
-the command, the cluster's start-up excluded and printed apart), the speed-up, CPU seconds per
-capture of the writer and of the workers, peak RSS of each process (sampled from /proc), and the
-two corpora compared (same documents, versions and captures).
+here on 127.0.0.1 with the README's settings (tests/dask_support.py, ``DASK_CONFIG=tools/dask``).
+Figures: captures rebuilt per second (wall time of the command, the cluster's start-up excluded
+and printed apart), the speed-up, CPU ms per capture of the writer, each worker and the
+scheduler, peak RSS of each process (sampled from /proc), the load average during each run, and
+the two corpora compared (same documents, versions and captures). The machine is shared: judge by
+CPU, ``2 * local / cluster total`` is what two idle cores would give. Each process's start-up
+(imports: the workers import the extractor in their first task) is in its CPU, so small runs
+understate the cluster; the cost per added capture is the difference of two sizes' totals.
 
 The archive: the demo's WARCs (every source of the sample site, a silent edit, a recrawl with
 revisits) replicated until it holds at least ``--captures`` captures. A replica is a byte-level
