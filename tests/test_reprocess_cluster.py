@@ -81,8 +81,9 @@ def cluster(tmp_path_factory):
 def test_cluster_rebuild_equals_local_and_rerun_adds_nothing(archive, local, cluster, tmp_path):
     local_db, local_summary = local
     db = tmp_path / "cluster.db"
+    # chunks of 32 (the default is 256): several tasks, on both workers, taken back in order
     cmd = ("reprocess", "--db", str(db), "--cluster", cluster.address, "--no-progress",
-           str(archive))
+           "--chunk-size", "32", str(archive))
     proc = stenogram_cmd(*cmd)
     assert proc.returncode == 0, proc.stderr[-3000:] + cluster.log("w0")[-2000:]
     assert corpus_rows(db) == corpus_rows(local_db)
@@ -94,6 +95,46 @@ def test_cluster_rebuild_equals_local_and_rerun_adds_nothing(archive, local, clu
     assert f"{n} captures read, 0 skipped corrupt, {n} already in the corpus" in again.stdout
     assert "0 new documents, 0 new versions" in again.stdout
     assert corpus_rows(db) == corpus_rows(local_db)
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def test_the_cluster_runs_with_the_recipes_dask_settings(cluster):
+    """tools/dask/stenogram.yaml names settings Dask has (Dask takes any key, so a misspelt one
+    would silently change nothing) and the scheduler and workers started as the README says
+    run with them."""
+    import dask
+    import distributed  # noqa: F401  (registers its defaults with dask.config)
+    import yaml
+    from dask_support import DASK_CONFIG
+
+    from stenogram.corpus.cluster import connect
+
+    ours = _flat(yaml.safe_load((DASK_CONFIG / "stenogram.yaml").read_text()))
+    defaults: dict = {}
+    for tree in dask.config.defaults:
+        dask.config.update(defaults, tree)
+    assert {key: dask.config.get(key, None, config=defaults) is not None for key in ours} == \
+        {key: True for key in ours}
+    assert ours["distributed.worker.profile.enabled"] is False
+    client = connect(cluster.address)
+    try:
+        def view():
+            import dask
+            return {key: dask.config.get(key) for key in ours}
+
+        assert list(client.run(view).values()) == [ours, ours]
+        assert client.run_on_scheduler(view) == ours
+    finally:
+        client.close()
 
 
 def test_workers_that_cannot_read_the_warcs_are_refused(cluster, tmp_path):
