@@ -485,13 +485,16 @@ def _scan_records(path: Path, stats: ReadStats,
                     log.info("resyncing %s at offset %d", path, start)
 
 
-def read_record_at(path: str | Path, offset: int,
-                   max_decoded: int = DEFAULT_MAX_DECODED) -> ArchivedRecord:
-    """Read the one record at ``offset`` of ``path`` (as given by a :class:`WarcLocation`)."""
+def read_record_at(path: str | Path, offset: int, max_decoded: int = DEFAULT_MAX_DECODED,
+                   check_digests: bool = True) -> ArchivedRecord:
+    """Read the one record at ``offset`` of ``path`` (as given by a :class:`WarcLocation`).
+
+    ``check_digests=False``: for a caller that has verified this record already (a cluster
+    worker reading what the writer's scan planned); the check is a fifth of a record's read."""
     path = Path(path)
     with open(path, "rb") as fh:
         fh.seek(offset)
-        it = _archive_iterator(fh, check_digests=True)
+        it = _archive_iterator(fh, check_digests=check_digests)
         try:
             record = next(it)
         except StopIteration:
