@@ -4,6 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= data
+# Test processes (pytest-xdist). Whole test files go to one worker (--dist loadfile), so a
+# module's shared world (a crawl, a pywb, a browser) is built once; TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test bench clean
 
@@ -19,7 +22,7 @@ demo: install
 	$(BIN)/stenogram demo --data $(DATA)
 
 test: install
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 bench: install
 	$(BIN)/python bench/run_all.py
