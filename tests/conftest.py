@@ -154,3 +154,14 @@ def crawled(tmp_path_factory):
     with SampleSite(port=0, size=12, seed=7) as site:
         proc = stenogram_cmd(*crawl_args(site, out))
         yield CrawlRun(site=site, out=out, proc=proc)
+
+
+def pytest_collection_modifyitems(items):
+    """Files holding a ``slow`` test run first, in their order; the rest keep theirs after them.
+
+    ``make test`` gives whole files to 2 processes (pytest-xdist ``--dist loadfile``): with the
+    long files started first, the short ones fill in at the end, where a long file started last
+    would run alone on one process while the other has finished.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: order kept within each group

@@ -34,6 +34,7 @@ from conftest import VENV_BIN, LoopbackHandler, crawl_args, stenogram_cmd
 from stenogram.corpus.serve import stop  # SIGTERM each process group, SIGKILL what lingers
 from test_interop_tools import run, start_wayback, tools_bin  # noqa: F401  (tools_bin: a fixture)
 
+pytestmark = [pytest.mark.network, pytest.mark.slow]
 SOURCES = ("mid", "mid_archive", "mid_domino", "globalsecurity", "interaffairs")
 #: the runs through the Wayback-form front (paging, --list, kills, 429s): fewer pages, faster
 FRONT_SOURCES = ("mid", "mid_archive")

@@ -18,7 +18,7 @@ import pytest
 from conftest import stenogram_cmd
 from test_operations_support import crawl_args
 
-pytestmark = pytest.mark.network
+pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 VENV = Path(sys.executable).parent.parent
 

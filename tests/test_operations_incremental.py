@@ -10,7 +10,7 @@ import pytest
 from conftest import stenogram_cmd
 from test_operations_support import crawl_args, run_crawl_subprocess, total, transcript_targets, warc_responses
 
-pytestmark = pytest.mark.network
+pytestmark = [pytest.mark.network, pytest.mark.slow]
 SOURCES = ("mid", "mid_archive", "globalsecurity", "interaffairs")
 
 
