@@ -21,6 +21,11 @@ so extraction costs what it costs on the sample pages and ingest takes the exact
 digests stay valid (only WARC headers change). Generated once under ``--workdir`` (default
 ``/tmp/stenogram-bench-rebuild``), reused by later runs.
 
+The ceiling: two independent ``reprocess -j 1`` at once, each over half the WARC files into a
+corpus of its own (no Dask, nothing shared; ``--no-pair`` skips it). It is the most any two
+processes get from this machine on this work (two cores of a VM can give less than twice one
+core: shared caches, memory bandwidth, the host), so the cluster is also given as a share of it.
+
 The projection per added machine is arithmetic on these figures, stated as such: each worker
 process adds ``1 / (worker CPU s per capture)`` captures/s, until the single writer's ceiling
 ``1 / (writer CPU s per capture)``.
@@ -100,10 +105,10 @@ def _rewrite(head: bytes, replica: int) -> bytes:
     return b"\r\n".join(lines)
 
 
-def count_captures(folder: Path) -> int:
+def count_captures(paths: Path | list[Path]) -> int:
     from stenogram.archive.reader import iter_captures
 
-    return sum(1 for _ in iter_captures([folder]))
+    return sum(1 for _ in iter_captures(paths if isinstance(paths, list) else [paths]))
 
 
 def replicated_archive(workdir: Path, captures: int) -> tuple[Path, int]:
@@ -177,11 +182,12 @@ class PeakRss:
                 f"{max(self.loads):.1f}) on 2 cores")
 
 
-def run_reprocess(db: Path, folder: Path, extra: list[str], sampler: PeakRss) -> dict:
+def run_reprocess(db: Path, folder: Path | list[Path], extra: list[str], sampler: PeakRss) -> dict:
     """One ``stenogram reprocess``: wall seconds, its CPU seconds, its summary line."""
     started = time.perf_counter()
+    paths = [str(p) for p in (folder if isinstance(folder, list) else [folder])]
     proc = subprocess.Popen([str(BIN / "stenogram"), "reprocess", "--db", str(db), "--no-progress",
-                             *extra, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             *extra, *paths], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler.pids.add(proc.pid)
     out, err = proc.communicate()
     wall = time.perf_counter() - started
@@ -190,6 +196,35 @@ def run_reprocess(db: Path, folder: Path, extra: list[str], sampler: PeakRss) ->
     # CPU of the finished child: its own rusage via wait4 is gone after communicate(), so the
     # children total is read around it (only this child ran in between)
     return {"wall": wall, "pid": proc.pid, "summary": out.decode().splitlines()[0]}
+
+
+def run_pair(workdir: Path, folder: Path, extra: list[str]) -> dict:
+    """Two independent ``reprocess -j 1`` at once over the same WARC files (the first half of
+    ``folder``'s, at least one), each into a corpus of its own: the same work each, so neither
+    waits for the other at the end. Wall seconds until both ended, their CPU seconds, and the
+    captures both rebuilt together."""
+    files = sorted(folder.glob("*.warc.gz"))
+    files = files[: max(1, len(files) // 2)]
+    results = [None, None]
+    cpu0 = children_cpu()
+    started = time.perf_counter()
+    with PeakRss() as rss:
+        def one(i):
+            db = workdir / f"pair-{i}.db"
+            for p in workdir.glob(f"pair-{i}.db*"):
+                p.unlink()
+            results[i] = run_reprocess(db, files, ["-j", "1", *extra], rss)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    wall = time.perf_counter() - started
+    if None in results:
+        sys.exit("a reprocess of the pair failed")
+    return {"wall": wall, "cpu": children_cpu() - cpu0, "load": rss.load(),
+            "captures": 2 * count_captures(files)}
 
 
 def children_cpu() -> float:
@@ -225,6 +260,8 @@ def main() -> int:
     ap.add_argument("--chunk-size", type=int, default=None,
                     help="reprocess --chunk-size (default: its own, 16 local, 64 cluster)")
     ap.add_argument("--skip-local", action="store_true", help="cluster run only (no baseline)")
+    ap.add_argument("--no-pair", action="store_true",
+                    help="skip the ceiling run (two independent -j 1 processes at once)")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     folder, total = replicated_archive(args.workdir, args.captures)
@@ -247,6 +284,15 @@ def main() -> int:
         print(f"local, 1 process: {local['wall']:.1f} s, {local['rate']:.1f} captures/s, "
               f"CPU {1000 * local['cpu'] / total:.2f} ms/capture, peak RSS {mib(local['rss'])}; "
               f"{rss.load()}\n  {local['summary']}", flush=True)
+
+    pair = None
+    if local and not args.no_pair:
+        pair = run_pair(args.workdir, folder, chunk)
+        pair["rate"] = pair["captures"] / pair["wall"]
+        print(f"ceiling, two independent -j 1 processes at once (each over the same "
+              f"{pair['captures'] // 2:,} captures into its own corpus, no Dask): {pair['wall']:.1f} s, "
+              f"{pair['rate']:.1f} captures/s = {pair['rate'] / local['rate']:.2f}x one process, CPU "
+              f"{1000 * pair['cpu'] / pair['captures']:.2f} ms/capture; {pair['load']}", flush=True)
 
     db = args.workdir / "cluster.db"
     for p in args.workdir.glob("cluster.db*"):
@@ -283,6 +329,10 @@ def main() -> int:
         same = corpus_digest(args.workdir / "local.db") == corpus_digest(db)
         print(f"speed-up: {run['rate'] / local['rate']:.2f}x one process (target >= 1.8x); "
               f"corpora {'identical' if same else 'DIFFERENT'} (documents, versions, captures)")
+        if pair:
+            print(f"  against the ceiling: the cluster reaches {run['rate'] / pair['rate']:.2f} of what "
+                  f"two independent processes reach on this machine "
+                  f"({pair['rate'] / local['rate']:.2f}x one process)")
         cluster_cpu = run["cpu"] + worker_cpu + cpu[cluster.scheduler.pid]
         print(f"  CPU: local {1000 * local['cpu'] / total:.2f} ms/capture, cluster (all its "
               f"processes) {1000 * cluster_cpu / total:.2f}; on 2 idle cores the cluster would "
