@@ -12,6 +12,12 @@ python="${PYTHON:-python3}"
 stamp="$venv/.tools-stamp"
 want="$(sha256sum "$req" | cut -d' ' -f1)"
 
+# One builder at a time: `make test` runs test files in two processes, and two of them may need
+# the tools at once (two pip installs into one venv broke each other: a pywb test was skipped).
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/wayback" && -x "$venv/bin/wacz" ]]; then
     exit 0
 fi
