@@ -94,3 +94,33 @@ def redis_server(tmp_path):
         yield server
     finally:
         server.kill()
+
+
+# -- what a `crawl --redis` worker left in its --out folder ------------------------------------------
+
+def worker_stat(out: Path, key: str) -> int:
+    """A number of the worker's stats dump (its logs end with it), summed over its spiders."""
+    total = 0
+    for log in (out / "logs").glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if f"'{key}':" in line:
+                total += int(line.split(":")[-1].strip().rstrip(",}"))
+    return total
+
+
+def worker_fetches(outs: list[Path], types=("response", "revisit")) -> "Counter":
+    """(URL, status) -> records of ``types`` over the workers' WARCs (robots.txt aside: each
+    worker reads it for itself, as each process of a single crawl would)."""
+    from collections import Counter
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    count: Counter = Counter()
+    for out in outs:
+        for path in sorted((out / "warc").glob("*.warc.gz")):
+            with open(path, "rb") as fh:
+                for record in ArchiveIterator(fh):
+                    url = record.rec_headers.get_header("WARC-Target-URI")
+                    if record.rec_type in types and not url.endswith("/robots.txt"):
+                        count[(url, record.http_headers.get_statuscode())] += 1
+    return count

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import torture  # noqa: E402  (tools/ is not a package)
 
 from redis_support import redis_server  # noqa: E402,F401  (the fixture)
+from redis_support import worker_fetches, worker_stat  # noqa: E402
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -81,42 +81,18 @@ def run_pair(site, redis_url: str, tmp: Path, stall_max: float | None) -> tuple[
     return results, marker
 
 
-def stat(out: Path, key: str) -> int:
-    total = 0
-    for log in (out / "logs").glob("*.log"):
-        for line in log.read_text(errors="replace").splitlines():
-            if f"'{key}':" in line:
-                total += int(line.split(":")[-1].strip().rstrip(",}"))
-    return total
-
-
-def responses(outs) -> Counter:
-    """(URL, status) -> response records over the workers' WARCs (robots.txt aside)."""
-    from warcio.archiveiterator import ArchiveIterator
-
-    count = Counter()
-    for out in outs:
-        for path in sorted((out / "warc").glob("*.warc.gz")):
-            with open(path, "rb") as fh:
-                for record in ArchiveIterator(fh):
-                    url = record.rec_headers.get_header("WARC-Target-URI")
-                    if record.rec_type == "response" and not url.endswith("/robots.txt"):
-                        count[(url, record.http_headers.get_statuscode())] += 1
-    return count
-
-
 def test_a_worker_blocked_for_two_leases_keeps_them(site, redis_server, tmp_path):  # noqa: F811
     results, marker = run_pair(site, redis_server.url, tmp_path, stall_max=None)
     assert [code for code, _ in results] == [0, 0], results[0][1][-2000:] + results[1][1][-2000:]
     blocked = json.loads(marker.read_text())
     assert blocked["seconds"] >= BLOCK > 2 * LEASE, blocked  # the reactor was blocked for two leases and more
     outs = [tmp_path / "a", tmp_path / "b"]
-    assert stat(outs[0], "scheduler/dequeued/redis") and stat(outs[1], "scheduler/dequeued/redis")  # both worked
-    assert [stat(o, "stenogram/redis/reclaimed") for o in outs] == [0, 0]
-    assert [stat(o, "stenogram/redis/archived_not_refetched") for o in outs] == [0, 0]
-    twice = {k: n for k, n in responses(outs).items() if n > 1}
+    assert worker_stat(outs[0], "scheduler/dequeued/redis") and worker_stat(outs[1], "scheduler/dequeued/redis")  # both worked
+    assert [worker_stat(o, "stenogram/redis/reclaimed") for o in outs] == [0, 0]
+    assert [worker_stat(o, "stenogram/redis/archived_not_refetched") for o in outs] == [0, 0]
+    twice = {k: n for k, n in worker_fetches(outs, ("response",)).items() if n > 1}
     assert twice == {}
-    assert stat(outs[0], "stenogram/redis/stalled") == 0
+    assert worker_stat(outs[0], "stenogram/redis/stalled") == 0
 
 
 def test_a_worker_wedged_past_stall_max_gives_its_leases_up(site, redis_server, tmp_path):  # noqa: F811
@@ -128,5 +104,5 @@ def test_a_worker_wedged_past_stall_max_gives_its_leases_up(site, redis_server, 
     assert code_a == 1 and "event loop has not turned for" in out_a, out_a[-2000:]
     assert json.loads(marker.read_text())["seconds"] >= BLOCK
     a, b = tmp_path / "a", tmp_path / "b"
-    assert stat(a, "stenogram/redis/stalled") >= 1
-    assert stat(b, "stenogram/redis/reclaimed") >= 1  # B took the wedged worker's requests back
+    assert worker_stat(a, "stenogram/redis/stalled") >= 1
+    assert worker_stat(b, "stenogram/redis/reclaimed") >= 1  # B took the wedged worker's requests back

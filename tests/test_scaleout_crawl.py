@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import torture  # noqa: E402  (tools/ is not a package)
 
 from redis_support import RedisServer, redis_server  # noqa: E402,F401  (the fixture)
+from redis_support import worker_fetches, worker_stat  # noqa: E402
 
 from frontier_contract import (  # noqa: E402
     SCHEDULES, check_owes_what_was_enqueued_and_not_done, check_round_trip_and_walks, entry)
@@ -73,20 +74,7 @@ def snapshot(outs: list[Path], db: Path) -> torture.Snapshot:
     return torture.Snapshot(documents, versions, n_versions, captures, archived, n_documents, problems)
 
 
-def fetches(outs: list[Path]) -> Counter:
-    """(URL, status) -> response/revisit records over every worker's WARCs (robots.txt aside:
-    each worker reads it for itself, as each process of a single crawl would)."""
-    from warcio.archiveiterator import ArchiveIterator
-
-    count = Counter()
-    for out in outs:
-        for path in sorted((out / "warc").glob("*.warc.gz")):
-            with open(path, "rb") as fh:
-                for record in ArchiveIterator(fh):
-                    url = record.rec_headers.get_header("WARC-Target-URI")
-                    if record.rec_type in ("response", "revisit") and not url.endswith("/robots.txt"):
-                        count[(url, record.http_headers.get_statuscode())] += 1
-    return count
+fetches = worker_fetches
 
 
 def wait_until_holding(url: str, pid: int, timeout: float) -> bool:
@@ -197,15 +185,9 @@ def finish(procs, timeout=240) -> list[tuple[int, str]]:
 
 def stats_of(out: Path) -> dict:
     """The numbers a worker's log ends with (Scrapy's stats dump), summed over its spiders."""
-    total: Counter = Counter()
-    for log in (out / "logs").glob("*.log"):
-        text = log.read_text(errors="replace")
-        for key in ("stenogram/redis/reclaimed", "stenogram/redis/archived_not_refetched",
-                    "scheduler/dequeued/redis", "stenogram/redis/local", "stenogram/redis/parked"):
-            for line in text.splitlines():
-                if f"'{key}':" in line:
-                    total[key] += int(line.split(":")[-1].strip().rstrip(",}"))
-    return total
+    return Counter({key: worker_stat(out, key) for key in (
+        "stenogram/redis/reclaimed", "stenogram/redis/archived_not_refetched",
+        "scheduler/dequeued/redis", "stenogram/redis/local", "stenogram/redis/parked")})
 
 
 # -- the frontier interface, on a real Redis ------------------------------------------------------
