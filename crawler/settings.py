@@ -79,6 +79,11 @@ BACKFILL_DELAY = 5.0
 BACKFILL_CDX_PAGE_SIZE = 1000  # CDX rows asked for per listing page (the Wayback server's resume keys)
 BACKFILL_REFUSALS_MAX = 5  # answers refused in a row (429/503, each after its wait) before stopping
 
+# --- feeds (crawler/feeds.py) ------------------------------------------------------------------
+# A feed is tens of kilobytes (mid.ru's: 20 items) and feedparser keeps several copies of what it
+# reads: a larger one is refused, counted (stenogram/feed/too_large) and logged, not parsed.
+FEED_MAX_BYTES = 8 * 1024 * 1024
+
 # --- incremental recrawls (crawler/state.py, crawler/recrawl.py) ------------------------------
 STENOGRAM_STATE_DB = None  # default: <STENOGRAM_DATA>/state.db
 RECRAWL_ENABLED = True  # a daily crawl fetches what is new or due, not the whole archive

@@ -1,6 +1,7 @@
 """What every stenogram spider shares: a base URL, URL normalisation and the page item."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -8,6 +9,8 @@ import scrapy
 
 from stenogram.crawler.items import TranscriptPage
 from stenogram.crawler.scope import origin
+
+logger = logging.getLogger(__name__)
 
 
 class TranscriptSpider(scrapy.Spider):
@@ -40,6 +43,28 @@ class TranscriptSpider(scrapy.Spider):
             url = response.urljoin(href)
             if urlsplit(url).netloc == host:
                 yield url
+
+    def feed_links(self, response) -> list[str]:
+        """The entries' links of an RSS or Atom feed (crawler/feeds.py), absolute.
+
+        Every feed read is counted (``stenogram/feed/read``, ``.../entries``); one that yields
+        nothing or reads doubtfully (too large, declaring entities, not a feed, not well-formed,
+        no entries) is also counted as ``stenogram/feed/<problem>`` and logged in one warning
+        line: an empty feed must not pass for a quiet day.
+        """
+        from stenogram.crawler.feeds import read_feed
+
+        stats = self.crawler.stats
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        reading = read_feed(response.body, response.url, content_type,
+                            self.crawler.settings.getint("FEED_MAX_BYTES"))
+        stats.inc_value("stenogram/feed/read")
+        stats.inc_value("stenogram/feed/entries", reading.entries)
+        if reading.problem is not None:
+            stats.inc_value(f"stenogram/feed/{reading.problem}")
+            logger.warning("feed %s: %s: %s; %d link(s) followed", response.url, reading.problem,
+                           reading.detail, len(reading.links))
+        return [response.urljoin(link) for link in reading.links]
 
     def follow_listing(self, articles: list[str], next_pages: list[str], response=None, **next_page_kwargs):
         """Requests for a listing page's articles, then its next pages unless all were known.

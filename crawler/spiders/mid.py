@@ -75,11 +75,10 @@ class MidSpider(TranscriptSpider):
         yield from self._follow_articles(u for u in urls if urlsplit(u).netloc == host)
 
     def parse_rss(self, response):
-        """RSS 2.0: title and a short description only, so every item's page is fetched."""
-        response.selector.remove_namespaces()
-        for link in response.xpath("//item/link/text()").getall():
-            link = link.strip()
-            url = response.urljoin(link)
+        """The feed (RSS 2.0 on mid.ru; Atom read alike): title and a short description only,
+        so every entry's page is fetched. A feed that yields nothing is a logged, counted
+        warning (``TranscriptSpider.feed_links``)."""
+        for url in self.feed_links(response):
             canonical = canonical_article_url(url)
             # Feed links that are not in the article form (short links, redirects) are fetched
             # as they are; the redirect middleware takes them to the article.

@@ -114,13 +114,16 @@ class SampleSite:
     mid.ru's Domino-era site (``mid_domino``)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, size: int = 0, seed: int = 1, faults=None,
-                 domino_later: bool = False):
+                 domino_later: bool = False, feed_format: str = "rss"):
         if host not in ("127.0.0.1", "localhost"):
             raise ValueError("the sample site only listens on the loopback interface")
         self.host, self.port, self.size, self.seed = host, port, size, seed
         self.faults = faults
         self.catalog: Catalog = build_catalog(size=size, seed=seed)
         self.renderers = {name: RENDERERS[name](self.catalog) for name in SOURCES}
+        if feed_format not in ("rss", "atom"):
+            raise ValueError(f"feed_format: 'rss' or 'atom', not {feed_format!r}")
+        self.renderers["mid"].feed_format = feed_format  # mid.ru's /{lang}/rss.php as RSS 2.0 or Atom
         self.requests: list[tuple[str, str, str, dict[str, str]]] = []
         #: (time.monotonic() when the request reached the site, source, method, target), in order:
         #: the access log the politeness tests measure gaps on

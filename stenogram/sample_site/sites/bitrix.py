@@ -1,4 +1,9 @@
-"""mid.ru on 1C-Bitrix (Aug 2021–): listings, articles, RSS, robots, redirects, cookies, 304s."""
+"""mid.ru on 1C-Bitrix (Aug 2021–): listings, articles, RSS, robots, redirects, cookies, 304s.
+
+The feed at ``/{lang}/rss.php`` is RSS 2.0, as mid.ru serves it; ``feed_format = "atom"``
+(``SampleSite(feed_format="atom")``) serves the same entries as an Atom 1.0 feed (RFC 4287),
+with root-relative links under ``xml:base``, as a site that moved its feed to Atom would.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,6 +41,8 @@ class BitrixSite:
     """Renders mid.ru pages for the items whose copy lives on source "mid"."""
 
     source = "mid"
+    #: "rss" (RSS 2.0, as live) or "atom" (Atom 1.0 at the same URL)
+    feed_format = "rss"
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
@@ -183,6 +190,8 @@ class BitrixSite:
 
     # -- RSS
     def _rss(self, request: Request, lang: str) -> Response:
+        if self.feed_format == "atom":
+            return self._atom(request, lang)
         host = request.headers.get("host", "127.0.0.1")
         items = self.catalog.on(self.source, lang)[:RSS_SIZE]
         out = []
@@ -201,3 +210,27 @@ class BitrixSite:
 {"".join(out)}
 </channel></rss>"""
         return self._cookies(text(body, "application/rss+xml; charset=UTF-8"))
+
+    def _atom(self, request: Request, lang: str) -> Response:
+        """The same entries as Atom 1.0 (RFC 4287): ``<link rel="alternate" href>`` root-relative
+        under the feed's ``xml:base``, ``<updated>`` in RFC 3339, the same legacy short link."""
+        host = request.headers.get("host", "127.0.0.1")
+        items = self.catalog.on(self.source, lang)[:RSS_SIZE]
+        entries = []
+        for n, t in enumerate(items):
+            copy = t.copies[self.source]
+            link = f"/{lang}/news/{copy.id}/" if n == 1 else copy.path
+            desc = t.paragraphs[1] if len(t.paragraphs) > 1 else t.paragraphs[0]
+            entries.append(f"""<entry><title>{escape(t.title)}</title>
+<link rel="alternate" type="text/html" href="{escape(link)}"/>
+<id>urn:md5:{hashlib.md5(copy.path.encode()).hexdigest()}</id>
+<updated>{published(t).isoformat()}</updated><summary>{escape(desc[:200])}</summary></entry>""")
+        title = "МИД России" if lang == "ru" else "The Ministry of Foreign Affairs of the Russian Federation"
+        updated = published(items[0]).isoformat() if items else "2021-08-01T00:00:00+03:00"
+        body = f"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{lang}" xml:base="http://{host}/">
+<title>{title}</title><id>http://{host}/{lang}/rss.php</id><updated>{updated}</updated>
+<link rel="self" href="/{lang}/rss.php"/><link rel="alternate" type="text/html" href="/{lang}/"/>
+{"".join(entries)}
+</feed>"""
+        return self._cookies(text(body, "application/atom+xml; charset=UTF-8"))
