@@ -16,7 +16,6 @@ Digests are computed over the stored bytes (``sha1`` base32 by default, the CDX 
 """
 from __future__ import annotations
 
-import base64
 import fcntl
 import io
 import logging
@@ -29,7 +28,6 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Iterable, Mapping
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
@@ -56,7 +54,6 @@ from stenogram.archive.digests import (
 from stenogram.archive.http_blocks import (
     ArchivedRequest,
     ArchivedResponse,
-    RawHttpHeaders,
     request_head,
     response_head,
 )
@@ -341,7 +338,8 @@ class WarcWriter:
                         and rec_type in ("response", "revisit") else None),
                 digest=digest,
             )
-        return WarcLocation(current.final_name, offset, length, record_id, digest)
+        truncated = next((value for name, value in extra if name == "WARC-Truncated"), None)
+        return WarcLocation(current.final_name, offset, length, record_id, digest, truncated)
 
     def _write_warcinfo(self, current: _OpenWarc) -> str:
         fields: dict[str, object] = {
@@ -424,25 +422,27 @@ class WarcWriter:
     def write_revisit(self, request: ArchivedRequest, response: ArchivedResponse,
                       refers_to: FirstCapture | None = None, *,
                       date: str | None = None) -> WarcLocation:
-        """Write a revisit (HTTP head only) and its request.
+        """Write a revisit (HTTP head only) and its request: what happened, in the record
+        WARC 1.1 (section 6.7.2) defines for it.
 
-        A response whose payload was seen before is an ``identical-payload-digest`` revisit of
-        ``refers_to``, with its own head. A 304 is a revisit of the latest capture of its URL
-        (``refers_to``): when that record can be read here and is a 2xx, the revisit is the
-        ``identical-payload-digest`` revisit of it that replays as it (its HTTP head, its
-        payload digest, ``WARC-Refers-To-*``; pywb replays a revisit with its own head, so a
-        revisit holding the 304 head replays as an empty 304), and the 304 head exactly as
-        received goes into a metadata record beside it (:meth:`_not_modified_metadata`).
-        Otherwise the 304 is a ``server-not-modified`` revisit holding the 304 head.
+        * A 200 whose payload was seen before is an ``identical-payload-digest`` revisit of
+          ``refers_to``: its own head, the payload digest (required by that profile).
+        * A 304 Not Modified is a ``server-not-modified`` revisit whose block is the 304's own
+          head as received (never a copy of the earlier 200's), with ``WARC-Refers-To-*``
+          naming ``refers_to``, the latest full capture of the URL, when there is one. It has
+          no ``WARC-Payload-Digest``: no payload came, and the profile does not ask for one.
+          cdxj-indexer indexes it with status 304 (its ``http:status``); pywb 2.10 serves it at
+          its own time as the 304 it was, with no body (``WARCPathLoader.load_resource`` takes
+          the revisit's own HTTP head when it has one; ``WbResponse`` sends no body for 304),
+          and the page itself from the 200 record it refers to (docs/archive-records.md).
         """
         current = self._file_for_next_exchange()
         date = date or warc_date()
         not_modified = response.status == 304
         if not not_modified and refers_to is None:
             raise ValueError("an identical-payload-digest revisit needs the capture it refers to")
-        original = self.original_head(refers_to) if not_modified and refers_to else None
         extra: list[tuple[str, str]] = [
-            ("WARC-Profile", PROFILE_SERVER_NOT_MODIFIED if not_modified and original is None
+            ("WARC-Profile", PROFILE_SERVER_NOT_MODIFIED if not_modified
              else PROFILE_IDENTICAL_PAYLOAD)]
         if response.ip_address:
             extra.append(("WARC-IP-Address", str(response.ip_address)))
@@ -450,11 +450,7 @@ class WarcWriter:
             extra += [("WARC-Refers-To", refers_to.record_id),
                       ("WARC-Refers-To-Target-URI", refers_to.uri),
                       ("WARC-Refers-To-Date", refers_to.date)]
-        received = None
-        if original is not None:
-            head, digest = original
-            received = response_head(response, 0, method=request.method)
-        elif not_modified:
+        if not_modified:
             digest = None
             head = response_head(response, 0, method=request.method)
         else:
@@ -466,52 +462,8 @@ class WarcWriter:
                                payload_digest=digest)
         self._remember_date(location.warc_record_id, date)
         self._write_request(current, request, date, location.warc_record_id)
-        if received is not None:
-            self._not_modified_metadata(current, location, response.url, received, date)
         self._memo = None
         return location
-
-    def original_head(self, capture: FirstCapture) -> tuple[StatusAndHeaders, str] | None:
-        """(HTTP head exactly as stored, payload digest) of a 2xx response record written in
-        this directory (closed or still open), or None when it cannot be read or is not 2xx."""
-        for name in (capture.warc_file, capture.warc_file + OPEN_SUFFIX):
-            try:
-                fh = open(os.path.join(self.directory, name), "rb")
-            except OSError:
-                continue
-            try:
-                with fh:
-                    fh.seek(capture.offset)
-                    record = next(iter(ArchiveIterator(fh, no_record_parse=True)))
-                    if (record.rec_type != "response"
-                            or record.rec_headers.get_header("WARC-Record-ID") != capture.record_id):
-                        return None
-                    digest = record.rec_headers.get_header("WARC-Payload-Digest")
-                    head = _read_head(record.raw_stream)
-            except Exception:
-                logger.warning("could not read %s at %d for a 304 revisit", name, capture.offset,
-                               exc_info=True)
-                return None
-            if head is None or digest is None or head.get_statuscode()[:1] != "2":
-                return None
-            return head, digest
-        return None
-
-    def _not_modified_metadata(self, current: _OpenWarc, revisit: WarcLocation, url: str,
-                               received: RawHttpHeaders, date: str) -> WarcLocation:
-        """The 304 head as it came off the wire, beside the revisit that replays the original:
-        its status line in words, and its exact bytes in base64 (a warc-fields line cannot hold
-        CR/LF)."""
-        received.compute_headers_buffer()
-        raw = received.headers_buff
-        fields = [("x-stenogram-server-not-modified", raw.split(b"\r\n", 1)[0].decode("latin-1")),
-                  ("x-stenogram-http-head-base64", base64.b64encode(raw).decode("ascii"))]
-        return self._write(
-            current, rec_type="metadata", uri=url, date=date, http_headers=None,
-            payload="".join(f"{n}: {v}\r\n" for n, v in fields).encode("utf-8"),
-            extra=[("WARC-Concurrent-To", revisit.warc_record_id)],
-            warc_content_type="application/warc-fields",
-        )
 
     def write_metadata(self, concurrent_to: str, url: str,
                        fields: Mapping[str, object] | Iterable[tuple[str, object]], *,
@@ -543,33 +495,6 @@ class WarcWriter:
         dates[record_id] = date
         if len(dates) > CAPTURE_DATES_KEPT:
             dates.popitem(last=False)
-
-
-def _read_head(stream, limit: int = 1 << 20) -> StatusAndHeaders | None:
-    """The HTTP head at the start of a record block, kept as its exact bytes."""
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < limit:
-        chunk = stream.read(65536)
-        if not chunk:
-            break
-        data += chunk
-    end = data.find(b"\r\n\r\n")
-    if end < 0:
-        return None
-    return StoredHead(data[:end + 4])
-
-
-class StoredHead(StatusAndHeaders):
-    """An HTTP head read back from a record, written again byte for byte (warcio would
-    re-encode it): parsed by warcio only for its status and headers."""
-
-    def __init__(self, raw: bytes):
-        parsed = StatusAndHeadersParser([], verify=False).parse(io.BytesIO(raw))
-        super().__init__(parsed.statusline, parsed.headers, protocol=parsed.protocol)
-        self.raw = raw
-
-    def compute_headers_buffer(self, header_filter=None):
-        self.headers_buff = self.raw
 
 
 def _field_text(value: object) -> str:

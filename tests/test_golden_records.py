@@ -164,40 +164,22 @@ GOLDEN = [
      'WARC-Date: 2024-04-14T08:00:00Z\r\n'
      'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
      'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Profile: http://netpreserve.org/warc/1.1/revisit/identical-payload-digest\r\n'
+     'WARC-Profile: http://netpreserve.org/warc/1.1/revisit/server-not-modified\r\n'
      'WARC-Refers-To: <urn:uuid:00000000-0000-4000-8000-000000000002>\r\n'
      'WARC-Refers-To-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
      'WARC-Refers-To-Date: 2024-04-12T15:38:00Z\r\n'
-     'WARC-Payload-Digest: sha1:WWCFRV4U6VYYY5B4GH3U77NFYOJZXOXS\r\n'
-     'WARC-Block-Digest: sha1:FTRQJ6ORDJIALJ5QYMYTI5WLMRYM5ZNV\r\n'
+     'WARC-Block-Digest: sha1:4K6KP6NYU2YB4W3KLFPFUK76EZAXZWVT\r\n'
      'Content-Type: application/http; msgtype=response\r\n'
-     'Content-Length: 91\r\n'
+     'Content-Length: 41\r\n'
      '\r\n'
-     'HTTP/1.1 200 OK\r\n'
-     'Content-Type: text/html; charset=utf-8\r\n'
+     'HTTP/1.1 304 Not Modified\r\n'
      'ETag: "v1"\r\n'
-     'Content-Length: 13\r\n'
      '\r\n'
-     '\r\n'
-     '\r\n').encode("latin-1"),
-    ('WARC/1.1\r\n'
-     'WARC-Type: metadata\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000008>\r\n'
-     'WARC-Date: 2024-04-14T08:00:00Z\r\n'
-     'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
-     'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
-     'WARC-Concurrent-To: <urn:uuid:00000000-0000-4000-8000-000000000006>\r\n'
-     'WARC-Block-Digest: sha1:LZ6DDBSP7YRIKLNOUXW72IYQMSVVZ2IR\r\n'
-     'Content-Type: application/warc-fields\r\n'
-     'Content-Length: 148\r\n'
-     '\r\n'
-     'x-stenogram-server-not-modified: HTTP/1.1 304 Not Modified\r\n'
-     'x-stenogram-http-head-base64: SFRUUC8xLjEgMzA0IE5vdCBNb2RpZmllZA0KRVRhZzogInYxIg0KDQo=\r\n'
      '\r\n'
      '\r\n').encode("latin-1"),
     ('WARC/1.1\r\n'
      'WARC-Type: revisit\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000009>\r\n'
+     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000008>\r\n'
      'WARC-Date: 2024-04-14T08:00:00Z\r\n'
      'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/\r\n'
      'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
@@ -213,7 +195,7 @@ GOLDEN = [
      '\r\n').encode("latin-1"),
     ('WARC/1.1\r\n'
      'WARC-Type: response\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000011>\r\n'
+     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000010>\r\n'
      'WARC-Date: 2024-04-12T15:38:00Z\r\n'
      'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/gz\r\n'
      'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
@@ -230,7 +212,7 @@ GOLDEN = [
      '\r\n').encode("latin-1"),
     ('WARC/1.1\r\n'
      'WARC-Type: response\r\n'
-     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000013>\r\n'
+     'WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000012>\r\n'
      'WARC-Date: 2024-04-12T15:38:00Z\r\n'
      'WARC-Target-URI: http://127.0.0.1:8001/en/foreign_policy/news/1/long\r\n'
      'WARC-Warcinfo-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n'
@@ -249,10 +231,11 @@ GOLDEN = [
 
 
 def test_golden_bytes_of_revisits_encoded_and_truncated_responses(tmp_path, monkeypatch):
-    """An identical-payload revisit; a 304 revisit of a capture it can read (replays as the
-    original: its head and digest) with the 304 head as received in a metadata record beside
-    it; a 304 revisit of nothing (server-not-modified); a gzip-encoded body stored as it came;
-    a body cut at ``max_record_body`` (``WARC-Truncated``)."""
+    """An identical-payload revisit; a 304 as the WARC 1.1 ``server-not-modified`` revisit
+    whose block is the 304's own head (``WARC-Refers-To-*`` naming the earlier 200, whose head
+    and payload digest it does not copy); the same 304 with nothing to refer to; a
+    gzip-encoded body stored as it came; a body cut at ``max_record_body``
+    (``WARC-Truncated``)."""
     _fixed_record_ids(monkeypatch)
     w = WarcWriter(tmp_path, "golden", hostname="box", salvage=False, max_record_body=64)
     request = ArchivedRequest(URL, headers=[("User-Agent", "stenogram-test")])
@@ -271,6 +254,6 @@ def test_golden_bytes_of_revisits_encoded_and_truncated_responses(tmp_path, monk
     w.write_exchange(request, ArchivedResponse(URL + "long", 200, [], BODY * 6), date=DATE)
     w.close()
     written = members(tmp_path / first.warc_file)  # one gzip member per record
-    assert len(written) == 14  # warcinfo, 6 requests (their bytes: the test above), 7 more
+    assert len(written) == 13  # warcinfo, 6 requests (their bytes: the test above), 6 more
     assert [m for m in written[1:] if b"WARC-Type: request" not in m] == GOLDEN
     assert _warcio_check(tmp_path / first.warc_file)
