@@ -17,6 +17,9 @@ class WarcLocation:
     warc_length: int
     warc_record_id: str  # "<urn:uuid:...>"
     payload_digest: str | None = None  # "sha1:BASE32" as written in WARC-Payload-Digest
+    #: the record's ``WARC-Truncated`` reason (length, time, disconnect...): its payload is not
+    #: the whole page, so no text is taken from it (docs/archive-records.md); None when whole
+    truncated: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
