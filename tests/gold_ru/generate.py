@@ -52,6 +52,13 @@ code search; read, not copied: markup here is written from their class names and
   (`div.com-content-article.item-page`, `div.com-content-article__body[itemprop=articleBody]`),
   `nav.mod-breadcrumbs__wrapper > ol.mod-breadcrumbs.breadcrumb`, `has-sidebar-right` on body.
 
+- Page navigation of a long article split in pages: Bitrix `modern-page-navigation`
+  (`bitrix:system.pagenavigation`), DLE `{pages}` in `div.storenumber` (Pisces fullstory.tpl),
+  WordPress `wp_link_pages` (`nav.page-links`, "Page %" in Twenty Twenty-One's content.php; the
+  Russian theme's "Читать страницу:"), Joomla's pagebreak plugin (joomla/joomla-cms
+  `plugins/content/pagebreak`: `div.pull-right.article-index > h3 + ul.nav.nav-tabs.nav-stacked`
+  of `a.toclink`, "all pages", the page counter).
+
 Counters (Yandex.Metrika's `mc.yandex.ru/watch` noscript image, LiveInternet), the Cookie Notice
 banner (`#cookie-notice`, "Ок") and embedded videos (YouTube/RuTube iframes, WordPress's
 `figure.wp-block-embed`) are the ordinary markup of those services.
@@ -157,6 +164,8 @@ class Options:
     cookie: bool
     video: bool
     archive: bool
+    layout: str = ""
+    pager: tuple[int, int] | None = None             # (this page, pages): a long text split in pages
     groups: list[str] = field(default_factory=list)  # seed chrome groups shown on the page
     own: list[str] = field(default_factory=list)     # those from the page's own seed
 
@@ -221,7 +230,65 @@ def iso_time(t: Text) -> str:
 
 # ---------------------------------------------------------------------------- the body
 
-def body_html(t: Text, o: Options, video: str) -> str:
+PAGE_TITLES = ["Вступительное слово", "Ответы на вопросы СМИ", "Ответы на вопросы СМИ (продолжение)"]
+
+
+def _page_numbers(o: Options, link: str, current: str) -> str:
+    k, n = o.pager
+    return " ".join(current.format(i=i) if i == k else link.format(i=i) for i in range(1, n + 1))
+
+
+def pager_inside(o: Options, c: Chrome) -> tuple[str, str]:
+    """A paginated text's navigation where the CMS prints it inside the body's container:
+    Bitrix's NAV_STRING above and below the text (DISPLAY_TOP_PAGER/DISPLAY_BOTTOM_PAGER of
+    news.detail), WordPress's wp_link_pages after the_content, Joomla's pagebreak plugin (the
+    article index `div.article-index` and "Страница N из M" above, its pager below)."""
+    if not o.pager:
+        return "", ""
+    k, n = o.pager
+    if o.layout.startswith("bitrix"):
+        nav = (f'<div class="modern-page-navigation"><span class="modern-page-title">{c("Страницы")}:</span> '
+               + (f'<a class="modern-page-previous" href="?PAGEN_1={k - 1}">{c("Пред.")}</a> ' if k > 1 else "")
+               + _page_numbers(o, '<a href="?PAGEN_1={i}">{i}</a>', '<span class="modern-page-current">{i}</span>')
+               + (f' <a class="modern-page-next" href="?PAGEN_1={k + 1}">{c("След.")}</a>' if k < n else "") + "</div>")
+        return nav + "<br />", "<br />" + nav
+    if o.layout == "wp-twentyone":
+        links = " ".join(f'<span class="post-page-numbers current" aria-current="page">{c(f"Страница {i}")}</span>' if i == k
+                         else f'<a href="?page={i}" class="post-page-numbers">{c(f"Страница {i}")}</a>' for i in range(1, n + 1))
+        return "", f'<nav class="page-links" aria-label="Страница">{links}</nav>'
+    if o.layout.startswith("joomla"):
+        items = "".join(f'<li class="{"active" if i == k else ""}"><a href="?limitstart={i - 1}" class="toclink">{c(PAGE_TITLES[i - 1])}</a></li>'
+                        for i in range(1, n + 1))
+        top = (f'<div class="pull-right article-index"><h3>{c("Содержание статьи")}</h3><ul class="nav nav-tabs nav-stacked">{items}'
+               f'<li><a href="?showall=1" class="toclink">{c("Все страницы")}</a></li></ul></div>'
+               f'<div class="pagenavcounter">{c(f"Страница {k} из {n}")}</div>')
+        bottom = ('<div class="pager"><ul>'
+                  + (f'<li class="previous"><a href="?limitstart={k - 2}">{c("Предыдущая страница")}</a></li>' if k > 1 else "")
+                  + (f'<li class="next"><a href="?limitstart={k}">{c("Следующая страница")}</a></li>' if k < n else "")
+                  + "</ul></div>")
+        return top, bottom
+    return "", ""
+
+
+def pager_outside(o: Options, c: Chrome) -> str:
+    """Where the template prints the page list outside the text: DLE's {pages} (classic:
+    `div.storenumber` after `div.maincont`), the Russian theme's wp_link_pages("Читать страницу:")."""
+    if not o.pager:
+        return ""
+    if o.layout == "dle-classic":
+        return (f'<b>{c("Страницы новости")}:</b> '
+                + _page_numbers(o, '<a href="/page,1,{i},2361-lavrov.html">{i}</a>', "<span>{i}</span>"))
+    if o.layout == "dle-modern":
+        return (f'<div class="pages"><span class="pages-title">{c("Страницы публикации")}</span> '
+                + _page_numbers(o, '<a href="/page,1,{i},1234-text.html">{i}</a>', "<span>{i}</span>") + "</div>")
+    if o.layout == "wp-russian":
+        return (f"<div class='alignright'><p><span class=\"\">{c('Читать страницу')}: </span>"
+                + _page_numbers(o, '<a href="?page={i}" class="post-page-numbers">{i}</a>', '<span class="post-page-numbers current">{i}</span>')
+                + "</p></div><div class='clClear'></div>")
+    return ""
+
+
+def body_html(t: Text, o: Options, video: str, c: Chrome) -> str:
     """The seed's paragraphs, marked up as the CMS's editor leaves them; the video after the 3rd."""
     parts = []
     for i, p in enumerate(t.paragraphs):
@@ -242,9 +309,10 @@ def body_html(t: Text, o: Options, video: str) -> str:
             parts.append(f"<p>{inner}</p>")
         if i == 2 and o.video:
             parts.append(video)
+    top, bottom = pager_inside(o, c)
     if o.style == "br":
-        return "<br />\n<br />\n".join(parts)
-    return "\n".join(parts)
+        return top + "<br />\n<br />\n".join(parts) + bottom
+    return top + "\n".join(parts) + bottom
 
 
 # ---------------------------------------------------------------------------- shared chrome pieces
@@ -425,7 +493,7 @@ def bitrix_classic(t: Text, texts: list[Text], o: Options, c: Chrome, rng: rando
             '<img class="detail_picture" border="0" src="/upload/iblock/3f2/detail.jpg" width="600" height="400" alt="" title="" />\n'
             f'<span class="news-date-time">{date_dots(t)}</span>\n'
             f'<h3>{esc(t.title)}</h3>\n'
-            f'{body_html(t, o, video)}\n'
+            f'{body_html(t, o, video, c)}\n'
             '<div style="clear:both"></div><br />\n'
             f'{share}\n</div>\n'
             f'{groups_html(o, c, "after", AFTER_GROUPS)}\n{related}\n'
@@ -492,7 +560,7 @@ def bitrix_flat(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.R
             f'<div class="bx-newsdetail"><div class="bx-newsdetail-block" id="bx_1878455859_{rng.randint(1000, 99999)}">\n'
             '<div class="bx-newsdetail-img"><img src="/upload/iblock/a1c/press.jpg" alt="" title=""/></div>\n'
             f'<h3 class="bx-newsdetail-title">{esc(t.title)}</h3>\n'
-            f'<div class="bx-newsdetail-content bvi-tts">\n{body_html(t, o, video)}\n</div>\n'
+            f'<div class="bx-newsdetail-content bvi-tts">\n{body_html(t, o, video, c)}\n</div>\n'
             f'<div class="bx-newsdetail-date"><i class="fa fa-calendar-o"></i> {date_dots(t)}{place_time}</div>\n'
             f'<div class="bx-newsdetail-view"><i class="fa fa-eye"></i> {c(f"Количество просмотров: {views}")}</div>\n'
             f'{share}</div></div>\n'
@@ -575,7 +643,7 @@ def dle_classic(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.R
         archives = (f'<div class="block"><div class="dtop"><h4 class="btl">{c("Архив новостей")}</h4></div><div class="dcont">'
                     + "<br />".join(f'<a href="/{y}/{i}/">{x}</a>' for i, x in enumerate(archive_months(rng, c, 6, "{month} {year} ({count})")))
                     + "</div></div>")
-    full = body_html(t, o, video_iframe(rng, "youtube"))
+    full = body_html(t, o, video_iframe(rng, "youtube"), c)
     return (head(f"{t.title} » {site}", o, '<link href="/templates/Pisces/style/styles.css" type="text/css" rel="stylesheet" />\n')
             + "<body>\n"
             f'{groups_html(o, c, "top", TOP_GROUPS)}'
@@ -600,7 +668,7 @@ def dle_classic(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.R
             f'<p class="binfo small">{c("Автор")}: admin {c("от")} {when}, {c("посмотрело")}: {views}</p>\n'
             f'<div class="maincont"><span class="argcoms"><b>{2 if o.comments else 0}</b></span>\n'
             f'<div id="news-id-{rng.randint(1000, 9999)}" style="display:inline;">{full}</div>\n<div class="clr"></div></div>\n'
-            '<div class="storenumber"></div>\n'
+            f'<div class="storenumber">{pager_outside(o, c)}</div>\n'
             f'<div class="btags"><div class="btags small">{c("Теги")}: <a href="/tags/Лавров/">{c("Лавров")}</a>, '
             f'<a href="/tags/МИД/">МИД</a></div></div>\n'
             '<div class="mlink"><div class="mlink"><div class="rate"><div class="rating"><ul class="unit-rating">'
@@ -665,8 +733,8 @@ def dle_modern(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Ra
             f'<h2 class="title">{esc(t.title)}</h2>\n'
             f'<div class="meta"><ul class="left"><li class="date"><time datetime="{t.date}">{date_words(t)}</time></li>'
             f'<li class="grey">{c(f"Просмотров: {views}")}</li></ul></div>\n'
-            f'<div class="text">\n{body_html(t, o, video_iframe(rng, "rutube"))}\n</div>\n'
-            f'{pages}\n'
+            f'<div class="text">\n{body_html(t, o, video_iframe(rng, "rutube"), c)}\n</div>\n'
+            f'{pager_outside(o, c)}{pages}\n'
             f'<div class="story_tools ignore-select"><div class="category">{c("Рубрика")}: <a href="/interview/">{c("Интервью")}</a></div>'
             '<div class="rate"><div class="rate_like"><a href="#">+</a> 12</div></div></div>\n'
             f'{share}</div></article>\n'
@@ -763,7 +831,7 @@ def wp_twentyone(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.
             '<div id="content" class="site-content"><div id="primary" class="content-area"><main id="main" class="site-main">\n'
             f'<article id="post-{pid}" class="post-{pid} post type-post status-publish format-standard hentry category-speeches entry">\n'
             f'<header class="entry-header alignwide"><h1 class="entry-title">{esc(t.title)}</h1></header>\n'
-            f'<div class="entry-content">\n{body_html(t, o, video_iframe(rng, "wp"))}\n</div><!-- .entry-content -->\n'
+            f'<div class="entry-content">\n{body_html(t, o, video_iframe(rng, "wp"), c)}\n</div><!-- .entry-content -->\n'
             '<footer class="entry-footer default-max-width"><div class="posted-by">'
             f'<span class="posted-on">{c("Опубликовано")} <time class="entry-date published updated" datetime="{iso_time(t)}">{date_words(t)}</time></span>'
             f'<span class="byline">{c("Автор")}: <a href="/author/editor/" rel="author">{c("Редакция")}</a></span></div>'
@@ -825,8 +893,8 @@ def wp_russian(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Ra
             f"<div class='post-title'><h1 itemprop=\"headline\">{esc(t.title)}</h1></div>\n"
             f"<div class='post-category'>{c('Тема')}: <a href='/category/news/'>{c('Новости')}</a>, <a href='/category/mid/'>{c('МИД России')}</a></div>\n"
             f"<div class='post-time'>{date_words(t)} г.</div>\n<div class='clClear'></div>\n"
-            f"<div class='post-content' itemprop=\"articleBody\">\n{body_html(t, o, video_iframe(rng, 'youtube'))}\n</div>\n"
-            f"{share}\n<div class='alignleft'>{c('Метки')}: <a href='/tag/lavrov/' rel='tag'>{c('Лавров')}</a>, "
+            f"{pager_outside(o, c)}<div class='post-content' itemprop=\"articleBody\">\n{body_html(t, o, video_iframe(rng, 'youtube'), c)}\n</div>\n"
+            f"{pager_outside(o, c)}{share}\n<div class='alignleft'>{c('Метки')}: <a href='/tag/lavrov/' rel='tag'>{c('Лавров')}</a>, "
             f"<a href='/tag/press/' rel='tag'>{c('пресс-конференция')}</a></div>\n</div>\n"
             f'{groups_html(o, c, "after", AFTER_GROUPS)}\n{related}\n{comments}\n'
             '</div>\n<div id="sidebar"><ul>'
@@ -895,7 +963,7 @@ def joomla3(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Rando
             f'{c("Опубликовано")}: {date_dots(t)}</time></dd>'
             f'<dd class="hits"><span class="icon-eye-open" aria-hidden="true"></span><meta itemprop="interactionCount" content="UserPageVisits:{hits}" />'
             f'{c(f"Просмотров: {hits}")}</dd></dl>\n'
-            f'<div itemprop="articleBody">\n{body_html(t, o, video_iframe(rng, "youtube"))}\n</div>\n'
+            f'<div itemprop="articleBody">\n{body_html(t, o, video_iframe(rng, "youtube"), c)}\n</div>\n'
             f'<ul class="pager pagenav"><li class="previous"><a class="hasTooltip" title="{attr(prev_t)}" href="#" rel="prev">'
             f'<span class="icon-chevron-left" aria-hidden="true"></span> <span aria-hidden="true">{c("Назад")}</span></a></li>'
             f'<li class="next"><a class="hasTooltip" title="{attr(next_t)}" href="#" rel="next"><span aria-hidden="true">{c("Вперёд")}</span> '
@@ -945,7 +1013,7 @@ def joomla4(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Rando
             f'{c("Опубликовано")}: {d:02d} {RU_MONTHS[m - 1]} {y}</time></dd>'
             f'<dd class="hits"><span class="icon-eye icon-fw" aria-hidden="true"></span><meta itemprop="interactionCount" content="UserPageVisits:{hits}">'
             f'{c(f"Просмотров: {hits}")}</dd></dl>\n'
-            f'<div itemprop="articleBody" class="com-content-article__body">\n{body_html(t, o, video_iframe(rng, "rutube"))}\n</div>\n'
+            f'<div itemprop="articleBody" class="com-content-article__body">\n{body_html(t, o, video_iframe(rng, "rutube"), c)}\n</div>\n'
             '<nav class="pagenavigation" aria-label="Навигация по странице"><span class="pagination ms-0">'
             f'<a class="btn btn-sm btn-secondary previous" href="#" rel="prev"><span class="visually-hidden">{c("Предыдущая статья")}: {c(prev_t)}</span>'
             f'<span class="icon-chevron-left" aria-hidden="true"></span> <span aria-hidden="true">{c("Назад")}</span></a>'
@@ -1019,26 +1087,51 @@ def chrome_list(strings: list[str], truth: list[str]) -> list[str]:
     return out
 
 
+PAGINATED_PER_LAYOUT = 3  # English texts per layout also published split in pages (one page of each kept)
+
+
+def paginated(layout: str, texts: list[Text]) -> list[tuple[int, Text, tuple[int, int]]]:
+    """Which English texts a layout also shows split in pages, and which page of each: long
+    transcripts are paginated ({PAGEBREAK}, <!--nextpage-->, Joomla's pagebreak, Bitrix's
+    NAV_RESULT); that page's truth is its part of the paragraphs, contiguous and exact."""
+    english = [(ti, t) for ti, t in enumerate(texts) if t.language == "en"]
+    chosen = sorted(english, key=lambda x: hashlib.sha256(f"{layout}/{x[1].key}".encode()).hexdigest())
+    out = []
+    for ti, t in sorted(chosen[:PAGINATED_PER_LAYOUT]):
+        n = 3 if len(t.paragraphs) >= 30 else 2
+        k = page_rng(f"{layout}/{t.key}/page").randint(1, n)
+        size = -(-len(t.paragraphs) // n)
+        part = Text(t.key, t.language, t.title, t.date, t.time, t.paragraphs[(k - 1) * size:k * size])
+        out.append((ti + len(texts), part, (k, n)))
+    return out
+
+
 def build() -> tuple[dict[str, bytes], list[dict]]:
     texts = load_texts()
     pages: dict[str, bytes] = {}
     cases = []
     for layout, (cms, render, _, _, url_pattern) in LAYOUTS.items():
-        for ti, t in enumerate(texts):
-            page_id = f"{layout}-{t.key.removeprefix('seed-')}"
+        jobs = [(ti, t, None) for ti, t in enumerate(texts)] + paginated(layout, texts)
+        for ti, t, pager in jobs:
+            page_id = f"{layout}-{t.key.removeprefix('seed-')}" + (f"-p{pager[0]}of{pager[1]}" if pager else "")
             rng = page_rng(page_id)
             o = options_for(page_id, layout, ti, t, rng)
+            o.layout, o.pager = layout, pager
             c = Chrome()
             markup = render(t, texts, o, c, rng)
             data = markup.encode(o.encoding, errors="xmlcharrefreplace")
             y, m, d = ymd(t)
             url = "http://localhost" + url_pattern.format(n=rng.randint(1000, 99999), y=y, m=m, d=d)
+            if pager and pager[0] > 1:
+                url += ("&" if "?" in url else "?") + f"page={pager[0]}"
             pages[page_id] = data
+            features = [k for k in ("comments", "share", "related", "cookie", "video", "archive") if getattr(o, k)]
             cases.append({
                 "id": page_id, "part": part_of(page_id), "cms": cms, "layout": layout, "text": t.key,
                 "language": t.language, "encoding": o.encoding, "charset_declared": o.declared,
                 "body_style": o.style, "url": url, "title": t.title, "date": t.date,
-                "features": sorted(k for k in ("comments", "share", "related", "cookie", "video", "archive") if getattr(o, k)),
+                "features": sorted(features + (["paginated"] if pager else [])),
+                "page": list(pager) if pager else None,
                 "seed_chrome_groups": o.groups,
                 "paragraphs": t.paragraphs,
                 "chrome": chrome_list(c.strings, t.paragraphs),
