@@ -39,20 +39,26 @@ generate = _module("generate")
 CASES = scoring.load_cases()
 BY_ID = {c.id: c for c in CASES}
 
-# Measured with bench/bench_ru_cms.py (stenogram: tuning 0.988, held back 0.990), minus 0.01.
-F1_FLOOR = {"tune": 0.978, "held": 0.980}
-# Pages where some chrome string leaks into stenogram's text, as measured (tuning 8 of 39,
-# held back 3 of 17): more than this is a regression.
-MAX_PAGES_LEAKING_CHROME = {"tune": 8, "held": 3}
-# Seed chrome lines stenogram lets through today (see docs/extraction-ru.md, "What leaks").
+# Measured with bench/bench_ru_cms.py (stenogram: tuning 0.987, held back 0.990), minus 0.01.
+F1_FLOOR = {"tune": 0.977, "held": 0.980}
+# Pages where some chrome string leaks into stenogram's text, as measured (tuning 13 of 58,
+# held back 5 of 22): more than this is a regression.
+MAX_PAGES_LEAKING_CHROME = {"tune": 13, "held": 5}
+_TABLE = "the layout table's row and the blocks under the article, in the body's cell: "
+_GS = "the page falls to the globalsecurity profile (fingerprint form[action*='mailinglist']): "
+# Seed chrome lines stenogram lets through today (docs/extraction-ru.md, "What leaks").
 KNOWN_SEED_CHROME_LEAKS = {
-    "bitrix-classic-000": "the photo-album block under the article, inside the same table cell as the body",
-    "bitrix-classic-001": "the photo-album block and the left column's 'Archive material' heading",
-    "bitrix-classic-002": "the photo-album block and the left column's 'Archive material' heading",
-    "bitrix-classic-003": "the photo-album block, 'Archive material', the globalsecurity section titles",
-    "bitrix-classic-000-ru": "the photo-album block under the article",
-    "bitrix-classic-003-ru": "the photo-album block under the article",
-    "dle-modern-004": "'Category: Minister S.Lavrov' after the article (the page falls to the globalsecurity profile)",
+    "bitrix-classic-000": _TABLE + "the photo album",
+    "bitrix-classic-001": _TABLE + "the photo album, 'Archive material'",
+    "bitrix-classic-002": _TABLE + "the photo album, 'Archive material'",
+    "bitrix-classic-003": _TABLE + "the photo album, 'Archive material', the globalsecurity section titles",
+    "bitrix-classic-000-ru": _TABLE + "the photo album",
+    "bitrix-classic-003-ru": _TABLE + "the photo album",
+    "bitrix-classic-001-p1of2": _TABLE + "the photo album, 'Archive material'",
+    "bitrix-classic-003-p1of3": _TABLE + "the photo album, 'Archive material'",
+    "dle-classic-004-p3of3": _GS + "'Category: Minister S.Lavrov', the hidden search-form messages",
+    "dle-modern-004": _GS + "'Category: Minister S.Lavrov'",
+    "joomla3-004-p3of3": _GS + "'Category: Minister S.Lavrov'",
 }
 
 
