@@ -8,13 +8,13 @@ DATA   ?= data
 # module's shared world (a crawl, a pywb, a browser) is built once; TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench audit clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
@@ -23,6 +23,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+
+# Known vulnerabilities of the pinned tree (tools/advisories.toml; --online also asks PyPI).
+audit: install
+	$(BIN)/python tools/audit.py --online
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -24,7 +24,7 @@ fi
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$req"
 for tool in wayback wb-manager wacz warcio cdxj-indexer; do
     [[ -x "$venv/bin/$tool" ]] || { echo "setup-tools: $tool missing after install" >&2; exit 1; }
 done
