@@ -72,6 +72,7 @@ global state. Output: `pages/<id>.html` (bytes in the page's encoding) and `case
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import html
 import json
@@ -404,12 +405,13 @@ TOP_GROUPS = {"gs_banner"}
 FOOT_GROUPS = {"gs_footer"}
 
 
-def comment_items(rng: random.Random, c: Chrome, n: int) -> list[tuple[str, str, str]]:
+def comment_items(t: Text, rng: random.Random, c: Chrome, n: int) -> list[tuple[str, str, str]]:
+    """n readers' comments, dated within a month after the text (as such sites print them)."""
     picked = rng.sample(COMMENTS_RU, n)
     out = []
     for name, text in picked:
-        day = rng.randint(1, 28)
-        out.append((c(name), c(text), f"{day:02d}.{rng.randint(1, 12):02d}.20{rng.randint(14, 24)}"))
+        when = dt.datetime.fromisoformat(t.date) + dt.timedelta(days=rng.randint(0, 30), minutes=rng.randint(600, 1380))
+        out.append((c(name), c(text), when.strftime("%d.%m.%Y %H:%M")))
     return out
 
 
@@ -630,13 +632,13 @@ def dle_classic(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.R
                              for x in related_titles(t, texts, rng, 5)) + "</ul></div>")
     comments = ""
     if o.comments:
-        items = comment_items(rng, c, 2)
+        items = comment_items(t, rng, c, 2)
         comments = ('<div id="dle-ajax-comments"></div>' + "".join(
             f'<div id="comment-id-{rng.randint(1000, 99999)}"><div class="bcomment"><div class="dtop">'
             f'<div class="lcol"><span><img src="/templates/Pisces/dleimages/noavatar.png" alt=""/></span></div>'
-            f'<div class="rcol"><span class="reply"></span><ul class="reset"><li><h4>{n}</h4></li><li>{dt}</li></ul></div></div>'
+            f'<div class="rcol"><span class="reply"></span><ul class="reset"><li><h4>{n}</h4></li><li>{when}</li></ul></div></div>'
             f'<div class="cominfo"><div class="dpad"><span class="argback">{c("Группа")}: {c("Посетители")}</span></div></div>'
-            f'<div class="dcont"><div id="comm-id-{i}">{txt}</div></div></div></div>' for i, (n, txt, dt) in enumerate(items))
+            f'<div class="dcont"><div id="comm-id-{i}">{txt}</div></div></div></div>' for i, (n, txt, when) in enumerate(items))
             + dle_comments_form(c, rng))
     archives = ""
     if o.archive:
@@ -699,11 +701,11 @@ def dle_modern(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Ra
                              for x in related_titles(t, texts, rng, 4)) + "</ul></div>")
     comments = ""
     if o.comments:
-        items = comment_items(rng, c, 3)
+        items = comment_items(t, rng, c, 3)
         comments = (f'<div class="block story_block comments"><h4 class="title">{c("Комментарии")} ({len(items)})</h4>'
-                    + "".join(f'<div class="comment"><div class="com_info"><b class="name">{n}</b> <span class="date">{dt}</span></div>'
+                    + "".join(f'<div class="comment"><div class="com_info"><b class="name">{n}</b> <span class="date">{when}</span></div>'
                               f'<div class="com_content"><div class="text">{txt}</div></div>'
-                              f'<div class="com_tools"><a href="#" class="reply">{c("Ответить")}</a></div></div>' for n, txt, dt in items)
+                              f'<div class="com_tools"><a href="#" class="reply">{c("Ответить")}</a></div></div>' for n, txt, when in items)
                     + dle_comments_form(c, rng) + "</div>")
     share = ""
     if o.share:
@@ -768,14 +770,14 @@ def wp_calendar(t: Text, c: Chrome) -> str:
 
 
 def wp_comments(t: Text, c: Chrome, rng: random.Random) -> str:
-    items = comment_items(rng, c, 2)
+    items = comment_items(t, rng, c, 2)
     lis = "".join(
         f'<li id="comment-{rng.randint(100, 9999)}" class="comment even thread-even depth-1"><article class="comment-body">'
         f'<footer class="comment-meta"><div class="comment-author vcard"><b class="fn">{n}</b> <span class="says">{c("говорит")}:</span></div>'
-        f'<div class="comment-metadata"><a href="#"><time datetime="2024-01-01T10:00:00+03:00">{dt}</time></a></div></footer>'
+        f'<div class="comment-metadata"><a href="#"><time datetime="{dt.datetime.strptime(when, "%d.%m.%Y %H:%M").isoformat()}+03:00">{when}</time></a></div></footer>'
         f'<div class="comment-content"><p>{txt}</p></div>'
         f'<div class="reply"><a rel="nofollow" class="comment-reply-link" href="#">{c("Ответить")}</a></div></article></li>'
-        for n, txt, dt in items)
+        for n, txt, when in items)
     return ('<div id="comments" class="comments-area default-max-width show-avatars">'
             f'<h2 class="comments-title">{c("2 комментария")}</h2><ol class="comment-list">{lis}</ol>'
             '<div id="respond" class="comment-respond">'
@@ -865,10 +867,10 @@ def wp_russian(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Ra
                  "data-services='telegram,vkontakte,odnoklassniki,viber,whatsapp'></div></div>")
     comments = ""
     if o.comments:
-        items = comment_items(rng, c, 2)
+        items = comment_items(t, rng, c, 2)
         comments = (f'<div id="comments"><h3>{c("Отзывы")} ({len(items)})</h3><ol class="commentlist">'
                     + "".join(f'<li class="comment"><div class="comment-author"><cite>{n}</cite> {c("пишет")}:</div>'
-                              f'<div class="comment-meta">{dt}</div><p>{txt}</p></li>' for n, txt, dt in items)
+                              f'<div class="comment-meta">{when}</div><p>{txt}</p></li>' for n, txt, when in items)
                     + f'</ol><h3 id="respond">{c("Оставить комментарий")}</h3><form action="/wp-comments-post.php" method="post">'
                     '<p><input type="text" name="author" id="author" value="" size="22" /> <label for="author">Имя</label></p>'
                     '<p><textarea name="comment" id="comment" cols="60" rows="8"></textarea></p>'
