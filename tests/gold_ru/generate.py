@@ -452,7 +452,7 @@ def bitrix_classic(t: Text, texts: list[Text], o: Options, c: Chrome, rng: rando
     crumbs = "".join(
         f'<div class="bx-breadcrumb-item" id="bx_breadcrumb_{i}" itemprop="itemListElement" itemscope '
         f'itemtype="http://schema.org/ListItem"><a href="/{"press/" * i}" title="{attr(x)}" itemprop="item">'
-        f'<span itemprop="name">{c(x) if len(x) > 6 else esc(x)}</span></a><meta itemprop="position" content="{i + 1}" /></div>'
+        f'<span itemprop="name">{c(x)}</span></a><meta itemprop="position" content="{i + 1}" /></div>'
         + (' <i class="fa fa-angle-right"></i> ' if i < 2 else "") for i, x in enumerate(items))
     left = "".join(f'<li><a href="/{i}/">{c(x)}</a></li>' for i, x in enumerate(
         ["О представительстве", "Руководство", "Консульские вопросы", "Легализация документов",
@@ -486,7 +486,7 @@ def bitrix_classic(t: Text, texts: list[Text], o: Options, c: Chrome, rng: rando
             f'<div class="search-form"><form action="/search/index.php"><input type="text" name="q" value="" size="15" maxlength="50" />'
             f'&nbsp;<input name="s" type="submit" value="Поиск" /></form></div>'
             '<ul id="horizontal-multilevel-menu">' + "".join(f'<li><a href="/{i}/" class="root-item">{c(x)}</a></li>' for i, x in enumerate(
-                ["Главная", "О нас", "Новости", "Документы", "Контакты"]) if len(x) > 6) + "</ul>"
+                ["Главная", "О нас", "Новости", "Документы", "Контакты"])) + "</ul>"
             '</td></tr>\n<tr><td class="left-column" width="220" valign="top">'
             f'<ul class="left-menu">{left}</ul>{groups_html(o, c, "side", SIDE_GROUPS)}{archive}</td>\n'
             '<td class="main-column" valign="top">'
@@ -516,7 +516,7 @@ def bitrix_flat(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.R
     crumbs = "".join(
         f'<div class="bx-breadcrumb-item" id="bx_breadcrumb_{i}" itemprop="itemListElement" itemscope '
         f'itemtype="http://schema.org/ListItem"><a href="/{i}/" title="{attr(x)}" itemprop="item"><span itemprop="name">'
-        f'{c(x) if len(x) > 6 else esc(x)}</span></a><meta itemprop="position" content="{i + 1}" /></div>'
+        f'{c(x)}</span></a><meta itemprop="position" content="{i + 1}" /></div>'
         for i, x in enumerate(["Главная", "Пресс-центр", "Выступления и интервью"]))
     aside_items = related_titles(t, texts, rng, 4)
     aside = (f'<div class="news-list sidebar-news"><h3 class="bx-title">{c("Последние новости")}</h3>'
@@ -653,7 +653,7 @@ def dle_classic(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.R
             f'<h1><a class="thide" href="/index.php" title="{attr(site)}">{c(site)}</a></h1>'
             f'{dle_login(c)}'
             '<div class="headlinks"><ul class="reset">'
-            + "".join(f'<li><a href="/index.php?do={k}">{c(x) if len(x) > 6 else esc(x)}</a></li>'
+            + "".join(f'<li><a href="/index.php?do={k}">{c(x)}</a></li>'
                       for k, x in (("main", "Главная"), ("search", "Поиск"), ("feedback", "Контакты"), ("rss", "RSS")))
             + '</ul></div></div></div></div>'
             '<div id="speedbar"><div class="wrapper"><div class="container"><span id="dle-speedbar">'
@@ -828,7 +828,7 @@ def wp_twentyone(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.
             f'<p class="site-title"><a href="/">{c(site)}</a></p><p class="site-description">{c("Тексты выступлений, интервью и брифингов")}</p></div>'
             '<nav id="site-navigation" class="primary-navigation" aria-label="Основное меню"><div class="primary-menu-container"><ul id="primary-menu-list" class="menu-wrapper">'
             + "".join(f'<li class="menu-item"><a href="/{i}/">{c(x)}</a></li>' for i, x in enumerate(
-                ["Главная", "Выступления", "Интервью", "О проекте"]) if len(x) > 6)
+                ["Главная", "Выступления", "Интервью", "О проекте"]))
             + '</ul></div></nav></header>\n'
             '<div id="content" class="site-content"><div id="primary" class="content-area"><main id="main" class="site-main">\n'
             f'<article id="post-{pid}" class="post-{pid} post type-post status-publish format-standard hentry category-speeches entry">\n'
@@ -887,7 +887,7 @@ def wp_russian(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Ra
             f'{groups_html(o, c, "top", TOP_GROUPS)}'
             f'<div id="header"><div id="logo"><a href="/">{c(site)}</a></div><div id="description">{c("Новости внешней политики и дипломатии")}</div>'
             '<ul id="nav">' + "".join(f'<li class="page_item"><a href="/{i}/">{c(x)}</a></li>' for i, x in enumerate(
-                ["Главная", "Новости", "Документы", "Фотогалерея", "Контакты"]) if len(x) > 6) + "</ul></div>\n"
+                ["Главная", "Новости", "Документы", "Фотогалерея", "Контакты"])) + "</ul></div>\n"
             f'<p id="breadcrumbs"><span><span><a href="/">{c("Главная")}</a></span> » <span><a href="/category/news/">{c("Новости")}</a></span> » '
             f'<span class="breadcrumb_last" aria-current="page">{esc(t.title[:50])}…</span></span></p>\n'
             '<div id="container"><div id="content">\n'
@@ -942,7 +942,7 @@ def joomla3(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Rando
             '<input type="hidden" name="task" value="search" /></form></div></div></div></header>\n'
             '<nav class="navigation" role="navigation"><div class="navbar pull-left"></div><div class="nav-collapse"><ul class="nav menu nav-pills mod-list">'
             + "".join(f'<li class="item-{101 + i}"><a href="/index.php/{i}">{c(x)}</a></li>' for i, x in enumerate(
-                ["Главная", "О центре", "Новости", "Мероприятия", "Русский язык", "Контакты"]) if len(x) > 6)
+                ["Главная", "О центре", "Новости", "Мероприятия", "Русский язык", "Контакты"]))
             + '</ul></div></nav>\n'
             '<div class="row-fluid"><main id="content" role="main" class="span9">\n'
             '<div class="moduletable"><div aria-label="Навигатор сайта" role="navigation"><ul itemscope itemtype="https://schema.org/BreadcrumbList" class="breadcrumb">'
@@ -994,7 +994,7 @@ def joomla4(t: Text, texts: list[Text], o: Options, c: Chrome, rng: random.Rando
             f'<div class="site-description">{c("Официальный сайт")}</div></div></div>'
             '<div class="grid-child container-nav"><ul class="mod-menu mod-list nav ">'
             + "".join(f'<li class="nav-item item-{101 + i}"><a href="/index.php/{i}">{c(x)}</a></li>' for i, x in enumerate(
-                ["Главная", "Об ассоциации", "Новости", "Города-побратимы", "Документы"]) if len(x) > 6)
+                ["Главная", "Об ассоциации", "Новости", "Города-побратимы", "Документы"]))
             + '</ul><div class="container-search"><form class="mod-finder js-finder-searchform form-search" action="/index.php/component/finder/search" method="get" role="search">'
             f'<label for="mod-finder-searchword" class="visually-hidden finder">{c("Искать")}</label>'
             '<input type="text" name="q" id="mod-finder-searchword" class="js-finder-search-query form-control" value="" placeholder="Поиск…"></form></div></div></header>\n'
