@@ -24,7 +24,7 @@ import logging
 import re
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -570,6 +570,7 @@ def _location(rec: ArchivedRecord) -> WarcLocation:
         warc_length=rec.length,
         warc_record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",
         payload_digest=rec.rec_headers.get_header("WARC-Payload-Digest"),
+        truncated=rec.rec_headers.get_header("WARC-Truncated") or None,
     )
 
 
@@ -599,10 +600,12 @@ def _response_capture(rec: ArchivedRecord, stats: ReadStats,
 
 def _revisit_capture(rec: ArchivedRecord, original: _Original, stats: ReadStats,
                      max_decoded: int = DEFAULT_MAX_DECODED) -> Capture | None:
-    """A revisit as a capture: its own URL, date and headers; the body of the record it refers to.
+    """A revisit as a capture: its own URL, date, status and headers; the body of the record
+    it refers to (the text seen again).
 
-    A ``304 Not Modified`` revisit takes the original's status, since the body it stands for is
-    the original's.
+    A ``server-not-modified`` revisit keeps its own status, 304: that is what happened, and the
+    corpus records the fetch as a 304 whose text is the original's. Headers the 304 does not
+    repeat (``Content-Type``) are the original's.
     """
     try:
         orig = read_record_at(original.path, original.offset, max_decoded)
@@ -615,7 +618,7 @@ def _revisit_capture(rec: ArchivedRecord, original: _Original, stats: ReadStats,
         return None
     http = rec.http_headers if rec.http_headers is not None else orig.http_headers
     status = _status(http) if http is not None else None
-    if status in (None, 304) and orig.http_headers is not None:
+    if status is None and orig.http_headers is not None:  # a revisit with no HTTP head
         status = _status(orig.http_headers)
     if status is None:
         stats.skip("not-http", rec.path, rec.offset)
@@ -633,6 +636,48 @@ def _revisit_capture(rec: ArchivedRecord, original: _Original, stats: ReadStats,
         location=_location(rec),
         headers=headers,
     )
+
+
+def _record_path(warc_dir: Path, name: str) -> Path:
+    """Where the file a :class:`WarcLocation` names is now: its final name, or the ``.open``
+    name while its writer still appends to it (records are written whole, one ``write`` each)."""
+    from stenogram.archive.salvage import OPEN_SUFFIX
+
+    final = warc_dir / name
+    if final.exists():
+        return final
+    open_path = warc_dir / (name + OPEN_SUFFIX)
+    return open_path if open_path.exists() else final  # closed in between: the final name
+
+
+def revisit_capture_at(warc_dir: str | Path, revisit: WarcLocation, original: WarcLocation,
+                       stats: ReadStats | None = None,
+                       max_decoded: int = DEFAULT_MAX_DECODED) -> Capture | None:
+    """The :class:`Capture` that :func:`iter_captures` makes of the revisit record at
+    ``revisit`` whose original is the record at ``original`` (both in ``warc_dir``), or None
+    when either cannot be read (counted in ``stats``, logged).
+
+    For the live pipeline: a re-check the crawl records (a 304 Not Modified) becomes the very
+    capture a rebuild from the same WARCs makes, by the same code (status, date, headers, the
+    original's body), so rebuild = live on captures and ``last_seen``.
+    """
+    stats = stats if stats is not None else ReadStats()
+    warc_dir = Path(warc_dir)
+    path = _record_path(warc_dir, revisit.warc_file)
+    try:
+        rec = read_record_at(path, revisit.warc_offset, max_decoded)
+    except (ValueError, OSError) as exc:
+        stats.skip("revisit-unreadable", path, revisit.warc_offset, exc)
+        return None
+    if rec.record_id != revisit.warc_record_id or rec.rec_type != "revisit":
+        stats.skip("revisit-unreadable", path, revisit.warc_offset,
+                   f"not the revisit {revisit.warc_record_id}")
+        return None
+    where = _Original(_record_path(warc_dir, original.warc_file), original.warc_offset)
+    capture = _revisit_capture(rec, where, stats, max_decoded)
+    if capture is not None:  # the file's final name, even while it is still ``.open``
+        capture.location = replace(capture.location, warc_file=revisit.warc_file)
+    return capture
 
 
 class _CrawlOfRecords:

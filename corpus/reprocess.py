@@ -118,9 +118,22 @@ class CommitBatcher:
         return True
 
 
+#: statuses whose capture holds a page's text: a 200, and a 304 Not Modified (a
+#: ``server-not-modified`` revisit: the text seen again is the one it refers to)
+TEXT_STATUSES = (200, 304)
+
+
 def not_extractable_reason(capture) -> str | None:
-    """Why a capture is recorded without extraction, or None if it should be extracted."""
-    if capture.http_status != 200:
+    """Why a capture is recorded without extraction, or None if it should be extracted.
+
+    A truncated record (any ``WARC-Truncated`` reason) never gives text: what it holds is not
+    the whole page, and a cut page taken for the text would become a "new version" (a silent
+    edit that never happened) or the canonical text. The live pipeline asks the same question.
+    """
+    truncated = getattr(capture.location, "truncated", None)
+    if truncated:
+        return f"truncated record (WARC-Truncated: {truncated})"
+    if capture.http_status not in TEXT_STATUSES:
         return f"http status {capture.http_status}"
     ctype = (capture.content_type or "").split(";")[0].strip().lower()
     if ctype and ctype not in ("text/html", "application/xhtml+xml"):

@@ -334,6 +334,10 @@ class Corpus:
 
     def _ingest(self, capture, transcript: dict | None, prepared: Prepared | None) -> IngestResult:
         text = (transcript or {}).get("text") or ""
+        if truncated := getattr(capture.location, "truncated", None):
+            # a cut record is never a version: the corpus holds only text its WARC record holds
+            transcript = {**(transcript or {}), "is_transcript": False, "text": "",
+                          "reason": f"truncated record (WARC-Truncated: {truncated})"}
         if not is_ingestible(transcript):
             reason = (transcript or {}).get("reason") or (
                 "no extraction" if not transcript else "empty text")

@@ -30,7 +30,11 @@ class CorpusPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        from stenogram.crawler.recrawl import page_not_modified
+
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.not_modified, signal=page_not_modified)
+        return pipeline
 
     def open_spider(self, spider=None):
         from stenogram.corpus import Corpus
@@ -52,8 +56,6 @@ class CorpusPipeline:
             self.corpus.close()
 
     def process_item(self, item, spider=None):
-        from stenogram.extract import extract_page
-
         if item.get("warc") is None:
             # Without a WARC record there is no provenance to point at: count, don't ingest.
             self.stats.inc_value("stenogram/pages_not_archived")
@@ -72,9 +74,53 @@ class CorpusPipeline:
             archived_at=item.get("archived_at"),
             via=item.get("via"),
         )
-        transcript = extract_page(capture.body, url=capture.url, content_type=capture.content_type)
-        record = transcript.to_dict()
+        record = self._ingest(capture)
         item["date"] = record.get("date")
+        self._annotate_warc(item["warc"], item["url"], record, item.get("outlinks"))
+        return item
+
+    def not_modified(self, request, response, spider=None):
+        """A 304 Not Modified: the page's text was seen again, so the fetch is a capture and
+        moves the document's ``last_seen``, as a rebuild from the WARCs records it.
+
+        The capture is the one ``stenogram reprocess`` makes of the same records, by the same
+        code (:func:`archive.reader.revisit_capture_at`: the ``server-not-modified`` revisit's
+        date and status, the body of the 200 it refers to), then extracted and ingested here.
+        A 304 with nothing to refer to (no earlier full capture in this archive) is counted.
+        """
+        revisit, original = request.meta.get("warc"), request.meta.get("warc_revisit_of")
+        if revisit is None or original is None:
+            self.stats.inc_value("stenogram/not_modified/unresolved")
+            logger.warning("not recording the 304 of %s: no earlier capture in the archive",
+                           response.url)
+            return
+        from stenogram.archive.reader import revisit_capture_at
+
+        capture = revisit_capture_at(data_paths(self.crawler.settings).warc_dir, revisit,
+                                     original)
+        if capture is None:
+            self.stats.inc_value("stenogram/not_modified/unreadable")
+            return
+        capture.source = getattr(spider, "name", None)
+        capture.crawl_id = self.crawler.settings.get("STENOGRAM_CRAWL_ID")
+        try:
+            record = self._ingest(capture)
+        except StorageDropItem:
+            return  # the crawl is stopping; the record is in the WARC for reprocess
+        self.stats.inc_value("stenogram/not_modified/captures")
+        self._annotate_warc(revisit, capture.url, record, None)
+
+    def _ingest(self, capture) -> dict:
+        """Extract (unless ``not_extractable_reason`` says why not) and ingest one capture."""
+        from stenogram.corpus.reprocess import not_extractable_reason
+        from stenogram.extract import extract_page
+
+        reason = not_extractable_reason(capture)
+        if reason:  # a truncated record, a non-HTML page: recorded as is, as reprocess does
+            record = {"is_transcript": False, "reason": reason, "text": ""}
+        else:
+            record = extract_page(capture.body, url=capture.url,
+                                  content_type=capture.content_type).to_dict()
         try:
             if self.corpus is None:
                 raise sqlite3.OperationalError("the corpus could not be opened")
@@ -85,8 +131,7 @@ class CorpusPipeline:
                        f"cannot write the corpus {self.db_path}: {exc}")
             raise StorageDropItem(f"corpus write failed: {exc}") from exc
         self._count(result, record)
-        self._annotate_warc(item, record)
-        return item
+        return record
 
     def _count(self, result, record) -> None:
         inc = self.stats.inc_value
@@ -105,7 +150,7 @@ class CorpusPipeline:
         else:
             inc("stenogram/captures_merged")
 
-    def _annotate_warc(self, item, record) -> None:
+    def _annotate_warc(self, location, url, record, outlinks) -> None:
         """A metadata record beside the response: the extractor's verdict and the text's digest.
 
         An archivist reading the WARC alone can then tell which captures became corpus text,
@@ -125,6 +170,6 @@ class CorpusPipeline:
         if record.get("extraction_path"):  # profile | fallback (why) | generic: template drift
             why = record.get("fallback_reason")
             fields["x-stenogram-extraction-path"] = record["extraction_path"] + (f" ({why})" if why else "")
-        if item.get("outlinks"):
-            fields["outlink"] = item["outlinks"]  # one line per link, as Heritrix's metadata
-        archiver.write_metadata(item["warc"], item["url"], fields)
+        if outlinks:
+            fields["outlink"] = outlinks  # one line per link, as Heritrix's metadata
+        archiver.write_metadata(location, url, fields)

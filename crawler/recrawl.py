@@ -52,6 +52,12 @@ class NotModified(IgnoreRequest):
     """The server answered 304: the archived copy still holds, there is nothing for the spider."""
 
 
+#: Signal sent (``request``, ``response``, ``spider``) for each final 304 Not Modified, after
+#: the WARC has its ``server-not-modified`` revisit and before the URL is settled: the text
+#: was seen again, so the corpus pipeline records the fetch (``CorpusPipeline.not_modified``).
+page_not_modified = object()
+
+
 @dataclass(frozen=True)
 class Decision:
     fetch: bool
@@ -430,6 +436,8 @@ class RecrawlMiddleware(_RecrawlComponent):
                                                etag=header(response, "ETag"),
                                                last_modified=header(response, "Last-Modified"))
             self.stats.inc_value("stenogram/recrawl/not_modified")
+            self.crawler.signals.send_catch_log(page_not_modified, request=request,
+                                                response=response, spider=self.crawler.spider)
             self._settled(request)
             raise NotModified(f"not modified: {url}")
         if 300 <= status < 400 and header(response, "Location"):
