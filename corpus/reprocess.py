@@ -284,6 +284,50 @@ class FtsDeferral:
             summary.fts_rebuild_seconds = time.monotonic() - started
 
 
+#: local extraction processes per core at most: extraction is CPU-bound, so more than one per
+#: core only queues; 4x leaves room for cores waiting on a slow disk. ``reprocess --workers
+#: 100000`` started ~2,000 processes before this bound (issue 23).
+WORKERS_PER_CORE = 4
+
+
+def max_workers(cores: int | None = None) -> int:
+    """The most local extraction processes a run may start: ``WORKERS_PER_CORE`` per core."""
+    import os
+
+    return WORKERS_PER_CORE * (cores or os.cpu_count() or 1)
+
+
+def die_with_parent() -> None:
+    """A pool worker's initializer: the kernel kills it when the process that started it dies.
+
+    ``ProcessPoolExecutor``'s workers wait on a pipe whose write end every forked worker holds
+    too, so after a ``kill -9`` of their parent no end-of-file ever comes and they wait for
+    ever (issue 23: 2,000 of them). Linux's ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (prctl(2))
+    ends them with it; a worker whose parent is already gone exits at once. Elsewhere a no-op.
+    """
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # orphaned before the prctl took effect
+        os._exit(1)
+
+
+def local_pool(workers: int, mp_context=None) -> ProcessPoolExecutor:
+    """The local process pool: at most :func:`max_workers` processes, each ending with its parent."""
+    return ProcessPoolExecutor(max_workers=min(workers, max_workers()), mp_context=mp_context,
+                               initializer=die_with_parent)
+
+
 def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_size: int = 16,
               extractor: Callable[[list], list] = extract_chunk,
               progress: Callable[[int], None] | None = None, commit_every: int = 1000,
@@ -299,12 +343,16 @@ def reprocess(corpus: Corpus, captures: Iterable, *, workers: int = 0, chunk_siz
     executor's workers read themselves (``corpus.cluster.RemoteReading`` names their record
     ids, makes their chunks and the work sent for them).
     """
+    if executor is None and workers > max_workers():
+        log.warning("reprocess: %d workers asked for, %d started (%d per core)", workers, max_workers(),
+                       WORKERS_PER_CORE)
+        workers = max_workers()
     summary = ReprocessSummary()
     progress = progress or (lambda n: None)
     fts = FtsDeferral(corpus, defer_fts)
     fts.consider(0, corpus.others_writing())  # defer_fts=True: from the first document
     if executor is None and workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context)
+        pool = local_pool(workers, mp_context)
     else:  # a caller's executor stays open
         pool = nullcontext(executor or InProcess())
     work, ahead = partial(extract_and_prepare, extractor), 2 * workers if workers > 1 else 0

@@ -46,7 +46,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from twisted.web._newclient import HEADER
+from twisted.web._newclient import HEADER, ParseError
 
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import (
@@ -75,16 +75,30 @@ def _text(value: bytes) -> str:
     return value.decode("latin-1")
 
 
+class ResponseHeadTooLarge(ParseError):
+    """A response head past ``HTTP_MAX_RESPONSE_HEADERS`` lines or ``HTTP_MAX_RESPONSE_HEAD_BYTES``.
+
+    Raised inside the parser, where Twisted's ``HTTP11ClientProtocol.dataReceived`` turns any
+    exception into the request's failure and drops the connection (``_giveUp``): the download
+    fails with this reason, logged and counted by Scrapy like any download error, before a
+    million ``Set-Cookie`` lines (1.7 GiB, issue 23) are held. Twisted bounds one line
+    (``LineReceiver.MAX_LENGTH``, 16 KiB) but neither their number nor a header folded over
+    endless continuation lines."""
+
+
 class WireRecordingParser(_LenientHTTPClientParser):
     """Scrapy's lenient response parser, also noting each header line in arrival order.
 
     Installed by swapping the class of the parser object (as Scrapy itself does), so it
-    defines no ``__init__``; :meth:`start_recording` sets its state.
+    defines no ``__init__``; :meth:`start_recording` sets its state. ``head_limits``:
+    (header lines, head bytes), set by :class:`WireHTTP11ClientProtocol`; 0 is no limit.
     """
 
     _wire_headers: list[tuple[bytes, bytes]]
+    head_limits: tuple[int, int] = (0, 0)
 
     def start_recording(self) -> None:
+        self._head_bytes = 0
         self._wire_headers = []
         self._wire_status = b""
         self._raw_lines: list[bytes] | None = None  # the header line being received, folds too
@@ -99,6 +113,10 @@ class WireRecordingParser(_LenientHTTPClientParser):
         # raw lines are kept here, the way the parent splits them (a header ends when a line
         # does not start with whitespace).
         if self.state == HEADER:
+            self._head_bytes += len(line) + 1
+            if self.head_limits[1] and self._head_bytes > self.head_limits[1]:
+                raise ResponseHeadTooLarge(f"response head over HTTP_MAX_RESPONSE_HEAD_BYTES "
+                                           f"{self.head_limits[1]} bytes")
             text = line.removesuffix(b"\r")
             if not text or text[:1] not in b" \t":
                 self._raw_header = b"\r\n".join(self._raw_lines) if self._raw_lines else None
@@ -122,6 +140,9 @@ class WireRecordingParser(_LenientHTTPClientParser):
             if kept[:1] == b" ":
                 kept = kept[1:]
         self._wire_headers.append((name, kept))
+        if self.head_limits[0] and len(self._wire_headers) > self.head_limits[0]:
+            raise ResponseHeadTooLarge(f"more than HTTP_MAX_RESPONSE_HEADERS {self.head_limits[0]} "
+                                       "response header lines")
         super().headerReceived(name, value)
 
     def allHeadersReceived(self) -> None:
@@ -175,7 +196,10 @@ def _record_request_head(request) -> None:
 
 
 class WireHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
-    """Builds each request's parser as a :class:`WireRecordingParser`."""
+    """Builds each request's parser as a :class:`WireRecordingParser` (with the factory's
+    ``head_limits``)."""
+
+    head_limits: tuple[int, int] = (0, 0)
 
     def request(self, request):
         _record_request_head(request)
@@ -184,6 +208,7 @@ class WireHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
         # one; no response byte can have arrived yet (that needs the reactor), so swapping
         # again to the recording subclass loses nothing.
         self._parser.__class__ = WireRecordingParser
+        self._parser.head_limits = self.head_limits
         self._parser.start_recording()
         return d
 
@@ -191,8 +216,12 @@ class WireHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
 class WireHTTP11ClientFactory(_LenientHTTP11ClientFactory):
     """Connection-pool factory building :class:`WireHTTP11ClientProtocol`."""
 
+    head_limits: tuple[int, int] = (0, 0)
+
     def buildProtocol(self, addr):
-        return WireHTTP11ClientProtocol(self._quiescentCallback)
+        protocol = WireHTTP11ClientProtocol(self._quiescentCallback)
+        protocol.head_limits = self.head_limits
+        return protocol
 
 
 class WireAgent(_ScrapyAgent):
@@ -216,7 +245,11 @@ class WireHTTP11DownloadHandler(HTTP11DownloadHandler):
 
     def __init__(self, crawler):
         super().__init__(crawler)
-        self._pool._factory = WireHTTP11ClientFactory
+        limits = (crawler.settings.getint("HTTP_MAX_RESPONSE_HEADERS"),
+                  crawler.settings.getint("HTTP_MAX_RESPONSE_HEAD_BYTES"))
+        # the pool calls its factory class itself: a subclass carries this crawler's limits
+        self._pool._factory = type("BoundedWireHTTP11ClientFactory", (WireHTTP11ClientFactory,),
+                                   {"head_limits": limits})
 
     async def download_request(self, request: Request) -> Response:
         # Same as the parent's (Scrapy 2.19), which hard-codes ``_ScrapyAgent``.

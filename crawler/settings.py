@@ -69,6 +69,10 @@ HOST_BUDGET_ENABLED = True  # with a Redis URL; False only to measure what the b
 HOST_BUDGET_KEY_PREFIX = "stenogram:budget"
 HOST_BUDGET_LEASE = 90.0  # s: a killed worker's place at a host frees after this (> DOWNLOAD_TIMEOUT)
 HOST_BUDGET_POLL_MAX = 1.0  # s between asks while every place at a host is taken
+# robots.txt is read up to RFC 9309's minimum parsing limit, Google's documented 500 KiB
+# (crawler/robots.py): a 5 MiB file cost ~35 ms of CPU per URL checked (issue 23)
+ROBOTSTXT_PARSER = "stenogram.crawler.robots.BoundedRobotParser"
+ROBOTSTXT_MAX_SIZE = 500 * 1024  # bytes read of a robots.txt; the rest ignored, as Google does
 REDIRECT_MAX_TIMES = 10  # half Scrapy's 20: a longer chain is a trap (counted by RedirectTrapMiddleware)
 ARCHIVE_GUARD_ENABLED = True  # a response that did not reach the WARC stops the crawl
 
@@ -119,6 +123,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {
     "stenogram.crawler.scope.ScopeSpiderMiddleware": 960,  # off-scope links dropped before anything keeps them
+    # crawler traps (and DEPTH_LIMIT, URLLENGTH_LIMIT) dropped before the frontier owes them
+    "stenogram.crawler.traps.TrapMiddleware": 955,
     "stenogram.crawler.recrawl.RecrawlFilterMiddleware": 950,
 }
 # Keep the server's reason phrase and connection headers (Transfer-Encoding...) for the WARC.
@@ -137,8 +143,32 @@ SCOPE_LOOPBACK_ONLY = False  # --loopback: no delays, so never anything but 127.
 SCOPE_RESOLVER_LOOPBACK = True  # stenogram crawl: off unless a source's base URL is on loopback
 TWISTED_DNS_RESOLVER = "stenogram.crawler.scope.ScopeResolver"
 
+# --- bounds: traps and budgets (crawler/traps.py, docs/limits.md) ------------------------------
+# Per-source budgets, Scrapy's own settings (each source is its own crawler; a spider's
+# custom_settings may set its own). Pages: a run stops there (logged, counted by CrawlBudget), the
+# rest stays owed for the next run; 50,000 is more than five days of mid.ru at one page per 10 s.
+CLOSESPIDER_PAGECOUNT = 50_000
+# Links deep: mid_archive's and interaffairs' listing walks go 50 pages deep, mid sets 4 for itself
+DEPTH_LIMIT = 100
+TRAP_ENABLED = True  # off only to measure what the rules prevent (bench/bench_traps.py)
+# Heritrix's TooManyPathSegmentsDecideRule says 20; no source's URL has more than 13 (a backfill's
+# archive URL wrapping a 9-segment mid_archive path)
+TRAP_MAX_PATH_SEGMENTS = 16
+TRAP_MAX_PATH_REPEATS = 2  # Heritrix's PathologicalPathDecideRule default: /a/b/a/b/a/b/ is a trap
+# folders descended in a row, link after link: the sources' index trees are at most 3 deep below
+# where their spiders start; a calendar whose every index links deeper ones goes on for ever
+TRAP_MAX_DESCENTS = 5
+# requests taken from one page, the rest of it not read: a listing has ~20 items, a
+# globalsecurity month index a few hundred, a backfill CDX page BACKFILL_CDX_PAGE_SIZE rows
+TRAP_MAX_LINKS_PER_PAGE = 5000
+
 # A body cut short by the server is still evidence: keep it (flagged) so it reaches the WARC.
 DOWNLOAD_FAIL_ON_DATALOSS = False
+# A response head is bounded too (crawler/download_handler.py): CPython's http.client refuses more
+# than 100 header lines (_MAXHEADERS); 256 KiB is 16 of Twisted's longest lines (16 KiB each).
+# A million Set-Cookie lines took 1.7 GiB before (issue 23); the download now fails, counted.
+HTTP_MAX_RESPONSE_HEADERS = 100
+HTTP_MAX_RESPONSE_HEAD_BYTES = 256 * 1024  # status line and header lines together, folds included
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 
@@ -156,6 +186,7 @@ WARC_DIGEST = _warc.DEFAULT_DIGEST  # sha1 base32 is the CDX convention; sha256 
 WARC_COMPRESSLEVEL = _warc.DEFAULT_COMPRESSLEVEL
 EXTENSIONS = {
     "stenogram.crawler.archiving.WarcArchiver": 100,
+    "stenogram.crawler.traps.CrawlBudget": 200,  # a source stopped by CLOSESPIDER_PAGECOUNT: said loudly
     "stenogram.crawler.progress.CrawlProgress": 500,  # only with STENOGRAM_PROGRESS
 }
 ITEM_PIPELINES = {

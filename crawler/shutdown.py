@@ -15,6 +15,14 @@ figures from before and after). :class:`Shutdown` replaces that handler for :fun
   waiting; if the process is still alive ``STENOGRAM_SHUTDOWN_KILL_AFTER`` seconds later it exits
   (130) anyway: a WARC left ``.open`` is salvaged by the next crawl.
 
+A page being parsed when the signal comes is not waited for: the reactor runs the handler's
+``graceful`` only once the callback returns, and a listing of a million links kept it busy for
+minutes (issue 23: ~280 s). While a spider callback runs inside
+:class:`crawler.traps.TrapMiddleware`'s reading of a page (``Shutdown.parsing``), the handler
+raises :class:`PageAbandoned` in it; the middleware stops reading that page (what it yielded so
+far is kept; the links it did not reach are found again by the next crawl's discovery) and the
+close above goes on at once.
+
 Every figure is counted under ``stenogram/shutdown/*`` in each crawler's stats.
 """
 from __future__ import annotations
@@ -30,6 +38,12 @@ from scrapy.utils.ossignal import install_shutdown_handlers, signal_names
 logger = logging.getLogger(__name__)
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a job stopped by Ctrl-C
+
+
+class PageAbandoned(BaseException):
+    """Raised by the signal handler inside a spider callback reading a page (see the module
+    docstring). A BaseException, as KeyboardInterrupt is: a spider's ``except Exception`` must
+    not swallow it."""
 
 
 class _Held:
@@ -75,6 +89,9 @@ class Shutdown:
         self.signals = 0
         self.stopping = False
         self.signame = None
+        #: True only while a spider callback is reading a page (crawler/traps.py sets it around
+        #: each step of the callback's output): the one place the handler may raise PageAbandoned
+        self.parsing = False
         for crawler in self.crawlers:
             crawler.stenogram_shutdown = self
         from stenogram.crawler.middlewares import reset_pauses
@@ -96,6 +113,9 @@ class Shutdown:
         self.signame = signal_names.get(signum, str(signum))
         if self.signals == 1:
             reactor.callFromThread(self.graceful)
+            if self.parsing:  # we are inside the spider's callback: stop reading the page now
+                self.parsing = False
+                raise PageAbandoned(self.signame)
         elif self.signals == 2:
             reactor.callFromThread(self.immediate)
             self._watchdog = threading.Timer(self.kill_after, os._exit, (EXIT_INTERRUPTED,))

@@ -68,6 +68,9 @@ class BackfillSpider(TranscriptSpider):
         # an archived capture never changes: once fetched and ingested, never due again
         "RECRAWL_SCHEDULE": "*:36500",
         "RECRAWL_UNDATED_INTERVAL_DAYS": 36500,
+        # the CDX listing is a chain of resume keys as long as the archive's list: bounded by the
+        # page budget (CLOSESPIDER_PAGECOUNT), not by depth (crawler/traps.py)
+        "DEPTH_LIMIT": 0,
     }
 
     @classmethod
