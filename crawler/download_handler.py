@@ -85,6 +85,12 @@ class ResponseHeadTooLarge(ParseError):
     (``LineReceiver.MAX_LENGTH``, 16 KiB) but neither their number nor a header folded over
     endless continuation lines."""
 
+    def __init__(self, message: str):
+        super().__init__(message, b"")  # ParseError(reason, data): no data worth keeping
+
+    def __str__(self) -> str:
+        return self.args[0]
+
 
 class WireRecordingParser(_LenientHTTPClientParser):
     """Scrapy's lenient response parser, also noting each header line in arrival order.

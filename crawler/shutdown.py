@@ -17,9 +17,10 @@ figures from before and after). :class:`Shutdown` replaces that handler for :fun
 
 A page being parsed when the signal comes is not waited for: the reactor runs the handler's
 ``graceful`` only once the callback returns, and a listing of a million links kept it busy for
-minutes (issue 23: ~280 s). While a spider callback runs inside
-:class:`crawler.traps.TrapMiddleware`'s reading of a page (``Shutdown.parsing``), the handler
-raises :class:`PageAbandoned` in it; the middleware stops reading that page (what it yielded so
+minutes (issue 23: ~280 s). When the signal comes while a function registered with
+:func:`page_reader` (:class:`crawler.traps.TrapMiddleware`'s reading of a spider's output) is
+running, found on the interrupted frame's own stack (so never in other code the reactor runs
+while that reading is suspended), the handler raises :class:`PageAbandoned` there; the middleware stops reading that page (what it yielded so
 far is kept; the links it did not reach are found again by the next crawl's discovery) and the
 close above goes on at once.
 
@@ -44,6 +45,27 @@ class PageAbandoned(BaseException):
     """Raised by the signal handler inside a spider callback reading a page (see the module
     docstring). A BaseException, as KeyboardInterrupt is: a spider's ``except Exception`` must
     not swallow it."""
+
+
+#: code objects of the functions reading a spider's output (see :func:`page_reader`)
+_PAGE_READERS: set = set()
+
+
+def page_reader(function):
+    """Register ``function`` (a generator or async generator reading a spider callback's output,
+    which catches :class:`PageAbandoned`) as a place where Ctrl-C may interrupt a long parse."""
+    _PAGE_READERS.add(function.__code__)
+    return function
+
+
+def reading_a_page(frame, limit: int = 64) -> bool:
+    """True when ``frame`` (where a signal interrupted the main thread) runs inside a
+    :func:`page_reader`: a suspended reader is not on the stack, so it is never found."""
+    while frame is not None and limit > 0:
+        if frame.f_code in _PAGE_READERS:
+            return True
+        frame, limit = frame.f_back, limit - 1
+    return False
 
 
 class _Held:
@@ -89,9 +111,6 @@ class Shutdown:
         self.signals = 0
         self.stopping = False
         self.signame = None
-        #: True only while a spider callback is reading a page (crawler/traps.py sets it around
-        #: each step of the callback's output): the one place the handler may raise PageAbandoned
-        self.parsing = False
         for crawler in self.crawlers:
             crawler.stenogram_shutdown = self
         from stenogram.crawler.middlewares import reset_pauses
@@ -105,7 +124,7 @@ class Shutdown:
     def install(self) -> None:
         install_shutdown_handlers(self._on_signal)
 
-    def _on_signal(self, signum, _frame) -> None:
+    def _on_signal(self, signum, frame) -> None:
         """In the signal handler only flags and callFromThread: logging here could deadlock."""
         from twisted.internet import reactor
 
@@ -113,8 +132,7 @@ class Shutdown:
         self.signame = signal_names.get(signum, str(signum))
         if self.signals == 1:
             reactor.callFromThread(self.graceful)
-            if self.parsing:  # we are inside the spider's callback: stop reading the page now
-                self.parsing = False
+            if reading_a_page(frame):  # inside a spider's callback: stop reading the page now
                 raise PageAbandoned(self.signame)
         elif self.signals == 2:
             reactor.callFromThread(self.immediate)

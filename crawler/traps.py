@@ -49,6 +49,8 @@ from urllib.parse import urlsplit
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 
+from stenogram.crawler.shutdown import PageAbandoned, page_reader
+
 logger = logging.getLogger(__name__)
 
 STAT = "stenogram/traps"
@@ -188,54 +190,48 @@ class TrapMiddleware:
             return False, False
         return True, False
 
+    @page_reader
     def process_spider_output(self, response, result):
-        """The page's requests up to the cap, each through the rules. Each step of the spider's
-        callback runs with ``Shutdown.parsing`` set, so Ctrl-C stops a long parse at once
-        (crawler/shutdown.py). What the page yielded until then is kept; its unread links are
-        found again by the next crawl's discovery (listings are fetched on every crawl)."""
-        from stenogram.crawler.shutdown import PageAbandoned
-
-        shutdown = getattr(self.crawler, "stenogram_shutdown", None)
+        """The page's requests up to the cap, each through the rules. A :func:`page_reader`:
+        Ctrl-C stops a long parse at once (crawler/shutdown.py); what the page yielded until then
+        is kept, and its unread links are found again by the next crawl's discovery."""
         taken, items = 0, iter(result)
-        while True:
-            try:
-                if shutdown is not None:
-                    if shutdown.stopping:
-                        raise PageAbandoned("stopping")
-                    shutdown.parsing = True
-                try:
-                    item = next(items)
-                finally:
-                    if shutdown is not None:
-                        shutdown.parsing = False
-            except StopIteration:
-                return
-            except PageAbandoned:
-                self.stats.inc_value("stenogram/shutdown/pages_abandoned")
-                logger.warning("interrupted while reading %s: the rest of the page is not read",
-                               response.url if response is not None else "?")
-                _close(items)
-                return
-            keep, stop = self._take(response, taken, item)
-            if stop:
-                _close(items)
-                return
-            if keep:
-                taken += isinstance(item, Request)
-                yield item
+        try:
+            for item in items:
+                keep, stop = self._take(response, taken, item)
+                if stop:
+                    break
+                if keep:
+                    taken += isinstance(item, Request)
+                    yield item
+        except PageAbandoned:
+            self._abandoned(response)
+        _close(items)
 
+    @page_reader
     async def process_spider_output_async(self, response, result):
         taken = 0
-        async for item in result:
-            keep, stop = self._take(response, taken, item)
-            if stop:
-                close = getattr(result, "aclose", None)
-                if close is not None:
-                    await close()
-                return
-            if keep:
-                taken += isinstance(item, Request)
-                yield item
+        try:
+            async for item in result:
+                keep, stop = self._take(response, taken, item)
+                if stop:
+                    break
+                if keep:
+                    taken += isinstance(item, Request)
+                    yield item
+        except PageAbandoned:
+            self._abandoned(response)
+        aclose = getattr(result, "aclose", None)
+        if aclose is not None:
+            try:
+                await aclose()
+            except Exception:  # noqa: BLE001 - the spider's own clean-up; one page, not the crawl
+                logger.debug("closing the output of a page raised", exc_info=True)
+
+    def _abandoned(self, response) -> None:
+        self.stats.inc_value("stenogram/shutdown/pages_abandoned")
+        logger.warning("interrupted while reading %s: the rest of the page is not read",
+                       response.url if response is not None else "?")
 
     # -- the frontier: owed URLs that are traps
     def spider_opened(self, spider):

@@ -67,6 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(length))
         if self.server.trap == "cookies" and self.path != "/robots.txt":
+            self.flush_headers()  # the status line and the headers so far go first
             line = b"Set-Cookie: trap=%d; Path=/\r\n"
             batch = 10_000
             for start in range(0, self.server.cookies, batch):  # written as the socket takes them
@@ -93,11 +94,13 @@ class _Handler(BaseHTTPRequestHandler):
         total, batch = self.server.links, 10_000
 
         def chunks():
-            yield b"<html><head><title>Speeches</title></head><body><ul>\n"
+            # short links (~30 bytes: a million fit under DOWNLOAD_MAXSIZE), made absolute by <base>
+            yield b'<html><head><title>Speeches</title><base href="%s/-/asset_publisher/t/"></head><body>\n' % (
+                LISTING.encode())
             for start in range(0, total, batch):
-                yield b"".join(b'<li><a href="%s/-/asset_publisher/t/content/id/%d">%d</a></li>\n'
-                               % (LISTING.encode(), i, i) for i in range(start, min(start + batch, total)))
-            yield b"</ul></body></html>\n"
+                yield b"".join(b"<a href=content/id/%d>%d</a>\n" % (i, i)
+                               for i in range(start, min(start + batch, total)))
+            yield b"</body></html>\n"
 
         self._chunks(chunks())
 
