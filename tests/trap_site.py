@@ -13,7 +13,7 @@ Each trap is what issue 23 found unbounded, served on 127.0.0.1 only, generated 
   then ``Disallow: /secret/`` (past Google's 500 KiB: a bounded reader never sees it).
 
 ``TrapSite(trap, **sizes).start()`` serves on a free port; ``.seen`` counts the requests per path
-kind, ``.url`` is the base URL. Used by tests/test_traps.py and bench/bench_traps.py.
+kind, ``.listings_sent`` the link listings sent whole, ``.url`` is the base URL. Used by tests/test_traps.py and bench/bench_traps.py.
 """
 from __future__ import annotations
 
@@ -103,6 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
             yield b"</body></html>\n"
 
         self._chunks(chunks())
+        with self.server._lock:
+            self.server.listings_sent += 1
 
     def _robots(self) -> None:
         if self.server.trap != "robots":
@@ -132,6 +134,7 @@ class TrapSite(ThreadingHTTPServer):
             raise ValueError(f"unknown trap {trap!r}; known: {', '.join(TRAPS)}")
         self.trap, self.links, self.cookies, self.robots_bytes = trap, links, cookies, robots_bytes
         self.seen: dict[str, int] = {}
+        self.listings_sent = 0  # million-link listings written to the end
         self._lock = threading.Lock()
         self._ids = 0
         super().__init__(("127.0.0.1", 0), _Handler)
