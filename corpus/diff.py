@@ -19,6 +19,8 @@ import difflib
 import html
 import re
 
+from stenogram.corpus.web.links import web_url
+
 EQUAL, DELETE, INSERT = "equal", "delete", "insert"
 TOKEN_RE = re.compile(r"[^\W_]+|\s+|.", re.S)
 
@@ -134,7 +136,10 @@ def unified_word_diff(old_version: dict, new_version: dict, context: int | None 
 
 def _side_html(cls: str, sign: str, version: dict) -> str:
     url = version.get("url") or ""
-    link = f'<a href="{html.escape(url)}">{html.escape(url)}</a>' if url else ""
+    if web_url(url):
+        link = f'<a href="{html.escape(url)}" rel="noreferrer">{html.escape(url)}</a>'
+    else:  # a javascript:/data: "URL" from a hostile corpus is shown, never linked
+        link = f'<span class="inert-url">{html.escape(url)}</span>' if url else ""
     return (f'<div class="diff-side {cls}"><span class="diff-sign">{sign}</span> '
             f'version {html.escape(str(version.get("id")))} · first seen '
             f'<time>{html.escape(str(version.get("first_seen")))}</time> · '

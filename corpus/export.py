@@ -36,6 +36,8 @@ from typing import IO
 
 import sqlite_utils
 
+from stenogram.corpus.web.links import web_url
+
 CAPTURE_FIELDS = ("url", "fetched_at", "source", "match", "warc_file", "warc_offset",
                   "warc_length", "warc_record_id", "payload_digest", "archived_at", "via")
 DOCUMENT_FIELDS = ("id", "title", "date", "year", "place", "language", "kind", "participants",
@@ -49,11 +51,35 @@ VERSION_FIELDS = ("id", "text_hash", "first_seen", "last_seen", "url", "source",
 FORMATS = ("jsonl", "csv", "parquet", "hf")
 
 
+def _web_urls_only(record: dict, left_out: list | None) -> None:
+    """Set every URL field of ``record`` that is not an http(s) URL (``corpus.web.links``) to
+    None, in place, noting ``(document id, field)`` in ``left_out``.
+
+    Why: an export is read by tools that turn URL fields into links (dataset viewers,
+    notebooks, spreadsheets); a ``javascript:`` URL from a hostile corpus must not become one
+    there. Nothing is lost: the corpus and the WARCs keep what was stored."""
+    def check(holder: dict, key: str, where: str) -> None:
+        value = holder.get(key)
+        if value is not None and web_url(value) is None:
+            holder[key] = None
+            if left_out is not None:
+                left_out.append((record.get("id"), where))
+
+    check(record, "canonical_url", "canonical_url")
+    for capture in record.get("captures") or []:
+        check(capture, "url", "captures.url")
+        check(capture, "via", "captures.via")
+    for version in record.get("versions") or []:
+        check(version, "url", "versions.url")
+
+
 def iter_documents(db: sqlite_utils.Database, where: str | None = None,
-                   params: dict | list | None = None, with_history: bool = False
-                   ) -> Iterator[dict]:
+                   params: dict | list | None = None, with_history: bool = False,
+                   left_out: list | None = None) -> Iterator[dict]:
     """Document records (``where`` is an SQL condition on the documents table);
-    ``with_history``: every version's text and more about each capture (module docstring)."""
+    ``with_history``: every version's text and more about each capture (module docstring).
+    URL fields hold http(s) URLs or null: any other value is nulled and noted as
+    ``(document id, field)`` in ``left_out`` (``_web_urls_only``)."""
     fields = DOCUMENT_FIELDS + (("canonical_version_id",) if with_history else ())
     capture_fields = CAPTURE_FIELDS + (HISTORY_CAPTURE_FIELDS if with_history else ())
     sql = f"SELECT {', '.join(fields)} FROM documents"
@@ -72,6 +98,7 @@ def iter_documents(db: sqlite_utils.Database, where: str | None = None,
             doc["versions"] = list(db.query(
                 f"SELECT {', '.join(VERSION_FIELDS)} FROM versions WHERE document_id = ? "
                 "ORDER BY first_seen, id", [doc["id"]]))
+        _web_urls_only(doc, left_out)
         yield doc
 
 

@@ -154,3 +154,40 @@ def test_archived_copy_opens_from_the_warc(site, page):
     assert page.url.startswith(site["replay"] + "/")
     assert first_words in page.locator("body").inner_text()
     shot(page, "5-archived")
+
+
+# ---------------------------------------------------------------- a hostile corpus
+@pytest.fixture(scope="module")
+def hostile_site(browser, tmp_path_factory):
+    """A corpus whose every URL is issue 23's ``javascript:`` URL, written into the SQLite file
+    directly (tests/hostile_corpus.py), served as any corpus would be."""
+    try:
+        from tests.hostile_corpus import hostile_corpus
+    except ImportError:
+        from hostile_corpus import hostile_corpus
+    db = tmp_path_factory.mktemp("hostile-browser") / "corpus.db"
+    doc_id = hostile_corpus(db)
+    with serving(db, None) as (base, _replay, _proc):
+        yield {"base": base, "doc_id": doc_id}
+
+
+def test_a_javascript_url_from_the_corpus_never_runs(hostile_site, page):
+    """Open every page that shows the document's URLs, click each place the URL is shown: no
+    dialog opens, no script ran, and no link on the page has a non-http(s) scheme."""
+    fired = []
+    page.on("dialog", lambda dialog: (fired.append(dialog.message), dialog.dismiss()))
+    doc_id = hostile_site["doc_id"]
+    for path in (f"/transcript/{doc_id}", f"/transcript/{doc_id}/history",
+                 f"/corpus/documents/{doc_id}", "/corpus/captures", "/corpus/versions"):
+        page.goto(hostile_site["base"] + path)
+        page.wait_for_load_state()
+        shown = page.get_by_text("javascript:alert(1)//archive.mid.ru", exact=False)
+        assert shown.count() >= 1, path  # the reader still sees what the corpus holds
+        for i in range(shown.count()):
+            shown.nth(i).click()
+        page.evaluate("() => new Promise(r => setTimeout(r, 0))")  # a round trip: queued tasks ran
+        assert fired == [], (path, fired)
+        assert page.url.startswith(hostile_site["base"]), (path, page.url)
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), (path, hrefs)
+    shot(page, "6-hostile-url-inert")

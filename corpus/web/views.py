@@ -10,6 +10,8 @@ import json
 import re
 from collections import Counter, defaultdict
 
+from stenogram.corpus.web.links import web_url
+
 SOURCE_NAMES = {"mid": "mid.ru", "mid_archive": "archive.mid.ru", "globalsecurity": "globalsecurity.org",
                 "interaffairs": "interaffairs.ru", "mid_domino": "mid.ru (Domino, 2004–2015)"}
 
@@ -117,10 +119,10 @@ def replay_url(replay_base: str | None, capture: dict) -> str | None:
 
     A page fetched from a web archive (``via``) sits in the WARC under the archive's ``id_`` URL
     for its capture time (``stenogram backfill``), so that is the URL replayed."""
-    if not replay_base or not capture.get("url"):
-        return None
+    if not replay_base or not web_url(capture.get("url")):
+        return None  # pywb replays only web pages; a javascript: "URL" gets no link at all
     url = capture["url"]
-    if capture.get("via") and capture.get("archived_at"):
+    if web_url(capture.get("via")) and capture.get("archived_at"):
         url = f"{capture['via'].rstrip('/')}/{wayback_timestamp(capture['archived_at'])}id_/{url}"
     return f"{replay_base.rstrip('/')}/{wayback_timestamp(capture.get('fetched_at'))}mp_/{url}"
 

@@ -6,12 +6,23 @@ Configuration (metadata ``plugins.stenogram``): ``replay_base``, the pywb collec
 """
 from __future__ import annotations
 
+import sqlite3
+
 from datasette import hookimpl
+from datasette.utils import sqlite_timelimit
 from datasette.utils.asgi import NotFound, Response
+from datasette.views.base import DatasetteError
 
 from stenogram.corpus.web import views
+from stenogram.corpus.web.links import web_url
 
 PAGE_SIZE = 20
+#: Our pages' SQL may run this many times Datasette's own ``sql_time_limit_ms``: a reading view
+#: is a few indexed queries and the home page's coverage one scan of ``documents``, well inside
+#: it, while a hostile corpus (``documents`` a view over an endless recursive CTE) is cut off
+#: instead of holding a thread of Datasette's pool forever. ``execute_fn`` has no limit of its
+#: own (Datasette applies ``sqlite_timelimit`` only in ``Database.execute``).
+PAGE_TIME_LIMIT_FACTOR = 10
 
 
 def _config(datasette) -> dict:
@@ -20,6 +31,22 @@ def _config(datasette) -> dict:
 
 def _db(datasette):
     return datasette.get_database()
+
+
+async def _run(datasette, fn):
+    """``fn(conn)`` on the corpus in Datasette's thread pool, under ``PAGE_TIME_LIMIT_FACTOR``
+    times its SQL time limit; an SQLite error (a corpus that is not ours) is one clear message."""
+    ms = datasette.setting("sql_time_limit_ms") * PAGE_TIME_LIMIT_FACTOR
+
+    def limited(conn):
+        with sqlite_timelimit(conn, ms):
+            return fn(conn)
+
+    try:
+        return await _db(datasette).execute_fn(limited)
+    except sqlite3.Error as exc:
+        raise DatasetteError(f"This corpus could not be read for this page: {exc}",
+                             title="Cannot read the corpus", status=500) from exc
 
 
 async def _render(datasette, request, template: str, context: dict) -> Response:
@@ -35,7 +62,7 @@ async def search_page(datasette, request):
         page = 1
     results = []
     if q:
-        results = await _db(datasette).execute_fn(
+        results = await _run(datasette,
             lambda conn: views.search(conn, q, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE))
     more = len(results) > PAGE_SIZE
     return await _render(datasette, request, "stenogram_search.html", {
@@ -53,7 +80,7 @@ async def _document_page(datasette, request, view, template: str):
     """A page about one transcript: `view(conn, doc_id, replay_base)` gives its context."""
     doc_id = _doc_id(request)
     replay = _config(datasette).get("replay_base")
-    doc = await _db(datasette).execute_fn(lambda conn: view(conn, doc_id, replay))
+    doc = await _run(datasette, lambda conn: view(conn, doc_id, replay))
     if doc is None:
         raise NotFound(f"no transcript {doc_id}")
     return await _render(datasette, request, template, {"doc": doc})
@@ -86,13 +113,19 @@ def extra_template_vars(template, datasette):
         if "documents" not in await db.table_names():
             return {"coverage_svg": views.coverage_svg({"months": [], "series": {}}), "n_documents": 0,
                     "coverage_years": {"years": [], "undated": 0, "peak": 0}}
-        data = await db.execute_fn(views.coverage)
-        years = await db.execute_fn(views.coverage_years)
+        data = await _run(datasette, views.coverage)
+        years = await _run(datasette, views.coverage_years)
         n = (await db.execute("SELECT count(*) FROM documents")).first()[0]
         return {"coverage_svg": views.coverage_svg(data), "n_documents": n, "stenogram_db": db.name,
                 "coverage_years": years}
 
     return inner
+
+
+@hookimpl
+def prepare_jinja2_environment(env):
+    """``url|web_url`` in our templates (``_stenogram_links.html``): only http(s) URLs link."""
+    env.filters["web_url"] = web_url
 
 
 @hookimpl
