@@ -19,6 +19,7 @@ from stenogram.corpus.access import ReadOnlyCorpus
 from stenogram.corpus.store import Corpus
 from stenogram.inputs import (EXIT_SKIPPED, BadInput, CorpusTarget, ExistingCorpus, InputPath,
                               OutputFile)
+from stenogram.terminal import json_line, neutralise
 
 # Commands that read a corpus take an existing one (checked, opened read-only: nothing created);
 # ``reprocess`` writes one, so it may create it, but never inside a file that is something else.
@@ -184,10 +185,11 @@ def export(db_path, fmt, where, params, with_history, output):
     # Written beside the target and renamed when complete: a failed export (bad --where SQL,
     # disk full) leaves no half file and does not clobber the previous one.
     part = output.with_name(output.name + ".part") if output else None
+    left_out: list = []  # URL fields that were not http(s) URLs (export._web_urls_only)
     with ReadOnlyCorpus(db_path) as corpus:
         try:
             records = export_module.iter_documents(corpus.db, where, dict(params),
-                                                   with_history=with_history)
+                                                   with_history=with_history, left_out=left_out)
             if fmt == "hf":
                 if part.exists():
                     import shutil
@@ -220,6 +222,11 @@ def export(db_path, fmt, where, params, with_history, output):
             if isinstance(exc, click.ClickException):
                 raise
             raise BadInput(f"{type(exc).__name__}: {exc}", 1) from exc
+    if left_out:
+        docs = sorted({doc for doc, _ in left_out if doc is not None})
+        click.echo(f"{len(left_out)} URL(s) that are not http(s) URLs written as null "
+                   f"(kept in the corpus), in document(s) {', '.join(map(str, docs[:10]))}"
+                   + (" …" if len(docs) > 10 else ""), err=True)
     if output:
         click.echo(f"{n} documents written to {output}", err=True)
 
@@ -248,7 +255,8 @@ def diff(db_path, doc_id, context, html_file):
             raise click.ClickException(f"no document {doc_id}")
         except sqlite3.Error as exc:  # a corpus from an older or foreign tool: one line
             raise BadInput(f"{db_path}: cannot read versions ({exc})") from exc
-    out = "\n".join(diff_module.unified_word_diff(a, b, context) for a, b in pairs)
+    out = neutralise("\n".join(diff_module.unified_word_diff(a, b, context) for a, b in pairs),
+                     multiline=True)  # page text: no escape sequence reaches the terminal
     if out and sys.stdout.isatty():  # colour on a terminal; the markers stay for copy/paste
         import re
 
@@ -287,34 +295,50 @@ def search(db_path, query, limit, offset, as_json):
             hits = search_module.search(corpus, query, limit=limit, offset=offset)
     except sqlite3.Error as exc:
         raise BadInput(f"{db_path}: cannot search ({exc})") from exc
-    for hit in hits:
+    for hit in hits:  # page text is neutralised for the terminal (stenogram.terminal)
         if as_json:
-            click.echo(json.dumps(hit, ensure_ascii=False))
+            click.echo(json_line(json.dumps(hit, ensure_ascii=False)))
             continue
         snippet = html_module.unescape(re.sub(r"</?mark>", "**", hit["snippet_html"]))
-        click.echo(f"{hit['document_id']}\t{hit['date'] or '?'}\t{hit['source'] or '?'}\t"
-                   f"{hit['title'] or ''}\n    {snippet}")
+        click.echo("\t".join(neutralise(v) for v in (hit['document_id'], hit['date'] or '?',
+                                                    hit['source'] or '?', hit['title'] or ''))
+                   + f"\n    {neutralise(snippet)}")
     if not as_json:
         click.echo(f"{len(hits)} hit(s)" + (f" from {offset + 1}" if offset else ""), err=True)
 
 
 @click.command()
 @DB_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; one beyond loopback (127.0.0.0/8, ::1) needs --public.")
+@click.option("--public", is_flag=True,
+              help="Allow a --host beyond loopback: the corpus and WARCs are then served to the "
+                   "network, with a warning, and arbitrary SQL is off (docs/security.md).")
+@click.option("--no-sql", is_flag=True,
+              help="Turn Datasette's arbitrary SQL (?sql=) off on loopback too.")
 @click.option("--port", type=int, default=8765, show_default=True)
 @click.option("--warc", "warc_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="WARC folder to replay archived copies from [default: warc/ beside the database].")
 @click.option("--pywb", "pywb", type=click.Path(path_type=Path), default=None,
               help="pywb's `wayback` program (or its bin/ folder) [default: .venv-tools, then PATH].")
 @click.option("--no-replay", is_flag=True, help="Do not start pywb.")
-def serve(db_path, host, port, warc_dir, pywb, no_replay):
+def serve(db_path, host, port, warc_dir, pywb, no_replay, public, no_sql):
     """Read, search and cite the corpus in a browser: Datasette + pywb replay of the WARCs."""
     from stenogram.corpus import serve as serve_module
 
     if not Path(db_path).is_file():
         raise click.ClickException(f"no corpus at {db_path}")
-    raise SystemExit(serve_module.serve(db_path, host=host, port=port, warc_dir=warc_dir, pywb=pywb,
-                                        replay=not no_replay, echo=lambda m: click.echo(m, err=True)))
+    try:
+        code = serve_module.serve(db_path, host=host, port=port, warc_dir=warc_dir, pywb=pywb,
+                                  replay=not no_replay, echo=lambda m: click.echo(m, err=True),
+                                  public=public, sql=not no_sql)
+    except serve_module.ExposureRefused as exc:
+        raise click.UsageError(str(exc)) from None
+    except serve_module.CorpusUnservable as exc:
+        raise BadInput(str(exc)) from None  # EX_DATAERR
+    except sqlite3.Error as exc:
+        raise BadInput(f"{db_path}: cannot read the corpus ({exc})") from None
+    raise SystemExit(code)
 
 
 commands = [reprocess, export, diff, search, serve]

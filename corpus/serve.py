@@ -3,11 +3,14 @@
 Why subprocesses: datasette and pywb each run their own server loop and bring their own
 dependency trees (pywb lives in ``.venv-tools``, built by tools/setup-tools.sh); keeping them
 in child processes keeps the library importable without them and lets ``serve`` stop them by
-pid. Both bind loopback only (127.0.0.0/8). Each child is its own process group, so SIGTERM or
-Ctrl-C to ``stenogram serve`` takes down every process it started, grandchildren included.
+pid. Both bind loopback (127.0.0.0/8) unless told otherwise: an address beyond loopback needs
+``public=True`` (``serve --public``), prints a warning and turns Datasette's arbitrary SQL off
+(``exposure``; docs/security.md). Each child is its own process group, so SIGTERM or Ctrl-C to
+``stenogram serve`` takes down every process it started, grandchildren included.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -29,10 +32,40 @@ COLLECTION = "corpus"
 
 def table_names(db_path: str | Path) -> list[str]:
     from stenogram.corpus.access import open_readonly
+    from stenogram.corpus.web.sql_guard import guard
 
-    con = open_readonly(db_path)
+    con = guard(open_readonly(db_path))
     try:
         return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    finally:
+        con.close()
+
+
+class CorpusUnservable(ValueError):
+    """A table of the corpus cannot even be described: Datasette would refuse to start."""
+
+
+def unreadable_tables(db_path: str | Path) -> list[tuple[str, str]]:
+    """``(table, SQLite's reason)`` for each table whose columns cannot be read.
+
+    Why: Datasette checks every table with ``PRAGMA table_info`` when it opens a database
+    (``datasette.utils.check_connection``) and exits on the first failure; a hand-written
+    schema row can declare an FTS3 table with a tokenizer or a virtual table with a module this
+    SQLite does not have. The same check here lets ``serve`` refuse such a file with one line
+    naming the table, before it starts anything."""
+    from stenogram.corpus.access import open_readonly
+    from stenogram.corpus.web.sql_guard import guard
+
+    con = guard(open_readonly(db_path))
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        bad = []
+        for name in names:
+            try:
+                con.execute("SELECT * FROM pragma_table_info(?)", (name,)).fetchall()
+            except sqlite3.Error as exc:
+                bad.append((name, str(exc)))
+        return bad
     finally:
         con.close()
 
@@ -78,12 +111,57 @@ def write_metadata(db_path: str | Path, metadata_path: str | Path, replay_base: 
 
 
 def datasette_command(db_path: str | Path, port: int, metadata_path: str | Path,
-                      host: str = "127.0.0.1") -> list[str]:
+                      host: str = "127.0.0.1", allow_sql: bool = True) -> list[str]:
+    """``allow_sql=False``: Datasette's ``default_allow_sql`` setting off (no ``?sql=``, no custom SQL
+    on table pages); the reader's pages, tables, facets and JSON stay."""
     return [sys.executable, "-m", "datasette", "serve", str(db_path), "--host", host,
             "--port", str(port), "--metadata", str(metadata_path),
             "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
             "--static", f"stenogram-static:{STATIC_DIR}",
-            "--setting", "default_page_size", "50"]
+            "--setting", "default_page_size", "50",
+            "--setting", "default_allow_sql", "on" if allow_sql else "off"]
+
+
+# ---------------------------------------------------------------- who can reach it
+class ExposureRefused(ValueError):
+    """An address beyond loopback without ``public``: nothing was started."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (127.0.0.0/8, ::1).
+
+    ``0.0.0.0`` and ``::`` are every interface, so not loopback; a name is resolved
+    (``localhost`` is loopback where /etc/hosts says so), and one that does not resolve is
+    treated as beyond loopback."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback
+                                   for a in addresses)
+
+
+def exposure(host: str, public: bool = False, sql: bool = True) -> tuple[bool, str | None]:
+    """``(allow_sql, warning)`` for serving on ``host``; raises ``ExposureRefused`` for an
+    address beyond loopback without ``public``.
+
+    Why: Datasette answers arbitrary read-only SQL and pywb replays every WARC to whoever can
+    reach the port; on loopback that is the reader's own machine, beyond it anyone on the
+    network. So leaving loopback takes an explicit ``--public``, says so in a warning line,
+    and arbitrary SQL is then always off (``sql=False`` turns it off on loopback too)."""
+    if is_loopback(host):
+        return sql, None
+    if not public:
+        raise ExposureRefused(
+            f"{host} is not a loopback address: the corpus and the WARCs would be served to the "
+            "network; pass --public to do that (arbitrary SQL is then off)")
+    return False, (f"WARNING: serving on {host}, beyond loopback: anyone who can reach this "
+                   "machine can read the corpus and replay the WARCs; arbitrary SQL is off")
 
 
 def start(db_path: str | Path, port: int, metadata_path: str | Path) -> subprocess.Popen:
@@ -217,11 +295,23 @@ class Stop(Exception):
 
 def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
           warc_dir: str | Path | None = None, pywb: str | Path | None = None, replay: bool = True,
-          workdir: str | Path | None = None, echo=print) -> int:
-    """Run datasette (and pywb over the WARCs) until a signal; return an exit code."""
+          workdir: str | Path | None = None, echo=print, public: bool = False,
+          sql: bool = True) -> int:
+    """Run datasette (and pywb over the WARCs) until a signal; return an exit code.
+
+    ``public``/``sql``: see ``exposure`` (raises ``ExposureRefused`` before anything starts)."""
     import tempfile
 
+    allow_sql, warning = exposure(host, public, sql)
     db_path = Path(db_path)
+    bad = unreadable_tables(db_path)
+    if bad:
+        raise CorpusUnservable(
+            f"{db_path}: table {bad[0][0]!r} cannot be read ({bad[0][1]})"
+            + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+            + ": not a corpus this SQLite can serve")
+    if warning:
+        echo(warning)
     procs: list[subprocess.Popen] = []
 
     def on_signal(signum, _frame):
@@ -249,7 +339,8 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT
                 procs.append(proc)
                 replay_base = f"http://{host}:{pywb_port}/{COLLECTION}"
         meta = write_metadata(db_path, home / "metadata.json", replay_base)
-        app = subprocess.Popen(datasette_command(db_path, port, meta, host), start_new_session=True)
+        app = subprocess.Popen(datasette_command(db_path, port, meta, host, allow_sql),
+                               start_new_session=True)
         procs.append(app)
         if replay_base and not wait_http(replay_base.rsplit("/", 1)[0] + "/", procs[0], 60):
             echo(f"pywb did not start: {(home / 'pywb' / 'wayback.log').read_text(errors='replace')[-1500:]}")
