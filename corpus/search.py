@@ -8,12 +8,15 @@ people expect from every search box:
 * ``"double quotes"`` make a phrase (an unclosed quote runs to the end of the text);
 * a trailing ``*`` makes the last word a prefix (``Лавр*``).
 
-Everything else is literal. The text is cut into words by ``corpus.stemming`` (the same code that
+Everything else is literal. The text is folded as the index folded the documents
+(``corpus.stemming.fold``: zero-width and other invisible characters removed, then NFKC), cut
+into words by ``corpus.stemming`` (the same code that
 fills the index), each word replaced by its Snowball stem, and the words of one whitespace-free
 chunk ("U.S.", "Al-Tanf", "С.В.Лавров") become a phrase, since they were written together. All
 terms must match (AND). The result is ranked by FTS5's bm25 over ``documents_stemmed_fts``
 (title weighted x5), and each hit gets a snippet cut from the document's own text with the
-matching words in ``<mark>`` and everything else HTML-escaped.
+matching words in ``<mark>`` and everything else HTML-escaped (the stored text is never folded:
+its words are matched folded, ``corpus.stemming.source_words``, and shown as stored).
 
 A corpus made before the stemmed index existed, opened read-only (nothing may be migrated), is
 searched in ``documents_fts`` with the words as written instead.
@@ -27,7 +30,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from stenogram.corpus.stemming import WORD_RE, stem, words
+from stenogram.corpus.stemming import WORD_RE, fold, source_words, stem, words
 
 STEMMED_FTS = "documents_stemmed_fts"
 PLAIN_FTS = "documents_fts"
@@ -71,7 +74,7 @@ def _phrase(tokens: tuple[str, ...], prefix: bool) -> str:
 def terms(text: str) -> list[Term]:
     """The terms of a user's query (see the module docstring)."""
     out: list[Term] = []
-    for m in _CHUNK_RE.finditer(text or ""):
+    for m in _CHUNK_RE.finditer(fold(text or "")):  # as the index folded the documents
         if m.group(4) is not None:  # a bare chunk
             chunk = m.group(4)
             prefix = chunk.endswith("*") and bool(WORD_RE.search(chunk[-2:-1] or ""))
@@ -179,11 +182,12 @@ def _matcher(found: list[Term]):
 def snippet_html(text: str, found: list[Term], size: int = SNIPPET_WORDS) -> str:
     """About ``size`` words of ``text`` around the most varied hits, as HTML: matching words in
     ``<mark>``, everything else escaped, "…" where the text was cut."""
-    tokens = words(text)
+    tokens = source_words(text)  # the stored text's own words, folded only to be matched
     if not tokens:
         return html.escape(text[:200])
     match = _matcher(found)
-    hits = [(i, k) for i, (_, _, w) in enumerate(tokens) if (k := match(w)) is not None]
+    hits = [(i, k) for i, (_, _, ws) in enumerate(tokens)
+            if (k := next((k for k in map(match, ws) if k is not None), None)) is not None]
     start = 0
     if hits:
         best = None

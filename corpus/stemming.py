@@ -12,6 +12,14 @@ other character separates words (so "U.S." is the two words "u" "s", which a que
 as a phrase). "ё" is folded to "е", as Russian texts write either. A Russian word is stemmed until its stem stops changing
 (``stem``), since one Snowball pass leaves "Лавровым" and "Лавров" apart.
 
+Before words are cut, text is folded for search (``fold``), both the documents' (in
+``stem_text``, so the index holds folded words) and the queries' (``corpus.search``): invisible
+characters are removed (zero-width space and joiners, soft hyphen, word joiner, BOM, bidi
+controls, tag characters: a zero-width space inside "Лав\u200bров" otherwise cut it into two
+words that the plain spelling never finds), then Unicode NFKC (full-width "Ｌａｖｒｏｖ" and the
+ligature in "ﬁnal" match their plain spelling; a decomposed "й" is composed). The stored text is
+never changed: snippets are cut from it (``source_words``).
+
 PyStemmer is the C build of the Snowball stemmers (the pure-Python ``snowballstemmer`` gives the
 same stems ~10x slower); stems are also memoised here, since words repeat (Zipf) and a bulk
 reprocess stems every document once.
@@ -19,6 +27,7 @@ reprocess stems every document once.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import Stemmer
 
@@ -29,9 +38,31 @@ WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 _APOSTROPHES = str.maketrans("", "", "'’ʼ")
 
+#: Characters that show as nothing, so they can sit inside a word unseen: soft hyphen,
+#: Mongolian vowel separator, zero-width space/non-joiner/joiner, LRM/RLM, the bidi
+#: embeddings/overrides/isolates, word joiner and invisible operators, BOM, tag characters.
+INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\U000e0000-\U000e007f"
+_INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
+#: A word as written in a stored text: word characters, with the invisible characters and
+#: combining marks (U+0300..U+036F) that ``fold`` removes or composes allowed inside it.
+_SOURCE_WORD_RE = re.compile(rf"[^\W_](?:[^\W_]|[{INVISIBLE}\u0300-\u036f]|['’ʼ](?=[^\W_]))*")
+
 _STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
 _CACHE: dict[str, str] = {}
 _CACHE_MAX = 500_000
+
+
+def fold(text: str) -> str:
+    """``text`` as search sees it: invisible characters removed, then NFKC (module docstring)."""
+    return unicodedata.normalize("NFKC", _INVISIBLE_RE.sub("", text))
+
+
+def source_words(text: str) -> list[tuple[int, int, list[str]]]:
+    """``(start, end, folded words)`` for every word of a stored ``text`` as written: offsets in
+    ``text`` itself (for snippets), and the lowercased words of that stretch once folded (a
+    full-width or zero-width-split word is one stretch; "½" folds to two words)."""
+    return [(m.start(), m.end(), [w.lower() for w in WORD_RE.findall(fold(m.group()))])
+            for m in _SOURCE_WORD_RE.finditer(text)]
 
 
 def words(text: str) -> list[tuple[int, int, str]]:
@@ -70,7 +101,7 @@ def stem_text(text: str | None) -> str | None:
     # cache lookup are ~40% faster than finditer + stem() per word
     get = _CACHE.get
     out = []
-    for word in WORD_RE.findall(text):
+    for word in WORD_RE.findall(fold(text)):
         word = word.lower()
         s = get(word)
         out.append(s if s is not None else stem(word))

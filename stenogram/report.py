@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from stenogram.crawler.settings import STENOGRAM_DRIFT_THRESHOLD
+from stenogram.terminal import neutralise
 
 #: Failures: what the crawl could not do. Resets that a retry recovered are not failures
 #: (``downloader/exception_count`` counts those too), so they are not here.
@@ -151,7 +152,7 @@ def drift_lines_text(lines: list[DriftLine], threshold: float = DRIFT_THRESHOLD)
     out = [f"Extraction: {line.source}: {line.transcripts - line.fallback} by profile, "
            f"{line.fallback} by fallback, {line.refused} refused" for line in lines]
     out += [f"WARNING template drift: {w}" for w in (line.alarm(threshold) for line in lines) if w]
-    return out
+    return [neutralise(line) for line in out]  # source names come from the corpus
 
 
 @dataclass
@@ -307,25 +308,26 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
     """Print the report. Every value goes to rich as ``Text``, never as a markup string: titles
     and URLs come from pages (a title holding ``[/bold]`` crashed the report), paths and ids from
     the command line, and rich reads ``[...]`` in a string as markup and ``:name:`` as emoji
-    (``markup.escape`` is not enough: it lost the backslash of a title ``\\[``)."""
+    (``markup.escape`` is not enough: it lost the backslash of a title ``\\[``). And every
+    value is ``neutralise``d first: rich passes ESC, C1 and bidi controls to the terminal."""
     console = console or Console()
     # fits 80 columns: short headers, no vertical rules (tests/test_operator_view.py)
-    table = Table(title=Text(f"stenogram crawl {result.crawl_id}"), box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=Text(neutralise(f"stenogram crawl {result.crawl_id}")), box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("source", no_wrap=True)
     for col in ("fetched", "transcripts", "other", "errors"):
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("finish", no_wrap=True)
     for line in summary.sources:
         table.add_row(
-            Text(line.source),
+            Text(neutralise(line.source)),
             str(line.pages_fetched),
             str(line.transcript_pages),
             str(line.not_transcript),
             str(line.errors),
-            Text(line.finish_reason),
+            Text(neutralise(line.finish_reason)),
         )
     console.print(table)
-    console.print(Text(
+    console.print(Text(neutralise(
         f"WARC files: {summary.warc_files} ({summary.warc_bytes:,} bytes) in {result.warc_dir}\n"
         f"Corpus: {summary.documents} documents, {summary.versions} versions, "
         f"{summary.captures} captures, {summary.merged_captures} captures merged as duplicates "
@@ -341,8 +343,8 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
            f"({summary.replay.get('mapped', 0)} found by path under the archive's base URLs), "
            f"{summary.replay.get('miss', 0) + summary.replay.get('revisit_unresolved', 0)}"
            " not in the archive\n" if summary.replay else "")
-        + f"Errors: {summary.errors}"
-    ))
+        + f"Errors: {summary.errors}", multiline=True
+    )))
     interrupted = getattr(result, "interrupted", None)
     if interrupted:
         console.print(Text(
@@ -355,9 +357,9 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
         console.print(Text(line))
     log_file = getattr(result, "log_file", None)
     if log_file:
-        console.print(Text(f"Log: {log_file}"))
+        console.print(Text(neutralise(f"Log: {log_file}")))
     for edit in summary.edited:
-        console.print(Text(f"  edited: document {edit['document_id']} {edit['title']!r} "
-                             f"at {edit['url']}"))
+        console.print(Text(neutralise(f"  edited: document {edit['document_id']} "
+                                      f"{edit['title']!r} at {edit['url']}")))
     for line in drift_lines_text(summary.drift, summary.drift_threshold):
         console.print(Text(line, style="bold red" if line.startswith("WARNING") else ""))
