@@ -58,8 +58,9 @@ Persistence: run Redis with ``appendonly yes`` (the README's recipe). Redis appe
 to its AOF before it answers, so a restarted ``redis-server`` (even after ``kill -9``) has every
 acknowledged enqueue, lease and ``done``; ``appendfsync everysec`` can lose the last second only
 on a power cut of the Redis machine. While Redis is down the workers retry each call with
-backoff for ``STENOGRAM_REDIS_RETRY_FOR`` seconds. Known gap: a Redis that never comes back makes
-every later call wait that long again, so the worker hangs instead of stopping (README).
+backoff for at most ``STENOGRAM_REDIS_RETRY_FOR`` seconds in all (:class:`Outage`), then stop
+with one line; a Redis that refuses the URL's credentials (NOAUTH, WRONGPASS) is not an outage
+and stops the worker at once (:class:`RedisRefused`).
 """
 from __future__ import annotations
 
@@ -101,6 +102,12 @@ class RedisUnavailable(OSError):
     the crawl with one line, as for a full disk; nothing is lost (what was owed stays owed)."""
 
 
+class RedisRefused(RedisUnavailable):
+    """Redis answered but refused the credentials of the URL (``NOAUTH``: the URL has no password
+    and the server has ``requirepass``; ``WRONGPASS``: a wrong one). Waiting never fixes that, so
+    it is not retried: the worker stops at once with one line instead of retrying for ever."""
+
+
 def redact(url: str) -> str:
     """The Redis URL without its password, for logs and the WARC's warcinfo."""
     parts = urlsplit(url)
@@ -125,12 +132,14 @@ class Outage:
     never comes back made *every* later call (the scheduler's pop, each lease renewal, the close
     that gives leases back, the recrawl state...) wait ``STENOGRAM_REDIS_RETRY_FOR`` again, and a
     worker hung for tens of minutes, deaf to SIGTERM. Here the outage starts at the first failed
-    attempt and ends at the first answer; every call retries only while the outage is younger than
-    the budget, and after it fails at once (:class:`RedisUnavailable`), so the crawl stops with one
-    line (``stenogram/redis_unavailable``) and closes quickly, leaving its leases to expire and its
-    URLs owed. A SIGINT/SIGTERM received during the outage (the crawl's :class:`Shutdown`, watched
-    through :meth:`watch`) ends the retrying at once as well: the reactor that would handle the
-    signal is blocked inside this retry loop until it gives up.
+    attempt and ends at the first *reply* Redis sends (:func:`_answering`: a reply read from the
+    socket, not a TCP connect: a server that accepts connections and then drops or refuses every
+    command, as one at ``maxclients`` does, is still out); every call retries only while the
+    outage is younger than the budget, and after it fails at once (:class:`RedisUnavailable`), so
+    the crawl stops with one line (``stenogram/redis_unavailable``) and closes quickly, leaving
+    its leases to expire and its URLs owed. A SIGINT/SIGTERM received during the outage (the
+    crawl's :class:`Shutdown`, watched through :meth:`watch`) ends the retrying at once as well:
+    the reactor that would handle the signal is blocked inside this retry loop until it gives up.
     """
 
     def __init__(self):
@@ -159,8 +168,47 @@ class Outage:
 OUTAGE = Outage()
 
 
+def _answering(connection_class):
+    """``connection_class`` whose replies to commands end the :data:`OUTAGE`.
+
+    redis-py runs the TCP connect and the handshake through the same ``Retry`` as the commands
+    (``AbstractConnection.connect`` calls ``retry.call_with_retry``) and drops the connection
+    after every failed command (``Redis._close_connection``), so when any successful attempt
+    ended the outage, each reconnect to a server that then refused the command (NOAUTH before,
+    ``LOADING`` from a Redis replaying a long AOF) reset the clock and the worker retried for
+    ever. Only a reply to one of our commands proves that Redis serves: ``read_response``
+    returns only for a reply that is not an error (it raises the error replies), and the
+    handshake's replies (``on_connect_check_health``: AUTH, CLIENT SETINFO, SELECT, which Redis
+    answers even while loading) do not count.
+    """
+    class Answering(connection_class):
+        _handshaking = False
+
+        def on_connect_check_health(self, *args, **kwargs):
+            self._handshaking = True
+            try:
+                return super().on_connect_check_health(*args, **kwargs)
+            finally:
+                self._handshaking = False
+
+        def read_response(self, *args, **kwargs):
+            response = super().read_response(*args, **kwargs)
+            if not self._handshaking:
+                OUTAGE.answered()
+            return response
+
+    Answering.__name__ = Answering.__qualname__ = f"Answering{connection_class.__name__}"
+    return Answering
+
+
 def _outage_retry(budget: float, backoff):
-    """redis-py's ``Retry`` bounded by :data:`OUTAGE` instead of a count per call."""
+    """redis-py's ``Retry`` bounded by :data:`OUTAGE` instead of a count per call.
+
+    An ``AuthenticationError`` (redis-py's class for the NOAUTH and WRONGPASS replies; a
+    ``ConnectionError`` subclass, so ``retry_on_error`` would retry it) is raised at once: a
+    server that refuses the credentials refuses them again.
+    """
+    from redis.exceptions import AuthenticationError
     from redis.retry import Retry
 
     class OutageRetry(Retry):
@@ -169,9 +217,10 @@ def _outage_retry(budget: float, backoff):
             failures = 0
             while True:
                 try:
-                    result = do()
+                    return do()
                 except self._supported_errors as error:
-                    if is_retryable and not is_retryable(error):
+                    if isinstance(error, AuthenticationError) or (
+                            is_retryable and not is_retryable(error)):
                         raise
                     failures += 1
                     if with_failure_count:
@@ -186,9 +235,6 @@ def _outage_retry(budget: float, backoff):
                     end = monotonic() + wait
                     while monotonic() < end and not OUTAGE.interrupted():
                         sleep(min(0.1, max(end - monotonic(), 0)))
-                else:
-                    OUTAGE.answered()
-                    return result
 
     return OutageRetry(backoff, -1)
 
@@ -210,8 +256,11 @@ def client(url: str, retry_for: float = defaults.STENOGRAM_REDIS_RETRY_FOR):
         import redis
         from redis.backoff import ExponentialBackoff
 
+        base = {"rediss": redis.SSLConnection, "unix": redis.UnixDomainSocketConnection}.get(
+            urlsplit(url).scheme, redis.Connection)
         _clients[key] = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5,
+            connection_class=_answering(base),
             retry=_outage_retry(retry_for, ExponentialBackoff(cap=1.0, base=0.05)),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                             redis.exceptions.BusyLoadingError],
@@ -221,11 +270,15 @@ def client(url: str, retry_for: float = defaults.STENOGRAM_REDIS_RETRY_FOR):
 
 
 def redis_call(fn, *args, **kwargs):
-    """``fn(*args)``; a Redis that stays unreachable becomes :class:`RedisUnavailable`."""
+    """``fn(*args)``; a Redis that stays unreachable becomes :class:`RedisUnavailable`, one that
+    refuses the URL's credentials :class:`RedisRefused` (a line that says what to fix)."""
     import redis
 
     try:
         return fn(*args, **kwargs)
+    except redis.exceptions.AuthenticationError as exc:
+        raise RedisRefused(f"Redis refused the credentials ({exc.__class__.__name__}: {exc}); "
+                           "a server with requirepass needs redis://:PASSWORD@HOST:PORT/DB") from exc
     except redis.exceptions.RedisError as exc:
         raise RedisUnavailable(f"Redis: {exc}") from exc
 
@@ -828,9 +881,10 @@ class RedisScheduler:
         """The worker's outage budget is spent (or a signal came during the outage): stop."""
         from stenogram.crawler.storage import stop_crawl
 
+        why = ("it refused the credentials" if isinstance(exc, RedisRefused)
+               else f"unreachable for STENOGRAM_REDIS_RETRY_FOR={self.retry_for:g} s")
         stop_crawl(self.crawler, "state_write_failed",
-                   f"cannot reach the shared frontier at {redact(self.redis_url)} "
-                   f"(unreachable for STENOGRAM_REDIS_RETRY_FOR={self.retry_for:g} s): {exc}")
+                   f"cannot reach the shared frontier at {redact(self.redis_url)} ({why}): {exc}")
 
     def __len__(self) -> int:
         try:

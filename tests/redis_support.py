@@ -30,11 +30,16 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process: ``start``, ``stop`` (SIGTERM: AOF flushed), ``kill`` (SIGKILL)."""
 
-    def __init__(self, workdir: Path, port: int | None = None, appendonly: bool = True):
+    def __init__(self, workdir: Path, port: int | None = None, appendonly: bool = True,
+                 password: str | None = None, args: tuple[str, ...] = ()):
+        """``password``: started with ``requirepass`` (``url`` then has none: a test adds it);
+        ``args``: more ``redis-server`` options, e.g. ``("--key-load-delay", "1000")``."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.password = password
+        self.args = tuple(args)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -45,7 +50,8 @@ class RedisServer:
         args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.workdir),
                 "--save", "", "--appendonly", "yes" if self.appendonly else "no",
                 "--appendfsync", "everysec", "--protected-mode", "yes", "--daemonize", "no",
-                "--logfile", str(self.workdir / "redis.log")]
+                "--logfile", str(self.workdir / "redis.log"),
+                *(["--requirepass", self.password] if self.password else []), *self.args]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -61,8 +67,13 @@ class RedisServer:
     def _ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                if self.password:  # one inline command per line (RESP's inline form)
+                    s.sendall(f"AUTH {self.password}\r\n".encode())
+                    if not s.recv(16).startswith(b"+OK"):
+                        return False
                 s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                # a Redis loading its data answers -LOADING: it is up (and listening)
+                return s.recv(64).startswith((b"+PONG", b"-LOADING"))
         except OSError:
             return False
 
