@@ -24,17 +24,26 @@ How a transcript capture is attached (the ``match`` column):
 4. ``new``: a new document.
 Non-transcripts (listings, interstitials, errors) get a capture row with NULL document_id.
 
-Canonical text: the latest version (by ``first_seen``) from an official source
-(``mid``/``mid_archive``), else the longest version; ``canonical_reason`` says which rule chose
-it. Ties are broken by properties of the versions only, never by ingest order (a resumed or
-re-ordered crawl must build the same documents): official source rank (``mid`` before
-``mid_archive`` before the rest), then normalised text length (longer first), then URL, then
-text hash (``versions`` of one document have distinct hashes, so the order is total). The same
-rank picks which capture's text represents a version when captures differ only in typography
-(same normalised hash, ``exact`` match): source rank, then raw text length, then URL, then the
-sha256 of the raw text. ``canonical_url``: for an official canonical version, its earliest
-``mid`` capture (else ``mid_archive``); otherwise the earliest capture of the document; equal
-capture times are broken by URL.
+Canonical version and canonical URL: one stated rule, a sort over facts of the captures and
+never over ingest or fetch order, so one process, N workers (one ``reprocess`` of their WARCs),
+a rebuild and a re-crawl of an unchanged site build the same documents (``canonical_key``):
+1. official source over mirror: ``mid`` before ``mid_archive``/``mid_domino`` before the rest;
+2. language: a text whose language was stated (``<html lang>``, the profile, the URL) before one
+   whose language is unknown;
+3. time, by UTC day of the capture (``archived_at`` for a page from a web archive, else the fetch):
+   the canonical *version* of an official source is its latest edit (the text the ministry
+   publishes now: an edit is only seen by a later re-crawl); the canonical *URL* is the earliest
+   capture. Captures of the same day count as simultaneous, because the order in which one crawl
+   (or each of N workers) happened to fetch a site's pages says nothing about the documents;
+4. then URL (lexicographic); a version's ties also by normalised length (longer first) before
+   the URL and by text hash after it (the versions of one document have distinct hashes, so
+   the order is total). Without an official version there is no time step for the version:
+   the longest text wins.
+``canonical_reason`` says which rule chose the version. The same source rank picks which
+capture's text represents a version when captures differ only in typography (same normalised
+hash, ``exact`` match): source rank, then raw text length, then URL, then the sha256 of the raw
+text. Known limit: a crawl running across midnight UTC may fetch two URLs of one document on
+either side of it, and then the earlier day wins (docs/scale-out.md).
 
 Write path cost: a new document's row is inserted with its title and text, so the FTS5 index
 (``documents_fts``, external content) indexes it once; the index's update trigger only fires
@@ -83,6 +92,21 @@ BUSY_TIMEOUT = 600.0
 #: When a capture saw its text: the archive's capture time for a page from a web archive
 #: (``stenogram backfill``; a transcript first captured in 2012 says 2012), else our fetch.
 SEEN_SQL = "coalesce(archived_at, fetched_at)"
+
+# The canonical rule of the module docstring, as ORDER BY clauses (the first row wins).
+# ``substr(..., 1, 10)``: the UTC day of an ISO 8601 timestamp (WARC-Date is UTC, WARC 1.1
+# section 5.4; a backfill's archived_at is the archive's 14-digit UTC time, made ISO).
+_DAY = "substr({}, 1, 10)"
+#: versions (columns of ``versions``): official rank, stated language, an official source's
+#: latest edit by day, longer text, URL, text hash
+CANONICAL_VERSION_ORDER = (
+    f"{_RANK_SQL} DESC, language IS NULL, "
+    f"CASE WHEN is_official THEN {_DAY.format('first_seen')} END DESC, n_chars DESC, url, text_hash")
+#: captures ``c`` joined with their version ``v``: official rank, stated language, earliest day,
+#: URL (the same URL's captures on one day are interchangeable: any of them gives the URL)
+CANONICAL_CAPTURE_ORDER = (
+    f"{_RANK_SQL.replace('source', 'c.source')} DESC, v.language IS NULL, "
+    f"{_DAY.format('coalesce(c.archived_at, c.fetched_at)')}, c.url")
 
 
 def seen_at(capture) -> str:
@@ -520,28 +544,29 @@ class Corpus:
         self.conn.execute("UPDATE documents SET translation_of = ? WHERE id = ?", (a, b))
 
     def _refresh_document(self, document_id: int) -> None:
-        """Re-derive the canonical version and the aggregates of one document.
+        """Re-derive the canonical version, the canonical URL and the aggregates of one document.
 
-        Canonical version: the latest official one (``first_seen``), else the longest; ties by
-        source rank, length, URL, text hash (module docstring): never by ingest order. Its
-        columns (title, text...) are copied only when the canonical version changed (or its
-        text was replaced by this ingest), so the FTS index is not rewritten for nothing.
+        Both by the rule of the module docstring (official source, language, day, URL), in SQL:
+        ``CANONICAL_VERSION_ORDER`` and ``CANONICAL_CAPTURE_ORDER``. The version's columns
+        (title, text...) are copied only when the canonical version changed (or its text was
+        replaced by this ingest), so the FTS index is not rewritten for nothing.
         """
         vid, is_official, n_versions, current = self.conn.execute(
             f"SELECT id, is_official, count(*) OVER (), "
             f"(SELECT canonical_version_id FROM documents WHERE id = ?1) FROM versions "
-            f"WHERE document_id = ?1 ORDER BY is_official DESC, "
-            f"CASE WHEN is_official THEN first_seen END DESC, {_RANK_SQL} DESC, n_chars DESC, "
-            f"url, text_hash LIMIT 1", (document_id,)).fetchone()
-        if is_official:
+            f"WHERE document_id = ?1 ORDER BY {CANONICAL_VERSION_ORDER} LIMIT 1",
+            (document_id,)).fetchone()
+        if is_official:  # the URL of an official capture of that text
             canonical_url, official_source = self.conn.execute(
-                f"SELECT url, source FROM captures WHERE version_id = ? AND source IN "
-                f"({','.join('?' * len(OFFICIAL_SOURCES))}) ORDER BY source = 'mid' DESC, "
-                f"{SEEN_SQL}, url LIMIT 1", (vid, *OFFICIAL_SOURCES)).fetchone()
-        else:
+                f"SELECT c.url, c.source FROM captures c JOIN versions v ON v.id = c.version_id "
+                f"WHERE c.version_id = ? AND c.source IN "
+                f"({','.join('?' * len(OFFICIAL_SOURCES))}) ORDER BY {CANONICAL_CAPTURE_ORDER} "
+                f"LIMIT 1", (vid, *OFFICIAL_SOURCES)).fetchone()
+        else:  # no official text: the URL of any capture of the document
             canonical_url = self.conn.execute(
-                f"SELECT url FROM captures WHERE document_id = ? ORDER BY {SEEN_SQL}, url "
-                "LIMIT 1", (document_id,)).fetchone()[0]
+                f"SELECT c.url FROM captures c JOIN versions v ON v.id = c.version_id "
+                f"WHERE c.document_id = ? ORDER BY {CANONICAL_CAPTURE_ORDER} LIMIT 1",
+                (document_id,)).fetchone()[0]
             official_source = None
         reason = canonical_reason(bool(is_official), official_source, n_versions)
         agg = self.conn.execute(

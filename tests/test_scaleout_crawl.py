@@ -5,7 +5,8 @@ Everything runs for real on loopback: the sample site, a ``redis-server`` starte
 the console script, the corpus built by the single writer (``stenogram reprocess`` over every
 worker's WARC folder). Each multi-worker crawl is compared with a one-process crawl of the same
 site (no Redis) by tools/torture.py's comparison: documents by normalised-text hash and URLs,
-versions, capture facts, archived URLs, dangling revisits and no ``.open`` WARC left.
+each document's canonical URL and canonical version, versions, capture facts, archived URLs,
+dangling revisits and no ``.open`` WARC left.
 Delays are scaled down (``DOWNLOAD_DELAY`` 0.05 s, one request at a time per host) and so is
 the lease (3 s, renewed every second), so a dead worker's requests come back within seconds. ``SCALEOUT_SEED``
 picks other kill moments (the default, 15, is what CI runs), ``SCALEOUT_LEASE`` another lease,
@@ -65,13 +66,14 @@ def rebuild(outs: list[Path], db: Path) -> str:
 
 
 def snapshot(outs: list[Path], db: Path) -> torture.Snapshot:
-    documents, versions, n_versions, captures, n_documents = torture.corpus_facts(db)
+    facts = torture.corpus_facts(db)
     archived, problems = set(), []
     for out in outs:
         got, found = torture.warc_facts(out / "warc", check=False)
         archived |= got
         problems += found
-    return torture.Snapshot(documents, versions, n_versions, captures, archived, n_documents, problems)
+    return torture.Snapshot(facts.documents, facts.versions, facts.n_versions, facts.captures, archived,
+                            facts.n_documents, problems, facts.canonical)
 
 
 fetches = worker_fetches
@@ -135,9 +137,12 @@ def reference(tmp_path_factory):
 def compare(reference, outs: list[Path], db: Path) -> list[str]:
     got = snapshot(outs, db)
     found = torture.differences(reference["snapshot"], got)
-    documents, versions = reference["live"][0], reference["live"][1]
-    if got.documents != documents or got.versions != versions:  # the live corpus, too
+    live = reference["live"]
+    if got.documents != live.documents or got.versions != live.versions:  # the live corpus, too
         found.append("documents or versions differ from the one-process crawl's live corpus")
+    if got.canonical != live.canonical:
+        found.append(f"{len(live.canonical - got.canonical)} canonical URLs or versions differ from "
+                     "the one-process crawl's live corpus")
     return found
 
 

@@ -47,6 +47,13 @@ def test_differences_are_found(tmp_path):
     found = torture.differences(ref, got)
     assert [d.split(":")[0] for d in found] == ["documents", "versions", "captures", "archive", "warc"]
     assert torture.differences(ref, ref) == []
+    # the same documents whose canonical URL (or version) another fetch order chose differently
+    two = (frozenset({"h1"}), frozenset({"http://127.0.0.1/a", "http://127.0.0.1/a2"}))
+    ref.canonical = {(two, "http://127.0.0.1/a", "h1"), (other, "http://127.0.0.1/b", "h2")}
+    got = torture.Snapshot(**{**ref.__dict__, "canonical": {(two, "http://127.0.0.1/a2", "h1"),
+                                                            (other, "http://127.0.0.1/b", "h2")}})
+    [found] = torture.differences(ref, got)
+    assert found.startswith("canonical: 1 documents") and "http://127.0.0.1/a -> http://127.0.0.1/a2" in found
 
 
 def test_frontier_round_trip_and_walks(tmp_path):

@@ -9,6 +9,8 @@ of the same site:
 
 * documents: each document as the set of its versions' normalised-text hashes and the set of
   URLs it was captured at; the two corpora must hold the same multiset of documents;
+* canonical: each document's canonical URL and canonical version (its text hash), which the
+  corpus chooses by a rule over the captures, never by fetch or ingest order (``corpus.store``);
 * versions: the set of (normalised-text hash, document) pairs, and their number;
 * captures: the set of (URL, is-transcript, reason, version hash) facts; a refetch after a kill
   adds a capture row but no new fact, a page lost for good removes one;
@@ -36,6 +38,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -78,30 +81,48 @@ class Snapshot:
     archived: set
     n_documents: int
     warc_problems: list = field(default_factory=list)
+    canonical: set = field(default_factory=set)
 
 
-def corpus_facts(db: Path):
+class CorpusFacts(NamedTuple):
+    """What ``differences`` compares in a corpus (see the module docstring)."""
+
+    documents: Counter
+    versions: set
+    n_versions: int
+    captures: set
+    n_documents: int
+    canonical: set
+
+
+def corpus_facts(db: Path) -> CorpusFacts:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        vhash = dict(con.execute("select id, text_hash from versions"))
-        doc_hashes: dict[int, set] = {}
-        for vid, doc in con.execute("select id, document_id from versions"):
-            doc_hashes.setdefault(doc, set()).add(vhash[vid])
-        doc_urls: dict[int, set] = {}
-        captures = set()
-        for url, doc, vid, is_t, reason in con.execute(
-                "select url, document_id, version_id, is_transcript, reason from captures"):
-            captures.add((url, int(is_t or 0), reason, vhash.get(vid)))
-            if doc is not None:
-                doc_urls.setdefault(doc, set()).add(url)
-        doc_ids = [row[0] for row in con.execute("select id from documents")]
-        key = {d: (frozenset(doc_hashes.get(d, ())), frozenset(doc_urls.get(d, ()))) for d in doc_ids}
-        documents = Counter(key.values())
-        versions = {(h, key[d]) for d, hs in doc_hashes.items() if d in key for h in hs}
-        n_versions = con.execute("select count(*) from versions").fetchone()[0]
-        return documents, versions, n_versions, captures, len(doc_ids)
+        return facts_of(con)
     finally:
         con.close()
+
+
+def facts_of(con: sqlite3.Connection) -> CorpusFacts:
+    """The facts of the corpus open on ``con`` (a file, or a test's ``:memory:`` corpus)."""
+    vhash = dict(con.execute("select id, text_hash from versions"))
+    doc_hashes: dict[int, set] = {}
+    for vid, doc in con.execute("select id, document_id from versions"):
+        doc_hashes.setdefault(doc, set()).add(vhash[vid])
+    doc_urls: dict[int, set] = {}
+    captures = set()
+    for url, doc, vid, is_t, reason in con.execute(
+            "select url, document_id, version_id, is_transcript, reason from captures"):
+        captures.add((url, int(is_t or 0), reason, vhash.get(vid)))
+        if doc is not None:
+            doc_urls.setdefault(doc, set()).add(url)
+    rows = con.execute("select id, canonical_url, canonical_version_id from documents").fetchall()
+    key = {d: (frozenset(doc_hashes.get(d, ())), frozenset(doc_urls.get(d, ()))) for d, *_ in rows}
+    documents = Counter(key.values())
+    versions = {(h, key[d]) for d, hs in doc_hashes.items() if d in key for h in hs}
+    n_versions = con.execute("select count(*) from versions").fetchone()[0]
+    canonical = {(key[d], url, vhash.get(vid)) for d, url, vid in rows}
+    return CorpusFacts(documents, versions, n_versions, captures, len(rows), canonical)
 
 
 def warc_facts(warc_dir: Path, check: bool) -> tuple[set, list]:
@@ -133,9 +154,10 @@ def warc_facts(warc_dir: Path, check: bool) -> tuple[set, list]:
 
 
 def snapshot(out: Path, check: bool = True) -> Snapshot:
-    documents, versions, n_versions, captures, n_documents = corpus_facts(out / "corpus.db")
+    facts = corpus_facts(out / "corpus.db")
     archived, problems = warc_facts(out / "warc", check)
-    return Snapshot(documents, versions, n_versions, captures, archived, n_documents, problems)
+    return Snapshot(facts.documents, facts.versions, facts.n_versions, facts.captures, archived,
+                    facts.n_documents, problems, facts.canonical)
 
 
 def differences(reference: Snapshot, got: Snapshot) -> list[str]:
@@ -153,6 +175,12 @@ def differences(reference: Snapshot, got: Snapshot) -> list[str]:
     if got.versions != reference.versions or got.n_versions != reference.n_versions:
         out.append(f"versions: {got.n_versions} vs {reference.n_versions}; "
                    f"{len(reference.versions - got.versions)} missing, {len(got.versions - reference.versions)} extra")
+    if got.canonical != reference.canonical:
+        missing = reference.canonical - got.canonical
+        chosen = {k: (u, h) for k, u, h in got.canonical}
+        examples = [f"{url} -> {chosen.get(k, ('(no such document)',))[0]}" for k, url, _h in missing]
+        out.append(f"canonical: {len(missing)} documents with another canonical URL or version, "
+                   f"e.g. {some(examples)}")
     if got.captures != reference.captures:
         missing = reference.captures - got.captures
         extra = got.captures - reference.captures
