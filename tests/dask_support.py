@@ -2,7 +2,8 @@
 
 The scheduler and workers are the ``dask scheduler`` / ``dask worker`` commands of the project's
 venv (the ``distributed`` package), started as separate processes exactly as the README's recipe
-starts them on other machines, bound to 127.0.0.1, without dashboards. Workers run without a
+starts them on other machines, bound to 127.0.0.1 (their HTTP servers too: ``--no-dashboard``
+alone leaves those on all interfaces), without dashboards. Workers run without a
 nanny (``--no-nanny``): a killed worker stays dead, so a test that kills one knows the other
 did the rest. Each process has its own process group and is always stopped (SIGTERM, then
 SIGKILL), logs in the given folder. Their Dask settings are the README recipe's:
@@ -49,7 +50,8 @@ class LocalDaskCluster:
         info = self.folder / "scheduler.json"
         info.unlink(missing_ok=True)
         self.scheduler = self._spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                     "--no-dashboard", "--scheduler-file", str(info))
+                                     "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                                     "--scheduler-file", str(info))
         deadline = time.monotonic() + self.timeout
         while not self.address:
             if self.scheduler.poll() is not None or time.monotonic() > deadline:
@@ -65,6 +67,7 @@ class LocalDaskCluster:
     def add_worker(self, name: str) -> subprocess.Popen:
         proc = self._spawn(name, "worker", self.address, "--name", name, "--host", "127.0.0.1",
                            "--nthreads", str(self.threads), "--no-nanny", "--no-dashboard",
+                           "--dashboard-address", "127.0.0.1:0",
                            "--local-directory", str(self.folder / "scratch"),
                            "--death-timeout", str(int(self.timeout)))
         self.workers.append(proc)
