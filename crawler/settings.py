@@ -83,6 +83,17 @@ BACKFILL_DELAY = 5.0
 BACKFILL_CDX_PAGE_SIZE = 1000  # CDX rows asked for per listing page (the Wayback server's resume keys)
 BACKFILL_REFUSALS_MAX = 5  # answers refused in a row (429/503, each after its wait) before stopping
 
+# --- a web archive's index as the crawl's frontier (crawler/discover.py, `crawl --discover-from`) ---
+# The archive's replay prefix (web.archive.org/web, a pywb collection): its CDX index's article
+# URLs of each source are fetched live; None: a crawl sees only what the site links today.
+DISCOVER_FROM = None
+DISCOVER_CDX = None  # its CDX endpoint; None: the one that goes with DISCOVER_FROM (crawler/cdx.py)
+DISCOVER_CDX_PAGE_SIZE = 1000  # CDX rows per listing page: the Wayback CDX server's own page size
+# Live answers that send a discovered page to the archive's copy instead: refused (403, 451) or
+# gone (404, 410); an anti-bot wall given up on (INTERSTITIAL_RETRY_TIMES) does too. 5xx and 429
+# are not here: they are retried and stay owed, the live page may come back.
+DISCOVER_FALLBACK_STATUSES = [403, 404, 410, 451]
+
 # --- feeds (crawler/feeds.py) ------------------------------------------------------------------
 # A feed is tens of kilobytes (mid.ru's: 20 items) and feedparser keeps several copies of what it
 # reads: a larger one is refused, counted (stenogram/feed/too_large) and logged, not parsed.
@@ -126,6 +137,9 @@ SPIDER_MIDDLEWARES = {
     # crawler traps (and DEPTH_LIMIT, URLLENGTH_LIMIT) dropped before the frontier owes them
     "stenogram.crawler.traps.TrapMiddleware": 955,
     "stenogram.crawler.recrawl.RecrawlFilterMiddleware": 950,
+    # below the recrawl filter: it sees the owed requests that filter re-issues (to re-arm them)
+    # and adds the archive's listings after the spider's start (only with DISCOVER_FROM)
+    "stenogram.crawler.discover.ArchiveDiscovery": 940,
 }
 # Keep the server's reason phrase and connection headers (Transfer-Encoding...) for the WARC.
 DOWNLOAD_HANDLERS = {

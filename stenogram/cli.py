@@ -125,8 +125,16 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--redis", "redis_url", metavar="URL",
               help="Be one of many workers sharing the queue, duplicate filter and recrawl state "
                    "in Redis (redis://HOST:PORT/DB); see README, Scale-out.")
+@click.option("--discover-from", "discover_from", metavar="ARCHIVE",
+              help="Also fetch live every article URL this web archive's CDX index lists for each "
+                   "source (its back catalogue); a page the live site refuses (anti-bot wall, "
+                   "403/451, 404/410) is taken from the archive's copy, with via provenance. ARCHIVE "
+                   "is the replay prefix: https://web.archive.org/web or a pywb collection URL. "
+                   "See docs/discover.md.")
+@click.option("--discover-cdx", "discover_cdx", metavar="URL",
+              help="The --discover-from archive's CDX endpoint (default: web.archive.org's, else ARCHIVE/cdx as pywb).")
 def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, verbose, progress,
-          redis_url):
+          redis_url, discover_from, discover_cdx):
     """Crawl SOURCES (default: all live sites; mid_domino only when named) into --out; exit 1 if
     anything failed, 75 if locked, 130 if stopped by Ctrl-C (a first Ctrl-C stops in seconds, a
     second at once)."""
@@ -145,8 +153,18 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
         overrides.update(replay_settings(replay_from))
     overrides.update(_pairs(settings, "--set"))
     base_urls = _pairs(base_urls, "--base-url")
+    if discover_cdx and not discover_from:
+        click.echo("stenogram crawl: --discover-cdx needs --discover-from", err=True)
+        sys.exit(2)
+    if discover_from:
+        overrides.update({"DISCOVER_FROM": discover_from, "DISCOVER_CDX": discover_cdx})
     try:  # before the lock: a crawl that must not start creates nothing
         check_crawl(sources or SOURCES, base_urls, overrides)
+        if discover_from:
+            from stenogram.crawler.discover import check_archive
+
+            check_archive(discover_from, discover_cdx,
+                          loopback_only=project_settings(overrides).getbool("SCOPE_LOOPBACK_ONLY"))
         if redis_url:
             from stenogram.crawler.redis_frontier import redis_settings
 
@@ -185,11 +203,27 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
         raise click.UsageError(str(exc)) from exc
     summary = summarise(result, project_settings(overrides).getfloat("STENOGRAM_DRIFT_THRESHOLD"))
     print_summary(summary, result, console)
+    if discover_from:
+        print_discovery(result, console)
     if result.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     if summary.ok and fail_on_drift and summary.drift_alarms:
         sys.exit(EXIT_DRIFT)
     sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)
+
+
+def print_discovery(result, console) -> None:
+    """``crawl --discover-from``: per source, what the archive's index added (crawler/discover.py)."""
+    for source, stats in result.stats.items():
+        count = lambda key: int(stats.get(f"stenogram/discover/{key}", 0))  # noqa: E731
+        if not count("cdx_pages") and not count("cdx_unreadable"):
+            continue
+        console.print(f"From the archive's index ({source}): {count('cdx_pages')} CDX page(s), "
+                      f"{count('listed')} row(s), {count('urls')} article URL(s) asked of the live site, "
+                      f"{count('from_archive')} taken from the archive's copy ({count('from_archive/wall')} "
+                      f"walled, {sum(v for k, v in stats.items() if k.startswith('stenogram/discover/from_archive/http_'))}"
+                      f" refused or gone)" + (f", {count('cdx_unreadable')} CDX answer(s) unreadable"
+                                              if count("cdx_unreadable") else ""), highlight=False)
 
 
 @cli.command()

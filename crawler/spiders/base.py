@@ -32,6 +32,9 @@ class TranscriptSpider(scrapy.Spider):
         own = origin(self.base_url)  # ScopeError (a ValueError) for a malformed base URL
         self.allowed_hosts = (own,) if base_url else tuple(dict.fromkeys((own, *self.live_hosts)))
 
+    #: ``stenogram crawl --discover-from``: the crawler/discover.py component, when it runs
+    discovery = None
+
     def url(self, path: str) -> str:
         """An absolute URL on this spider's site for a root-relative ``path``."""
         return urljoin(self.base_url + "/", path.lstrip("/"))
@@ -43,6 +46,52 @@ class TranscriptSpider(scrapy.Spider):
             url = response.urljoin(href)
             if urlsplit(url).netloc == host:
                 yield url
+
+    def canonical_url(self, url: str) -> str | None:
+        """The one form of an article URL of this site (None: not an article URL). Spiders
+        whose articles have several URL forms override it."""
+        return url
+
+    # -- pages found in a web archive's index (crawler/discover.py) ---------------------------
+    def parse_archive_index(self, response, prefix: str, whole: bool = False):
+        """A page of the archive's CDX listing: the article URLs it names, to fetch live."""
+        if self.discovery is None:  # owed by a --discover-from crawl, re-issued by one without
+            return
+        yield from self.discovery.read_index(response, prefix, whole)
+
+    def parse_discovered(self, response, original: str, timestamp: str):
+        """An article URL found in the archive's index, as the live site answers it today: the
+        article, or (refused, gone) the archive's copy."""
+        if self.discovery is not None and self.discovery.refused(response):
+            yield self.discovery.archived_request(response.request.url, original, timestamp,
+                                                  f"http_{response.status}")
+            return
+        if response.status != 200:  # a refusal, re-issued by a crawl without --discover-from
+            return
+        yield from self.parse_article(response)
+
+    def discovered_failed(self, failure):
+        """The live page stayed an anti-bot wall: the archive's copy instead."""
+        request = failure.request
+        if self.discovery is not None and self.discovery.walled(failure):
+            yield self.discovery.archived_request(request.url, request.cb_kwargs["original"],
+                                                  request.cb_kwargs["timestamp"], "wall")
+
+    def parse_archived_copy(self, response, url: str, timestamp: str):
+        """The archive's copy of a page the live site refused, with ``via`` provenance."""
+        facts = response.meta.get("discover_provenance") or self.provenance(response.request, response)
+        item = self.page_item(response)
+        item["url"] = facts["x-stenogram-original-url"]
+        item["archived_at"] = facts["x-stenogram-original-date"]
+        item["via"] = facts["x-stenogram-archive"]
+        # the page's links as they were on the original site, not on the archive's host
+        item["outlinks"] = sorted({urljoin(url, h) for h in response.css("a::attr(href)").getall()})
+        yield item
+
+    def provenance(self, request, response) -> dict | None:
+        """What the WARC's metadata record says beside an archive's copy (the archiver asks
+        for every response); None for the site's own pages."""
+        return self.discovery.provenance(request, response) if self.discovery is not None else None
 
     def feed_links(self, response) -> list[str]:
         """The entries' links of an RSS or Atom feed (crawler/feeds.py), absolute.

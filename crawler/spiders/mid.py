@@ -67,6 +67,9 @@ class MidSpider(TranscriptSpider):
                 yield scrapy.Request(self.url(f"/{lang}/{section}/"), callback=self.parse_listing,
                                      meta={"discovery": True})
 
+    def canonical_url(self, url: str) -> str | None:
+        return canonical_article_url(url)
+
     def parse_listing(self, response):
         """Page 1 of a section: ``li.announce__item a.announce__link`` per item."""
         hrefs = response.css("ul.announce.announce_articles li.announce__item a.announce__link::attr(href)")
