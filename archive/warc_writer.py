@@ -490,6 +490,22 @@ class WarcWriter:
             warc_content_type="application/warc-fields",
         )
 
+    def write_refused(self, url: str, fields: Iterable[tuple[str, object]], *,
+                      date: str | None = None) -> WarcLocation:
+        """A ``metadata`` record about a response that was not archived because it was refused
+        (a body over the crawl's ``DOWNLOAD_MAXSIZE``): there is no record to be concurrent
+        to, so it stands alone, at the moment of the refusal, with what did arrive (the head)
+        and why the rest was refused (docs/archive-records.md)."""
+        current = self._file_for_next_exchange()
+        lines = []
+        for name, value in fields:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            lines += [f"{name}: {_field_text(v)}\r\n" for v in values if v is not None]
+        return self._write(
+            current, rec_type="metadata", uri=url, date=date or warc_date(), http_headers=None,
+            payload="".join(lines).encode("utf-8"), warc_content_type="application/warc-fields",
+        )
+
     def _remember_date(self, record_id: str, date: str) -> None:
         dates = self._capture_dates
         dates[record_id] = date

@@ -35,6 +35,7 @@ from stenogram.archive.capture import WarcLocation
 from stenogram.archive.digests import DigestIndex, FirstCapture, is_dedup_candidate
 from stenogram.archive.http_blocks import ArchivedRequest, ArchivedResponse, header_pairs
 from stenogram.archive.warc_writer import WarcWriter, warc_date
+from stenogram.crawler.download_handler import response_refused
 from stenogram.crawler.paths import data_paths
 from stenogram.crawler.storage import STORAGE_ERRORS, stop_crawl, storage_failed
 
@@ -83,6 +84,7 @@ class WarcArchiver:
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.response_refused, signal=response_refused)
         return ext
 
     # ------------------------------------------------------------ lifecycle
@@ -232,6 +234,24 @@ class WarcArchiver:
             request.meta["warc_revisit_of"] = WarcLocation(
                 refers_to.warc_file, refers_to.offset, refers_to.length,
                 refers_to.record_id, refers_to.digest)
+
+    def response_refused(self, request, wire, reason, spider=None):
+        """A response whose body Scrapy refused (over ``DOWNLOAD_MAXSIZE``): a metadata record
+        saying what was refused and why, with the head that did arrive, so the WARC shows the
+        page was there (``crawler.download_handler.response_refused``)."""
+        if self.writer is None or request.meta.get("warc_skip"):
+            return
+        fields = [("x-stenogram-refused", reason),
+                  ("x-stenogram-http-status-line", wire.get("status_line") or str(wire["status"])),
+                  ("x-stenogram-http-header", [f"{n}: {v}" for n, v in wire.get("headers") or ()])]
+        try:
+            with self._counting() as writer:
+                writer.write_refused(request.url, fields)
+            self.stats.inc_value("warc/refused")
+        except STORAGE_ERRORS as exc:
+            self.stats.inc_value("warc/errors")
+            stop_crawl(self.crawler, "warc_write_failed",
+                       f"cannot write the WARC in {self.warc_dir}: {exc}")
 
     def write_metadata(self, location: WarcLocation, url: str, fields) -> WarcLocation | None:
         """A metadata record about the record at ``location`` (for the corpus pipeline)."""

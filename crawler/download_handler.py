@@ -56,7 +56,7 @@ from scrapy.core.downloader.handlers.http11 import (
     _LenientHTTPClientParser,
     _ScrapyAgent,
 )
-from scrapy.exceptions import ResponseDataLossError
+from scrapy.exceptions import DownloadCancelledError, ResponseDataLossError
 from scrapy.http import Response
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -65,6 +65,10 @@ from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
 logger = logging.getLogger(__name__)
 
 WIRE_META_KEY = "wire"
+#: Signal sent (``request``, ``wire``, ``reason``) when a response whose head arrived is refused
+#: (Scrapy cancels a body over ``DOWNLOAD_MAXSIZE``, declared or received): no response reaches
+#: Scrapy, so ``WarcArchiver`` writes a metadata record saying what was refused and why.
+response_refused = object()
 #: where the parser leaves the recorded head on Twisted's response object
 _TX_ATTR = "_stenogram_wire"
 #: where the recorded request head is left on Twisted's request object
@@ -277,8 +281,29 @@ class WireHTTP11DownloadHandler(HTTP11DownloadHandler):
         try:
             with wrap_twisted_exceptions():
                 return await maybe_deferred_to_future(agent.download_request(request))
+        except DownloadCancelledError as exc:
+            self._refused(request, exc)
+            raise
         except ResponseDataLossError:
             if not self._fail_on_dataloss_warned:
                 logger.warning(get_dataloss_msg(request.url))
                 self._fail_on_dataloss_warned = True
             raise
+
+    def _refused(self, request: Request, exc: DownloadCancelledError) -> None:
+        """Tell the archive about a response Scrapy cancelled once its head had arrived.
+
+        Scrapy 2.19's ``_ScrapyAgent`` cancels with a message when the declared
+        ``Content-Length`` is over ``DOWNLOAD_MAXSIZE`` (``get_maxsize_msg``, "Expected to
+        receive N bytes which is larger than download max size"), and with none when the body
+        grows past it while arriving (``_ResponseReader.dataReceived`` cancels its Deferred).
+        Without a head there was no response (a timeout, a shutdown): nothing to record.
+        """
+        wire = request.meta.get(WIRE_META_KEY)
+        if wire is None:
+            return
+        limit = request.meta.get("download_maxsize", self._default_maxsize)
+        reason = str(exc) or (f"download cancelled while the body arrived (over DOWNLOAD_MAXSIZE,"
+                              f" {limit} bytes, or the crawl stopping)")
+        self._crawler.signals.send_catch_log(response_refused, request=request, wire=wire,
+                                             reason=reason, spider=self._crawler.spider)
