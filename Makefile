@@ -8,7 +8,7 @@ DATA   ?= data
 # module's shared world (a crawl, a pywb, a browser) is built once; TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 
-.PHONY: install demo test bench audit clean
+.PHONY: install demo test bench audit docs reference clean
 
 install: $(STAMP)
 
@@ -24,6 +24,13 @@ demo: install
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
+# The docs site, built strictly (docs/, mkdocs.yml); reference pages regenerated from the code.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+reference: install
+	$(BIN)/python tools/gen_reference.py
+
 # Known vulnerabilities of the pinned tree (tools/advisories.toml; --online also asks PyPI).
 audit: install
 	$(BIN)/python tools/audit.py --online
@@ -32,4 +39,4 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(DATA) build *.egg-info
+	rm -rf $(VENV) $(DATA) build site *.egg-info

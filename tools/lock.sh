@@ -14,7 +14,7 @@ python3 -m venv "$work/venv"
 grep -E '^[A-Za-z0-9][A-Za-z0-9._-]*==' "$lock" | sed 's/ .*//' > "$work/requirements.in"
 (cd "$work" && "$work/venv/bin/pip-compile" -q --generate-hashes --strip-extras --no-header \
     --no-emit-index-url --no-emit-find-links --annotation-style line -o out.txt requirements.in)
-{ grep -E '^#' "$lock" | sed '/^[^#]/q'; \
+{ awk '/^#/ {print; next} {exit}' "$lock"; \
   sed 's/# via -r requirements.in, /# via /; s/# via -r requirements.in$/# direct/' "$work/out.txt"; } > "$work/new"
 mv "$work/new" "$lock"
 echo "lock.sh: $(grep -cE '^[A-Za-z0-9]' "$lock") pins re-hashed in $lock"
