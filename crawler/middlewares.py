@@ -19,11 +19,13 @@ import logging
 import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
+from w3lib.url import canonicalize_url, safe_url_string
 
 from stenogram.crawler.storage import stop_crawl
 from stenogram.extract.interstitial import interstitial_reason  # the extractor needs the same rules
@@ -331,11 +333,21 @@ class ArchiveGuardMiddleware:
 
 
 class RedirectTrapMiddleware:
-    """Counts and logs redirect chains cut off at ``REDIRECT_MAX_TIMES`` (loops, endless hops).
+    """Counts and logs redirect chains cut off at ``REDIRECT_MAX_TIMES`` (endless hops), and
+    stops redirect loops with one line.
 
-    Scrapy's RedirectMiddleware drops such a response with a DEBUG line and no stat; an operator
-    reading a daily crawl's stats should see them. Order it just above RedirectMiddleware (e.g.
-    610) so it sees the redirect first; it never changes the outcome.
+    Scrapy's RedirectMiddleware drops a chain past its limit with a DEBUG line and no stat; an
+    operator reading a daily crawl's stats should see them. A loop (A -> B -> A) never reaches
+    that limit: the redirected request keeps the original's ``dont_filter`` (RedirectMiddleware's
+    ``_redirect``), so the scheduler's duplicate filter drops the second A, logging at most its
+    first duplicate at DEBUG, and the page is lost without a word. So a 3xx whose target (resolved
+    as RedirectMiddleware does: ``safe_url_string``, ``//`` taking the request's scheme,
+    ``urljoin``) is a URL of its own chain is counted (``stenogram/traps/redirect_loop``),
+    logged once as a warning with the chain, and dropped here (IgnoreRequest, as Scrapy's own
+    limit does), which is the outcome the duplicate filter gave, now said. A ``dont_filter``
+    request is left to Scrapy (it follows the loop, e.g. a cookie check redirecting to itself,
+    and the chain limit above stops an endless one). Order it just above RedirectMiddleware
+    (e.g. 610) so it sees the redirect first.
     """
 
     def __init__(self, crawler):
@@ -348,7 +360,23 @@ class RedirectTrapMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    @staticmethod
+    def _target(request, response) -> str:
+        location = safe_url_string(response.headers["Location"])
+        if response.headers["Location"].startswith(b"//"):
+            location = f"{urlsplit(request.url).scheme}://{location.lstrip('/')}"
+        return urljoin(request.url, location)
+
     def process_response(self, request, response):
+        if (response.status in (301, 302, 303, 307, 308) and b"Location" in response.headers
+                and not request.meta.get("dont_redirect") and not request.dont_filter):
+            chain = request.meta.get("redirect_urls", []) + [request.url]
+            target = self._target(request, response)
+            seen = {canonicalize_url(u) for u in chain}
+            if canonicalize_url(target) in seen:
+                self.crawler.stats.inc_value("stenogram/traps/redirect_loop")
+                logger.warning("redirect loop: %s", " -> ".join(chain + [target]))
+                raise IgnoreRequest("redirect loop")
         if (300 <= response.status < 400 and b"Location" in response.headers
                 and not request.meta.get("dont_redirect")
                 and request.meta.get("redirect_times", 0) >= self.max_times):

@@ -34,6 +34,7 @@ GAVE_UP_KEYS = (
     "stenogram/interstitial/gave_up",
     "stenogram/retry_after/gave_up",
     "stenogram/traps/redirect_max_reached",
+    "stenogram/traps/redirect_loop",  # crawler.middlewares.RedirectTrapMiddleware
 )
 RECRAWL_KEYS = ("new", "due", "not_modified", "changed", "skipped_not_due")
 #: Template drift: above this share of a source's transcript pages read by the fallback path
