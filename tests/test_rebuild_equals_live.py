@@ -73,3 +73,21 @@ def test_rebuild_refuses_what_the_crawl_never_ingests(live_and_rebuilt):
     assert reasons.get("listing page", 0) >= 1
     assert reasons.get("anti-bot interstitial", 0) == len(served)
     assert not any(t and t.startswith("Index of") for t in titles)
+
+
+def _transcript_captures(db) -> set[tuple]:
+    """What each capture that holds a text says: record, URL, time, status, version's text."""
+    with sqlite3.connect(db) as conn:
+        return set(conn.execute(
+            "SELECT c.warc_record_id, c.url, c.fetched_at, c.http_status, v.text_hash "
+            "FROM captures c JOIN versions v ON v.id = c.version_id WHERE c.is_transcript = 1"))
+
+
+def test_rebuild_has_the_live_transcript_captures_and_sightings(live_and_rebuilt):
+    """Row for row: each capture that holds a text, and each document's first and last sighting
+    (the rebuild also records listings and interstitials, which hold none)."""
+    live, rebuilt, _ = live_and_rebuilt
+    assert _transcript_captures(rebuilt) == _transcript_captures(live)
+    seen = "SELECT canonical_url, first_seen, last_seen, n_captures FROM documents"
+    with sqlite3.connect(live) as a, sqlite3.connect(rebuilt) as b:
+        assert sorted(b.execute(seen)) == sorted(a.execute(seen))
