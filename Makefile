@@ -8,7 +8,7 @@ DATA   ?= data
 # module's shared world (a crawl, a pywb, a browser) is built once; TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 
-.PHONY: install demo test bench audit docs reference clean
+.PHONY: install demo test lint bench audit docs reference clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+
+# ruff, mypy (baselines that may only shrink: tools/checks-baseline.json) and the layer contracts.
+lint: install
+	$(BIN)/python tools/checks.py
 
 # The docs site, built strictly (docs/, mkdocs.yml); reference pages regenerated from the code.
 docs: install

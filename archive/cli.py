@@ -93,7 +93,8 @@ def index(paths: tuple[Path, ...]) -> None:
 def wacz(paths: tuple[Path, ...], output: Path, db: Path | None, title: str | None,
          description: str | None) -> None:
     """Package WARC files (or directories of them) as a WACZ 1.1.1 file."""
-    from stenogram.archive.wacz import build_wacz, corpus_pages
+    from stenogram.archive.wacz import build_wacz
+    from stenogram.corpus.pages import corpus_pages
 
     warcs, skipped = usable_warcs(paths)
     pages = list(corpus_pages(db)) if db else None

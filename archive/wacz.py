@@ -309,22 +309,3 @@ def html_pages(warc_paths: Iterable[str | os.PathLike], stats: ReadStats | None 
             continue
         yield {"url": capture.url, "ts": capture.fetched_at,
                "title": html_title(capture.body, _charset(capture.content_type))}
-
-
-def corpus_pages(db_path: str | os.PathLike) -> Iterator[dict]:
-    """A page per capture of a transcript in the corpus, with the document's title and text."""
-    from stenogram.corpus.access import corpus_problem, open_readonly  # never creates or changes it
-
-    if problem := corpus_problem(db_path):
-        raise ValueError(f"{db_path}: {problem}")
-    conn = open_readonly(db_path)
-    try:
-        rows = conn.execute(
-            "SELECT captures.url, captures.fetched_at, documents.title, documents.text"
-            " FROM captures JOIN documents ON captures.document_id = documents.id"
-            " ORDER BY captures.fetched_at, captures.url"
-        )
-        for url, fetched_at, title, text in rows:
-            yield {"url": url, "ts": fetched_at, "title": title, "text": text}
-    finally:
-        conn.close()
