@@ -8,7 +8,7 @@ DATA   ?= data
 # module's shared world (a crawl, a pywb, a browser) is built once; TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 
-.PHONY: install demo test lint bench audit docs reference clean
+.PHONY: install demo serve test lint bench audit docs reference clean
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: install
 	$(BIN)/stenogram demo --data $(DATA)
+
+# Read the demo's corpus in a browser; builds pywb's venv (.venv-tools) first for the replay.
+serve: install
+	bash tools/setup-tools.sh
+	$(BIN)/stenogram serve --db $(DATA)/corpus.db
 
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile

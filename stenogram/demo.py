@@ -8,6 +8,8 @@ at one URL: what `stenogram serve` shows as a highlighted edit in the transcript
 """
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,5 +77,24 @@ def run_demo(data_dir: Path, size: int = 40, seed: int = 1, console=None, edit: 
         console.print(Text(f"Silent edits in the corpus (two texts at one URL): {len(edits)}"))
         for doc_id, title, url, n in edits[:5]:
             console.print(Text(f"  document {doc_id}: {n} versions at {url} - {title[:60]}"))
-        console.print(Text(f"Read them: stenogram serve --db {result.db_path}"))
+        console.print(Text(f"Read them: {serve_hint(result.db_path)}"))
     return summary, result
+
+
+def serve_hint(db_path) -> str:
+    """The command that serves this corpus, as the user can type it here and now.
+
+    `make demo` runs the venv's ``stenogram`` without putting the venv on PATH, so a bare
+    ``stenogram serve`` would not run; and replay needs pywb, which ``make serve`` builds
+    (tools/setup-tools.sh) before serving ``data/``.
+    """
+    script = Path(sys.executable).parent / "stenogram"
+    on_path = shutil.which("stenogram")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        command = "stenogram"
+    else:
+        command = os.path.relpath(script) if script.is_relative_to(Path.cwd()) else str(script)
+    hint = f"{command} serve --db {db_path}"
+    if Path("Makefile").is_file() and Path(db_path).resolve().parent == Path("data").resolve():
+        return f"make serve   (or: {hint})"
+    return hint
