@@ -114,8 +114,8 @@ class _Pending:
         if not self.captures:
             self.since = time.monotonic()
         self.captures.append(capture)
-        self.latest[capture.uri] = capture
-        if capture.digest:
+        if capture.digest:  # a whole non-empty 2xx: what a 304 re-check can refer to
+            self.latest[capture.uri] = capture
             self.first.setdefault(capture.digest, capture)
 
     def take(self) -> list[FirstCapture]:
@@ -128,7 +128,8 @@ _PENDING: dict[str, _Pending] = {}
 
 
 class DigestIndex:
-    """payload digest -> first capture; URI -> latest full capture (for 304 revisits).
+    """payload digest -> first capture; URI -> latest whole non-empty 2xx capture (what a 304
+    re-check refers to: a 503 or a redirect answered since is not the page the 304 vouches for).
 
     Adds are committed in batches (every ``batch_size`` adds, after ``batch_seconds``, and on
     :meth:`flush`/:meth:`close`; :class:`archive.warc_writer.WarcWriter` flushes before it
@@ -224,7 +225,7 @@ class DigestIndex:
         with self._transaction():
             self._db.executemany(latest_sql, [
                 (c.uri, c.digest, c.date, c.record_id, c.warc_file, c.offset, c.length)
-                for c in captures])
+                for c in captures if c.digest])
             self._db.executemany(
                 "INSERT OR IGNORE INTO first_capture (digest, uri, date, record_id, warc_file,"
                 " offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -366,9 +366,29 @@ def test_writer_start_salvages_leftovers_and_digest_index(sample_open_warc, tmp_
     assert index.rebuild(tmp_path.glob("*.warc.gz")) == 2  # the two untruncated responses
     first = index.lookup(digest_of(gzip.compress(HTML, mtime=0)))
     assert first.warc_file == name and first.uri == URL
-    found = [index.latest_for_uri(u) for u in (URL, "http://127.0.0.1:8000/x?q=1")]
-    assert all(f is not None and f.warc_file == name for f in found)
-    assert index.lookup(found[0].digest).offset == found[0].offset
+    found = index.latest_for_uri(URL)
+    assert found is not None and found.warc_file == name
+    assert index.lookup(found.digest).offset == found.offset
+    # the 404 is salvaged and indexed too, but is nothing a 304 re-check could refer to
+    assert index.latest_for_uri("http://127.0.0.1:8000/x?q=1") is None
+
+
+def test_a_304_refers_to_the_latest_whole_200_not_to_a_503_since(tmp_path):
+    """A 503 (or an empty answer) written after the page is not what a later 304 vouches for:
+    the re-check's revisit names the last whole 2xx, pending or committed."""
+    index = DigestIndex.in_directory(tmp_path)
+    w = WarcWriter(tmp_path, "t", digest_index=index, hostname="box")
+    page = w.write_exchange(*exchange())
+    w.write_exchange(*exchange(status=503, body=b"<h1>busy</h1>"))
+    w.write_exchange(*exchange(status=200, body=b""))
+    assert index.latest_for_uri(URL).record_id == page.warc_record_id  # pending
+    index.flush()
+    assert index.latest_for_uri(URL).record_id == page.warc_record_id  # committed
+    nm = w.write_revisit(*exchange(status=304, body=b""), index.latest_for_uri(URL))
+    w.close()
+    recs = {r[0].get_header("WARC-Record-ID"): r for r in records(tmp_path / page.warc_file)}
+    assert recs[nm.warc_record_id][0].get_header("WARC-Refers-To") == page.warc_record_id
+    index.close()
 
 
 def test_live_file_is_not_salvaged(writer, tmp_path):
