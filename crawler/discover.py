@@ -120,8 +120,25 @@ class ArchiveDiscovery:
             yield self.rearm(item_or_request)
         if self.spider is None:
             return
+        for request in self.owed_copies():
+            yield request
         for prefix in self.spider.backfill_prefixes:
             yield self.index_request(prefix)
+
+    def owed_copies(self):
+        """The archive's copies an earlier crawl owed (killed after the live page was refused,
+        before the copy was in): the frontier re-issues only what is owed on the source's own
+        host, and the live page, refused, is settled."""
+        keeper = getattr(self.spider, "frontier", None)
+        if keeper is None:
+            return
+        archive_host = origin(self.archive)
+        for entry in keeper.frontier.owed(self.spider.name):
+            if entry.callback != ARCHIVED_CALLBACK or origin(entry.url) != archive_host:
+                continue
+            self.stats.inc_value("stenogram/discover/owed_copies")
+            yield Request(entry.url, callback=self.spider.parse_archived_copy, cb_kwargs=entry.cb_kwargs,
+                          meta={**entry.meta, "dont_obey_robotstxt": True}, priority=entry.priority)
 
     def rearm(self, request):
         """A re-issued owed request of this component, given back its errback and meta."""
@@ -175,6 +192,10 @@ class ArchiveDiscovery:
         newest: dict[str, cdx.CdxRow] = {}
         for row in page.rows:
             self.stats.inc_value("stenogram/discover/listed")
+            if not self.of_the_site(row.original):
+                self.stats.inc_value("stenogram/discover/off_site")
+                logger.debug("discover: %s lists %r, not a URL of %s", response.url, row.original, self.spider.name)
+                continue
             if not cdx.wanted(row) or not path_re.search(urlsplit(row.original).path):
                 self.stats.inc_value("stenogram/discover/not_article")
                 continue
@@ -192,6 +213,17 @@ class ArchiveDiscovery:
         elif cdx.needs_unpaged(page, None if whole else self.page_size):
             logger.info("discover: %s pages without resume keys; asking for the whole listing", self.cdx_endpoint)
             yield self.index_request(prefix, whole=True)
+
+    def of_the_site(self, original: str) -> bool:
+        """Is the archive's ``original`` an http(s) URL of this source (its own host or one of
+        its live hosts, with or without ``www.``)? Parsed, not matched as a substring: a hostile
+        index may list ``javascript:...//mid.ru/en/...`` or another site's URLs."""
+        try:
+            host = origin(original).removeprefix("www.")  # ScopeError (a ValueError): not http(s)
+        except ValueError:
+            return False
+        own = {h.lower().removeprefix("www.") for h in (*self.spider.live_hosts, origin(self.spider.base_url))}
+        return host in own
 
     def refused(self, response) -> bool:
         return response.status in self.fallback_statuses

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import crawl_args, stenogram_cmd
 from stenogram.corpus.serve import stop  # SIGTERM each process group, SIGKILL what lingers
@@ -210,3 +211,154 @@ def test_paged_wayback_form_listing_gives_the_same_corpus(world, discovered):
     with world.proxy.lock:
         paged = [p for _, p, _ in world.proxy.requests if "/cdx?" in p and "resumeKey=" in p]
     assert len(paged) > 10  # the listing was walked page by page
+
+
+def test_an_owed_archive_copy_is_fetched_by_the_next_crawl(world):
+    """A crawl killed after the live page was refused, before the archive's copy came in, left
+    the copy owed on the archive's host; the next --discover-from crawl fetches it."""
+    from stenogram.crawler import cdx
+    from stenogram.crawler.state import FrontierEntry, SqliteFrontier
+
+    out = world.root / "resumed"
+    out.mkdir()
+    url = sorted(world.articles - {world.walled, world.gone})[0]
+    stamp = world.archived_at[url].replace("-", "").replace("T", "").replace(":", "").rstrip("Z")
+    frontier = SqliteFrontier(out / "state.db")
+    frontier.enqueue(FrontierEntry(cdx.replay_url(world.archive, stamp, url), "mid", "parse_archived_copy",
+                                   {"url": url, "timestamp": stamp}, {"depth": 1}))
+    frontier.close()
+    _, proc = discover_crawl(world, "resumed", world.archive)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    vias = {via for u, via in rows(out / "corpus.db", "SELECT url, via FROM captures WHERE is_transcript = 1")
+            if u == url}
+    assert vias == {None, world.archive}  # today's page live, and the owed copy from the archive
+    assert rows(out / "state.db", "SELECT count(*) FROM frontier WHERE url LIKE '%id_/%'") == [(0,)]
+
+
+# -- the component on its own: what an archive's index may and may not add -----------------------
+
+SITE = "http://127.0.0.1:8001"
+ARCHIVE = "http://127.0.0.1:8009/coll"
+WAYBACK_HEAD = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
+
+
+def component():
+    from conftest import project_crawler
+    from stenogram.crawler.discover import ArchiveDiscovery
+    from stenogram.crawler.spiders.mid import MidSpider
+
+    crawler = project_crawler(MidSpider, DISCOVER_FROM=ARCHIVE)
+    spider = MidSpider.from_crawler(crawler, base_url=SITE)
+    crawler.spider = spider
+    crawler.stats.open_spider()
+    mw = ArchiveDiscovery.from_crawler(crawler)
+    mw.spider_opened(spider)
+    return spider, mw, crawler.stats
+
+
+def cdx_answer(originals, resume_key=None):
+    from scrapy.http import Request, TextResponse
+
+    rows = [WAYBACK_HEAD] + [["k", ts, original, "text/html", "200", "D" + ts, "100"] for ts, original in originals]
+    if resume_key:
+        rows += [[], [resume_key]]
+    url = f"{ARCHIVE}/cdx?url=x"
+    return TextResponse(url, body=json.dumps(rows).encode(), request=Request(url),
+                        headers={"Content-Type": "application/json"})
+
+
+def test_a_hostile_index_adds_only_article_urls_of_the_site():
+    spider, _, stats = component()
+    answer = cdx_answer([
+        ("20190101000000", f"{SITE}/en/foreign_policy/news/1/"),
+        ("20200101000000", f"{SITE}/en/foreign_policy/news/1"),  # newer capture, no slash
+        ("20190101000000", "https://www.mid.ru/en/foreign_policy/news/2/?lang=ru"),  # the live host
+        ("20190101000000", "javascript:alert(1)//127.0.0.1:8001/en/foreign_policy/news/3/"),
+        ("20190101000000", "http://127.0.0.2:8001/en/foreign_policy/news/4/"),
+        ("20190101000000", "http://evil.example/en/foreign_policy/news/5/"),
+        ("20190101000000", "ftp://127.0.0.1:8001/en/foreign_policy/news/6/"),
+        ("20190101000000", f"{SITE}/en/foreign_policy/news/"),  # the listing page
+    ], resume_key="k 20190101000000!")
+    out = list(spider.parse_archive_index(answer, prefix="/en/foreign_policy/news/"))
+    live = {r.url: r for r in out if r.callback == spider.parse_discovered}
+    assert set(live) == {f"{SITE}/en/foreign_policy/news/1/", f"{SITE}/en/foreign_policy/news/2/"}
+    assert live[f"{SITE}/en/foreign_policy/news/1/"].cb_kwargs["timestamp"] == "20200101000000"
+    assert all(r.errback == spider.discovered_failed and r.meta["depth_reset"] for r in live.values())
+    (following,) = [r for r in out if r.callback == spider.parse_archive_index]
+    assert following.meta["dont_obey_robotstxt"] and following.url.startswith(f"{ARCHIVE}/cdx?")
+    assert stats.get_value("stenogram/discover/off_site") == 4
+    assert stats.get_value("stenogram/discover/not_article") == 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=60),
+                          st.builds(lambda scheme, host, path: f"{scheme}://{host}{path}",
+                                    st.sampled_from(["http", "https", "ftp", "javascript", "file"]),
+                                    st.sampled_from(["127.0.0.1:8001", "mid.ru", "www.mid.ru", "127.0.0.2:8001",
+                                                     "127.0.0.1:8002", "user@127.0.0.1:8001", "[::1]:8001"]),
+                                    st.sampled_from(["/en/foreign_policy/news/7/", "/ru/foreign_policy/news/8",
+                                                     "/en/x/", "//127.0.0.1:8001/en/foreign_policy/news/9/"]))),
+                max_size=8))
+def test_property_every_url_the_index_adds_is_on_the_site(originals):
+    spider, _, _ = component()
+    answer = cdx_answer([("20190101000000", o) for o in originals])
+    for request in spider.parse_archive_index(answer, prefix="/en/foreign_policy/news/"):
+        if request.callback == spider.parse_discovered:
+            assert request.url.startswith(SITE + "/") and MID_ARTICLE.match(request.url[len(SITE):])
+
+
+MID_ARTICLE = re.compile(r"^/(en|ru)/(foreign_policy/news|press_service/minister_speeches)/\d+/$")
+
+
+def test_a_refused_live_page_is_asked_of_the_archive():
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import HtmlResponse, Request
+    from twisted.python.failure import Failure
+
+    from stenogram.crawler.recrawl import NotModified
+
+    spider, _, stats = component()
+    url = f"{SITE}/en/foreign_policy/news/1/"
+    request = Request(url, callback=spider.parse_discovered, errback=spider.discovered_failed,
+                      cb_kwargs={"original": "https://www.mid.ru/en/foreign_policy/news/1", "timestamp": "20190101000000"})
+    for status in (403, 404, 410, 451):
+        (copy,) = spider.parse_discovered(HtmlResponse(url, status=status, request=request), **request.cb_kwargs)
+        assert copy.url == f"{ARCHIVE}/20190101000000id_/https://www.mid.ru/en/foreign_policy/news/1"
+        assert copy.callback == spider.parse_archived_copy and copy.meta["dont_obey_robotstxt"]
+        assert copy.cb_kwargs == {"url": url, "timestamp": "20190101000000"}
+    page = HtmlResponse(url, status=200, request=request, body=b"<html><body><p>text</p></body></html>")
+    assert [type(x).__name__ for x in spider.parse_discovered(page, **request.cb_kwargs)] == ["TranscriptPage"]
+
+    def failed(exc):
+        failure = Failure(exc)
+        failure.request = request
+        return list(spider.discovered_failed(failure))
+
+    assert [r.callback for r in failed(IgnoreRequest("interstitial tspd: gave up after 6 answers"))] == \
+        [spider.parse_archived_copy]
+    assert failed(NotModified("304")) == [] and failed(IgnoreRequest("not due")) == []
+    assert stats.get_value("stenogram/discover/from_archive") == 5
+    assert stats.get_value("stenogram/discover/from_archive/wall") == 1
+
+
+def test_the_archive_copy_stands_for_the_live_url():
+    from scrapy.http import HtmlResponse, Request
+
+    spider, _, _ = component()
+    url = f"{SITE}/en/foreign_policy/news/1/"
+    replay = f"{ARCHIVE}/20190101000000id_/http://www.mid.ru/en/foreign_policy/news/1"
+    request = Request(replay, callback=spider.parse_archived_copy, cb_kwargs={"url": url, "timestamp": "20190101000000"})
+    response = HtmlResponse(replay, status=200, request=request, headers={
+        "Memento-Datetime": "Tue, 01 Jan 2019 00:00:05 GMT",
+        # a hostile archive's Link header does not decide what the page stands for
+        "Link": '<javascript:alert(1)//mid.ru/en/foreign_policy/news/1/>; rel="original"'},
+        body=b'<html><body><a href="/en/foreign_policy/news/2/">next</a></body></html>')
+    facts = spider.provenance(request, response)
+    assert facts == {"x-stenogram-original-url": url, "x-stenogram-original-date": "2019-01-01T00:00:05Z",
+                     "x-stenogram-archive": ARCHIVE, "x-stenogram-source": "mid"}
+    (item,) = spider.parse_archived_copy(response, **request.cb_kwargs)
+    assert (item["url"], item["archived_at"], item["via"]) == (url, "2019-01-01T00:00:05Z", ARCHIVE)
+    assert item["outlinks"] == [f"{SITE}/en/foreign_policy/news/2/"]  # against the original, not the archive
+    # the site's own pages carry no provenance
+    live = HtmlResponse(url, status=200, request=Request(url, callback=spider.parse_article))
+    assert spider.provenance(live.request, live) is None
