@@ -74,7 +74,7 @@ def read_feed(body: bytes, url: str, content_type: str | None, max_bytes: int) -
                               resolve_relative_uris=False)
     links = []
     for entry in parsed.entries:
-        link = entry.get("link") or next((l.get("href") for l in entry.get("links", ()) if l.get("href")), None)
+        link = entry.get("link") or next((ln.get("href") for ln in entry.get("links", ()) if ln.get("href")), None)
         if link:
             links.append(link.strip())
     reading = FeedReading(links=links, version=parsed.get("version") or "", entries=len(parsed.entries))

@@ -218,12 +218,13 @@ def print_discovery(result, console) -> None:
         count = lambda key: int(stats.get(f"stenogram/discover/{key}", 0))  # noqa: E731
         if not count("cdx_pages") and not count("cdx_unreadable"):
             continue
+        refused = sum(v for k, v in stats.items() if k.startswith("stenogram/discover/from_archive/http_"))
+        unreadable = count("cdx_unreadable")
         console.print(f"From the archive's index ({source}): {count('cdx_pages')} CDX page(s), "
                       f"{count('listed')} row(s), {count('urls')} article URL(s) asked of the live site, "
                       f"{count('from_archive')} taken from the archive's copy ({count('from_archive/wall')} "
-                      f"walled, {sum(v for k, v in stats.items() if k.startswith('stenogram/discover/from_archive/http_'))}"
-                      f" refused or gone)" + (f", {count('cdx_unreadable')} CDX answer(s) unreadable"
-                                              if count("cdx_unreadable") else ""), highlight=False)
+                      f"walled, {refused} refused or gone)"
+                      + (f", {unreadable} CDX answer(s) unreadable" if unreadable else ""), highlight=False)
 
 
 @cli.command()

@@ -320,7 +320,8 @@ def test_a_refused_live_page_is_asked_of_the_archive():
     spider, _, stats = component()
     url = f"{SITE}/en/foreign_policy/news/1/"
     request = Request(url, callback=spider.parse_discovered, errback=spider.discovered_failed,
-                      cb_kwargs={"original": "https://www.mid.ru/en/foreign_policy/news/1", "timestamp": "20190101000000"})
+                      cb_kwargs={"original": "https://www.mid.ru/en/foreign_policy/news/1",
+                                 "timestamp": "20190101000000"})
     for status in (403, 404, 410, 451):
         (copy,) = spider.parse_discovered(HtmlResponse(url, status=status, request=request), **request.cb_kwargs)
         assert copy.url == f"{ARCHIVE}/20190101000000id_/https://www.mid.ru/en/foreign_policy/news/1"
@@ -347,7 +348,8 @@ def test_the_archive_copy_stands_for_the_live_url():
     spider, _, _ = component()
     url = f"{SITE}/en/foreign_policy/news/1/"
     replay = f"{ARCHIVE}/20190101000000id_/http://www.mid.ru/en/foreign_policy/news/1"
-    request = Request(replay, callback=spider.parse_archived_copy, cb_kwargs={"url": url, "timestamp": "20190101000000"})
+    request = Request(replay, callback=spider.parse_archived_copy,
+                      cb_kwargs={"url": url, "timestamp": "20190101000000"})
     response = HtmlResponse(replay, status=200, request=request, headers={
         "Memento-Datetime": "Tue, 01 Jan 2019 00:00:05 GMT",
         # a hostile archive's Link header does not decide what the page stands for
