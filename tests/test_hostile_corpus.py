@@ -224,6 +224,29 @@ def test_a_huge_row_is_served_truncated_and_the_server_goes_on(server):
     assert proc.poll() is None
 
 
+def test_a_gigabyte_value_is_an_error_not_a_gigabyte(server):
+    base, proc = server
+    status, answer = sql_json(base, "select length(randomblob(999999999))")
+    assert status == 400 and "too big" in answer["error"], answer
+    assert proc.poll() is None
+
+
+def test_a_row_past_the_value_cap_is_an_error_for_that_query_only(tmp_path):
+    from stenogram.corpus.web.sql_guard import MAX_VALUE_BYTES
+
+    path = tmp_path / "big.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("INSERT INTO t VALUES (1, ?), (2, 'small')", ("x" * (MAX_VALUE_BYTES + 1),))
+    conn.commit()
+    conn.close()
+    conn = guard(sqlite3.connect(path))
+    with pytest.raises(sqlite3.DataError, match="too big"):
+        conn.execute("SELECT body FROM t WHERE id = 1").fetchone()
+    assert conn.execute("SELECT body FROM t WHERE id = 2").fetchone() == ("small",)
+    conn.close()
+
+
 def test_datasette_time_limit_still_cuts_off_an_endless_query(server):
     base, proc = server
     status, answer = sql_json(base, "select count(*) from endless")
@@ -277,3 +300,49 @@ def test_serve_refuses_0000_without_public_before_starting_anything(corpus, tmp_
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
     assert len(lines) == 1 and "--public" in lines[0], proc.stderr
+
+
+def test_the_reader_pages_queries_are_cut_off_too(corpus):
+    """Datasette limits only ``Database.execute``; the reader's pages run through
+    ``execute_fn``, which the plugin wraps in the same ``sqlite_timelimit`` (x10)."""
+    import asyncio
+    import importlib.util
+
+    from datasette.app import Datasette
+    from datasette.views.base import DatasetteError
+
+    from stenogram.corpus.web import PLUGINS_DIR
+
+    spec = importlib.util.spec_from_file_location("stenogram_web_under_test",
+                                                  PLUGINS_DIR / "stenogram_web.py")
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    path, _ = corpus
+    ds = Datasette([str(path)], settings={"sql_time_limit_ms": 20})
+
+    def endless(conn):
+        return conn.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                            "SELECT count(*) FROM c").fetchone()
+
+    with pytest.raises(DatasetteError, match="interrupted"):
+        asyncio.run(plugin._run(ds, endless))
+    assert asyncio.run(plugin._run(ds, lambda conn: conn.execute("SELECT 2").fetchone()))[0] == 2
+
+
+def test_an_endless_view_in_place_of_a_table_cannot_hold_a_reader_page(tmp_path):
+    """``versions`` is not a table serve requires, so a corpus may hold a view of that name that
+    never ends; the reading view queries it. The page answers with an error once the plugin's
+    limit is reached, and the server goes on (before, the request never returned)."""
+    path = tmp_path / "corpus.db"
+    doc_id = edited_corpus(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DROP TABLE versions")
+        conn.execute("CREATE VIEW versions AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+                     "SELECT x + 1 FROM c) SELECT x AS id, 1 AS document_id, 'https://mid.ru/' "
+                     "AS url, 'mid' AS source, '2024' AS first_seen FROM c")
+    conn.close()
+    with serving(path, None) as (base, _replay, proc):
+        status, body = get(f"{base}/transcript/{doc_id}", timeout=120)
+        assert status == 500 and "Cannot read the corpus" in body and "interrupted" in body
+        assert get(base + "/")[0] == 200 and proc.poll() is None
