@@ -233,6 +233,42 @@ def export(db_path, fmt, where, params, with_history, output):
 
 @click.command()
 @DB_OPTION
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="The release folder to write (new, or an empty folder)")
+@click.option("--snapshot", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only what was captured up to the end of this UTC day (YYYY-MM-DD) "
+                   "[default: the day of the latest capture]")
+@click.option("--creator", "creators", multiple=True, metavar="NAME",
+              help="A creator for the Zenodo/DataCite metadata, \"Family, Given\" "
+                   "(repeatable) [default: stenogram]")
+def release(db_path, out, snapshot, creators):
+    """Write a versioned, reproducible dataset release (Parquet, JSONL, card, checksums).
+
+    The folder holds documents, versions, captures (with their WARC provenance) and turns as
+    Parquet and JSONL, a dataset card, a codebook, a changelog against the previous release in
+    the same parent folder, Zenodo and DataCite metadata and SHA256SUMS (docs/release.md).
+    Two releases of one --snapshot are byte-identical, however the corpus grew since."""
+    from stenogram.corpus import release as release_module
+    from stenogram.inputs import check_output_dir
+
+    out = check_output_dir(out)
+    command = "stenogram release" + (f" --snapshot {snapshot:%Y-%m-%d}" if snapshot else "")
+    try:
+        made = release_module.make_release(db_path, out, snapshot.date() if snapshot else None,
+                                           creators, command)
+    except release_module.ReleaseError as exc:
+        raise BadInput(str(exc), 73 if "not an empty folder" in str(exc) else 65) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise BadInput(f"{type(exc).__name__}: {exc}", 1) from exc
+    c, ch = made.counts, made.changes
+    click.echo(f"release {made.name} written to {made.folder}: {c['documents']} documents, "
+               f"{c['versions']} versions, {c['captures']} captures, {c['turns']} turns"
+               + (f"; since {ch.previous}: {len(ch.added)} added, {len(ch.new_versions)} new "
+                  f"versions, {len(ch.removed)} removed" if ch.previous else ""), err=True)
+
+
+@click.command()
+@DB_OPTION
 @click.argument("doc_id", type=int)
 @click.option("--context", "-U", type=click.IntRange(min=0), default=0, show_default=True,
               help="Unchanged paragraphs shown around each changed one")
@@ -341,4 +377,4 @@ def serve(db_path, host, port, warc_dir, pywb, no_replay, public, no_sql):
     raise SystemExit(code)
 
 
-commands = [reprocess, export, diff, search, serve]
+commands = [reprocess, export, release, diff, search, serve]

@@ -245,70 +245,161 @@ def _count(stats: dict, rec: dict) -> None:
             stats[key] = (min(lo, value), max(hi, value))
 
 
+# What every column of the corpus tables means: the one description of each, used by the
+# export's dataset card (``FIELD_DOCS``) and by a release's codebook (``corpus.release``), which
+# lists the tables' columns as ``corpus.schema`` creates them and refuses a column missing here
+# (tests/test_release.py), so a new column cannot reach a release undocumented.
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "documents": {
+        "id": "document id in the stenogram corpus",
+        "title": "title as published",
+        "date": "date of the event/publication (date32)",
+        "year": "year of `date`",
+        "place": "place, when the page states it",
+        "language": "`en` or `ru`",
+        "text": "the canonical text (latest official version, else the longest)",
+        "turns": "speaker turns: speaker, speaker_id, text",
+        "participants": "named participants",
+        "kind": "transcript kind (statement, interview, remarks…) as extracted",
+        "canonical_url": "URL of the canonical text",
+        "canonical_reason": "which rule chose the canonical text",
+        "canonical_version_id": "which version (`versions.id`) is the canonical text",
+        "sources": "every source the text was seen on (mid, mid_archive, globalsecurity, "
+                   "interaffairs)",
+        "first_seen": "first capture time (UTC timestamp; for a page from a web archive, when "
+                      "the archive captured it)",
+        "last_seen": "last capture time (UTC timestamp)",
+        "translation_of": "id of the same transcript in the other language, if linked",
+        "n_captures": "number of archived fetches of this text",
+        "n_versions": "number of distinct texts (silent edits, mirror variants)",
+    },
+    "versions": {
+        "id": "version id: one distinct (normalised) text of a document",
+        "document_id": "the document (`documents.id`) this text belongs to",
+        "text_hash": "sha256 of the normalised text (what makes two texts the same version)",
+        "text": "the text of this version",
+        "first_seen": "first capture of this text (UTC timestamp)",
+        "last_seen": "last capture of this text (UTC timestamp)",
+        "url": "URL this text was first seen at",
+        "url_key": "`url` normalised (scheme, www, trailing slash and query order ignored)",
+        "source": "source (spider) that first saw this text",
+        "is_official": "1 when `source` is the ministry itself (mid, mid_archive, mid_domino)",
+        "n_chars": "length of the normalised text",
+        "title": "title as published with this text",
+        "date": "date of the event/publication (date32)",
+        "place": "place, when the page states it",
+        "language": "`en` or `ru`",
+        "turns": "speaker turns of this text: speaker, speaker_id, text",
+        "participants": "named participants",
+        "kind": "transcript kind as extracted",
+        "extractor_version": "stenogram extractor version that read this text",
+    },
+    "captures": {
+        "id": "capture id: one HTTP response read from the WARC files",
+        "url": "URL fetched (for a page from a web archive, the original URL)",
+        "url_key": "`url` normalised (scheme, www, trailing slash and query order ignored)",
+        "fetched_at": "when stenogram fetched it (UTC timestamp, the WARC-Date)",
+        "http_status": "HTTP status of the response",
+        "content_type": "Content-Type of the response",
+        "warc_file": "WARC file holding the response record",
+        "warc_offset": "byte offset of the record in `warc_file`",
+        "warc_length": "length in bytes of the (compressed) record",
+        "warc_record_id": "WARC-Record-ID of the response record",
+        "payload_digest": "WARC-Payload-Digest of the response",
+        "source": "source (spider) that fetched it",
+        "crawl_id": "the crawl that fetched it",
+        "extractor_version": "stenogram extractor version that read it",
+        "document_id": "the document (`documents.id`) it is a capture of; null for a page that "
+                       "is not a transcript",
+        "version_id": "the version (`versions.id`) of its text",
+        "match": "how it was attached: exact, same-url, near-duplicate:SCORE or new",
+        "is_transcript": "1 when the page was read as a transcript",
+        "reason": "why a page was not read as a transcript",
+        "extraction_path": "profile, fallback or generic: how the text was found in the page",
+        "fallback_reason": "why the site profile's container was not used",
+        "archived_at": "for a page fetched from a web archive: when the archive captured it",
+        "via": "for a page fetched from a web archive: the archive",
+    },
+    "turns": {
+        "document_id": "the document (`documents.id`) whose canonical text has this turn",
+        "turn": "position of the turn in the text, from 0",
+        "speaker": "the speaker as printed",
+        "speaker_id": "the speaker's identifier across transcripts, when known",
+        "text": "what was said in this turn",
+    },
+}
+
 FIELD_DOCS = {
-    "id": "document id in the stenogram corpus",
-    "title": "title as published",
-    "date": "date of the event/publication (date32)",
-    "year": "year of `date`",
-    "place": "place, when the page states it",
-    "language": "`en` or `ru`",
-    "kind": "transcript kind (statement, interview, remarks…) as extracted",
-    "participants": "named participants",
-    "turns": "speaker turns: speaker, speaker_id, text",
-    "text": "the canonical text (latest official version, else the longest)",
-    "canonical_url": "URL of the canonical text",
-    "canonical_reason": "which rule chose the canonical text",
-    "sources": "every source the text was seen on (mid, mid_archive, globalsecurity, interaffairs)",
-    "first_seen": "first capture time (UTC timestamp)",
-    "last_seen": "last capture time (UTC timestamp)",
-    "translation_of": "id of the same transcript in the other language, if linked",
-    "n_captures": "number of archived fetches of this text",
-    "n_versions": "number of distinct texts (silent edits, mirror variants)",
+    **COLUMN_DOCS["documents"],
     "captures": "every archived fetch: URL, time, source, match rule, and the WARC file, "
                 "offset, length, record id and payload digest to find it in the archive",
-    "canonical_version_id": "which of `versions` is the canonical text",
     "versions": "every distinct text seen, oldest first, with URL, source and first/last seen",
 }
 
 
-def dataset_card(stats: dict, with_history: bool, command: str, version: str) -> str:
-    """README.md of a Hugging Face dataset folder: YAML front matter (configs, languages,
-    size) and what the fields are, where the texts come from and how the folder was built."""
-    n = stats.get("documents", 0)
-    size = ("n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000
+def size_category(n: int) -> str:
+    """The Hugging Face ``size_categories`` tag for ``n`` rows."""
+    return ("n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000
             else "100K<n<1M" if n < 1_000_000 else "1M<n<10M")
-    langs = sorted(stats.get("languages") or []) or ["en", "ru"]
-    fields = list(DOCUMENT_FIELDS) + ["captures"] + (
-        ["canonical_version_id", "versions"] if with_history else [])
-    date_lo, date_hi = stats.get("date", ("?", "?"))
-    seen_lo, seen_hi = stats.get("seen", ("?", "?"))
-    yaml_langs = "\n".join(f"- {lang}" for lang in langs)
-    rows = "\n".join(f"| `{f}` | {FIELD_DOCS[f]} |" for f in fields)
-    built = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def card_front_matter(languages, n: int, configs: list[tuple[str, str]],
+                      pretty_name: str = "Russian Foreign Ministry transcripts (stenogram corpus)"
+                      ) -> str:
+    """The YAML header of a dataset card (Hugging Face's dataset card metadata: ``configs``
+    name each config's ``data_files``, a ``train`` split here). ``configs``: (name, path)."""
+    yaml_langs = "\n".join(f"- {lang}" for lang in (sorted(languages or []) or ["en", "ru"]))
+    yaml_configs = "\n".join(
+        f"- config_name: {name}\n" + ("  default: true\n" if i == 0 and name != "default"
+                                      else "")
+        + f"  data_files:\n  - split: train\n    path: {path}"
+        for i, (name, path) in enumerate(configs))
     return f"""---
-pretty_name: Russian Foreign Ministry transcripts (stenogram corpus)
+pretty_name: {pretty_name}
 language:
 {yaml_langs}
 license: other
 task_categories:
 - text-generation
 size_categories:
-- {size}
+- {size_category(n)}
 configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: {HF_DATA_FILE}
+{yaml_configs}
 ---
+"""
 
+
+ABOUT = """Transcripts of Sergey Lavrov's statements and answers to media questions published by the
+Russian Foreign Ministry (mid.ru, archive.mid.ru) and by the sites that republish them
+(globalsecurity.org, International Affairs), mirrors and re-crawls merged."""
+
+PROVENANCE = """Every text was fetched by the stenogram archiving crawler, which writes each HTTP exchange to
+WARC 1.1 files, then extracted from those WARC records (trafilatura plus per-site profiles).
+Each capture names the WARC file, offset, length and record id where its page is archived, so
+any text can be checked against the page as it was served."""
+
+
+def dataset_card(stats: dict, with_history: bool, command: str, version: str) -> str:
+    """README.md of a Hugging Face dataset folder: YAML front matter (configs, languages,
+    size) and what the fields are, where the texts come from and how the folder was built.
+    Only the fields the folder has are described (``versions`` only ``with_history``)."""
+    n = stats.get("documents", 0)
+    fields = list(DOCUMENT_FIELDS) + ["captures"] + (
+        ["canonical_version_id", "versions"] if with_history else [])
+    date_lo, date_hi = stats.get("date", ("?", "?"))
+    seen_lo, seen_hi = stats.get("seen", ("?", "?"))
+    rows = "\n".join(f"| `{f}` | {FIELD_DOCS[f]} |" for f in fields)
+    versions = ("`versions` lists the distinct texts seen (silent edits by the publisher, "
+                "variants on mirrors)." if with_history else
+                "`n_versions` counts the distinct texts seen (silent edits by the publisher, "
+                "variants on mirrors); `--with-history` exports them.")
+    built = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return card_front_matter(stats.get("languages"), n, [("default", HF_DATA_FILE)]) + f"""
 # Russian Foreign Ministry transcripts
 
-Transcripts of Sergey Lavrov's statements and answers to media questions published by the
-Russian Foreign Ministry (mid.ru, archive.mid.ru) and by the sites that republish them
-(globalsecurity.org, International Affairs), one row per transcript, mirrors and re-crawls
-merged. {n} documents, {stats.get("versions", 0)} versions, {stats.get("captures", 0)} captures;
-dates {date_lo} to {date_hi}; captured {seen_lo} to {seen_hi}; sources:
-{", ".join(sorted(stats.get("sources") or [])) or "-"}.
+{ABOUT} One row per transcript.
+{n} documents, {stats.get("versions", 0)} versions, {stats.get("captures", 0)} captures; dates {date_lo} to {date_hi};
+captured {seen_lo} to {seen_hi}; sources: {", ".join(sorted(stats.get("sources") or [])) or "-"}.
 
 ```python
 from datasets import load_dataset
@@ -323,11 +414,7 @@ ds = load_dataset("path/to/this/folder", split="train")
 
 ## Provenance
 
-Every text was fetched by the stenogram archiving crawler, which writes each HTTP exchange to
-WARC 1.1 files, then extracted from those WARC records (trafilatura plus per-site profiles).
-Each row's `captures` name the WARC file, offset, length and record id where its page is
-archived, so any text can be checked against the page as it was served. `versions` lists the
-distinct texts seen (silent edits by the publisher, variants on mirrors).
+{PROVENANCE} Each row's `captures` are those fetches. {versions}
 
 ## How it was built
 

@@ -35,6 +35,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Build or update the corpus from WARC files or directories (idempotent)."),
     "export": ("stenogram.corpus.cli:export",
         "Export one record per document with its provenance (captures)."),
+    "release": ("stenogram.corpus.cli:release",
+        "Write a versioned, reproducible dataset release (Parquet, JSONL, card, checksums)."),
     "diff": ("stenogram.corpus.cli:diff",
         "Show a document's edits word by word, older version first."),
     "search": ("stenogram.corpus.cli:search",
