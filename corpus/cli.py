@@ -269,6 +269,43 @@ def release(db_path, out, snapshot, creators):
 
 @click.command()
 @DB_OPTION
+@click.option("--since", required=True, metavar="DATE",
+              help="Edits first seen on or after this day (YYYY-MM-DD) or time (ISO 8601, UTC)")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per edit (JSON lines)")
+def edits(db_path, since, limit, as_json):
+    """List the silent edits found since a date, newest first, with their WARC records.
+
+    An edit is a new text at a URL that had another (a mirror's variant is not one); each
+    line says the document, title, URL, when the new text was first seen, the words removed
+    and added, and the WARC record that first archived each side (docs/edits.md)."""
+    from stenogram.corpus import edits as edits_module
+
+    try:
+        bound = edits_module.since_bound(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    try:
+        with ReadOnlyCorpus(db_path) as corpus:
+            found = edits_module.recent_edits(corpus.conn, bound, limit)
+    except sqlite3.Error as exc:
+        raise BadInput(f"{db_path}: cannot read versions ({exc})") from exc
+    for e in found:
+        if as_json:
+            click.echo(json.dumps(e, ensure_ascii=False))
+            continue
+        warc = lambda side: (f"{side['warc']['warc_file']}@{side['warc']['warc_offset']} "  # noqa: E731
+                             f"{side['warc']['warc_record_id']}" if side["warc"] else "no capture")
+        click.echo(f"{e['seen']}\tdocument {e['document_id']}\t{e['title'] or ''}\n"
+                   f"    {e['url']}\n    {edits_module.summary_text(e['summary'])}; version "
+                   f"{e['old']['version_id']} -> {e['new']['version_id']}\n"
+                   f"    before: {warc(e['old'])}\n    after:  {warc(e['new'])}")
+    if not as_json:
+        click.echo(f"{len(found)} edit(s) since {bound}", err=True)
+
+
+@click.command()
+@DB_OPTION
 @click.argument("doc_id", type=int)
 @click.option("--context", "-U", type=click.IntRange(min=0), default=0, show_default=True,
               help="Unchanged paragraphs shown around each changed one")
@@ -377,4 +414,4 @@ def serve(db_path, host, port, warc_dir, pywb, no_replay, public, no_sql):
     raise SystemExit(code)
 
 
-commands = [reprocess, export, release, diff, search, serve]
+commands = [reprocess, export, release, edits, diff, search, serve]

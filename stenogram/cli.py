@@ -37,6 +37,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Export one record per document with its provenance (captures)."),
     "release": ("stenogram.corpus.cli:release",
         "Write a versioned, reproducible dataset release (Parquet, JSONL, card, checksums)."),
+    "edits": ("stenogram.corpus.cli:edits",
+        "List the silent edits found since a date, newest first, with their WARC records."),
     "diff": ("stenogram.corpus.cli:diff",
         "Show a document's edits word by word, older version first."),
     "search": ("stenogram.corpus.cli:search",
@@ -50,6 +52,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 EXIT_OK, EXIT_ERRORS, EXIT_LOCKED = 0, 1, 75
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C/SIGTERM (crawler/shutdown.py): WARCs closed, the rest owed
 EXIT_DRIFT = 3  # `crawl --fail-on-drift`: no errors, but a source's markup may have changed
+EXIT_EDITS = 4  # `crawl --exit-on-edits`: no errors, and this crawl found silent edits (docs/edits.md)
 
 
 class LazyGroup(click.Group):
@@ -120,6 +123,8 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
               help="Answer requests from these WARC/WACZ files or folders instead of the network.")
 @click.option("--fail-on-drift", is_flag=True,
               help="Exit 3 when a source's markup may have changed (see STENOGRAM_DRIFT_THRESHOLD).")
+@click.option("--exit-on-edits", is_flag=True,
+              help="Exit 4 when this crawl found silent edits (for cron; see docs/edits.md).")
 @click.option("--verbose", "-v", is_flag=True,
               help="Show Scrapy's log on the terminal too (it always goes to OUT/logs/CRAWL_ID.log).")
 @click.option("--progress/--no-progress", default=None,
@@ -135,8 +140,8 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
                    "See docs/discover.md.")
 @click.option("--discover-cdx", "discover_cdx", metavar="URL",
               help="The --discover-from archive's CDX endpoint (default: web.archive.org's, else ARCHIVE/cdx as pywb).")
-def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, verbose, progress,
-          redis_url, discover_from, discover_cdx):
+def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_drift, exit_on_edits,
+          verbose, progress, redis_url, discover_from, discover_cdx):
     """Crawl SOURCES (default: all live sites; mid_domino only when named) into --out; exit 1 if
     anything failed, 75 if locked, 130 if stopped by Ctrl-C (a first Ctrl-C stops in seconds, a
     second at once)."""
@@ -211,6 +216,8 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
         sys.exit(EXIT_INTERRUPTED)
     if summary.ok and fail_on_drift and summary.drift_alarms:
         sys.exit(EXIT_DRIFT)
+    if summary.ok and exit_on_edits and summary.edited:
+        sys.exit(EXIT_EDITS)
     sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)
 
 
