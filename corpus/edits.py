@@ -68,7 +68,7 @@ def _first_capture(conn, version_id: int) -> dict | None:
     row = conn.execute(
         f"SELECT {', '.join(WARC_COLUMNS)} FROM captures WHERE version_id = ? "
         "ORDER BY fetched_at, id LIMIT 1", (version_id,)).fetchone()
-    return dict(zip(WARC_COLUMNS, row)) if row else None
+    return dict(zip(WARC_COLUMNS, row, strict=True)) if row else None
 
 
 def _side(conn, v: dict) -> dict:
@@ -88,7 +88,7 @@ def recent_edits(conn: sqlite3.Connection, since: str, limit: int | None = None,
             f"SELECT {', '.join('v.' + c for c in VERSION_COLUMNS[:-1])}, d.title, "
             "d.canonical_version_id FROM versions v JOIN documents d ON d.id = v.document_id "
             "WHERE v.document_id = ? ORDER BY v.first_seen, v.id", (doc_id,)).fetchall()
-        versions = [dict(zip(VERSION_COLUMNS, r)) for r in rows]
+        versions = [dict(zip(VERSION_COLUMNS, r[:-1], strict=True)) for r in rows]
         canonical = rows[0][-1] if rows else None
         for old, new in diff_module.version_pairs(versions, canonical):
             if (old.get("url_key") or old["url"]) != (new.get("url_key") or new["url"]):

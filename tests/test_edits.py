@@ -149,8 +149,10 @@ def test_atom_feed_is_valid_atom_with_one_entry_per_edit(db):
     assert len(parsed.entries) == 2
     newest, first = parsed.entries
     assert first.title == f"Edited: {A_TITLE}"
-    assert first.link.endswith(f"/transcript/{json.loads(run('--db', db, '--since', '2022-03-01', '--json').output.splitlines()[1])['document_id']}/history"
-                               + first.link[first.link.index("#"):])
+    listed = [json.loads(x) for x in run("--db", db, "--since", "2022-03-01", "--json")
+              .output.splitlines()]
+    assert first.link.endswith(f"/transcript/{listed[1]['document_id']}/history"
+                               f"#version-{listed[1]['new']['version_id']}")
     assert dt.datetime(*first.updated_parsed[:6]) == dt.datetime(2022, 3, 9, 8, 30)
     content = html.unescape(first.content[0].value)
     assert "<del>30th</del>" in content and "<ins>thirtieth</ins>" in content

@@ -26,11 +26,14 @@ def _rows() -> dict[str, dict]:
     return {r["id"]: r for r in map(json.loads, LABELLED.read_text(encoding="utf-8").splitlines())}
 
 
-def _capture(url, fetched_at, source="mid", n=[0]):
-    n[0] += 1
-    loc = WarcLocation(warc_file=f"stenogram-{fetched_at[:10]}.warc.gz", warc_offset=1000 * n[0],
-                       warc_length=900 + n[0], warc_record_id=f"<urn:uuid:{uuid.uuid4()}>",
-                       payload_digest=f"sha1:{n[0]:032d}")
+_SERIAL = iter(range(1, 1_000_000))
+
+
+def _capture(url, fetched_at, source="mid"):
+    n = next(_SERIAL)
+    loc = WarcLocation(warc_file=f"stenogram-{fetched_at[:10]}.warc.gz", warc_offset=1000 * n,
+                       warc_length=900 + n, warc_record_id=f"<urn:uuid:{uuid.uuid4()}>",
+                       payload_digest=f"sha1:{n:032d}")
     return Capture(url=url, fetched_at=fetched_at, http_status=200, content_type="text/html",
                    body=b"", location=loc, source=source, crawl_id=f"crawl-{fetched_at[:10]}")
 
