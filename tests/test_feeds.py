@@ -240,3 +240,43 @@ def test_crawl_reads_the_sample_sites_atom_feed(tmp_path):
     assert any(t.startswith("/ru/news/") for t in requested), requested
     log = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
     assert "feed http" not in log  # no feed warning (the log keeps warnings): both read whole
+
+
+@pytest.mark.network
+def test_crawl_of_a_site_whose_feeds_give_nothing_says_so(tmp_path):
+    """The issue's case end to end: mid.ru's English feed a billion-laughs bomb, the Russian
+    one an empty Atom feed. The crawl ends by itself, and its log names each feed and why."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from conftest import LoopbackHandler
+
+    routes = {
+        "/robots.txt": (b"User-agent: *\nDisallow: /*?PAGEN\n", "text/plain"),
+        "/en/rss.php": (BOMBS["one_line"].encode(), "application/rss+xml"),
+        "/ru/rss.php": (atom_doc([]), "application/atom+xml"),
+    }
+
+    class Handler(LoopbackHandler):
+        def do_GET(self):
+            body, ctype = routes.get(self.path, (b"<html><body><ul class='announce'></ul></body></html>",
+                                                 "text/html; charset=utf-8"))
+            self._send(200, body, [("Content-Type", ctype)])
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        proc = stenogram_cmd("crawl", "mid", "--loopback", "--out", str(tmp_path), "--base-url", f"mid={base}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    log = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
+    feed_lines = [line for line in log.splitlines() if "WARNING" in line and "feed http" in line]
+    assert len(feed_lines) == 2, log
+    assert any(f"{base}/en/rss.php: entities:" in line for line in feed_lines)
+    assert any(f"{base}/ru/rss.php: empty: atom10: no entries" in line for line in feed_lines)
+    # and on the terminal: the crawl shows warnings
+    assert "entities" in proc.stderr and "empty" in proc.stderr

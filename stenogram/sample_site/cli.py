@@ -23,9 +23,11 @@ from stenogram.sample_site.server import SampleSite
 @click.option("--domino-later", is_flag=True,
               help="Serve the Domino-era copy as it is today: one document silently edited, one "
                    "removed (404); without it, as web archives captured it. `kill -USR2 PID` switches.")
-def sample_site(port: int, size: int, seed: int, edits: int, domino_later: bool) -> None:
+@click.option("--feed-format", type=click.Choice(["rss", "atom"]), default="rss", show_default=True,
+              help="mid.ru's /en/rss.php and /ru/rss.php as RSS 2.0 (as live) or Atom 1.0.")
+def sample_site(port: int, size: int, seed: int, edits: int, domino_later: bool, feed_format: str) -> None:
     """Serve the sample site on 127.0.0.1 and print the base-URL map as JSON."""
-    site = SampleSite(port=port, size=size, seed=seed, domino_later=domino_later).start()
+    site = SampleSite(port=port, size=size, seed=seed, domino_later=domino_later, feed_format=feed_format).start()
 
     def domino_now(_signum, _frame):
         changed = site.domino_changes()
