@@ -31,13 +31,19 @@ from stenogram.sample_site.faults import Faults, TruncatedResponse  # noqa: E402
 
 class CutOnEveryTry(Faults):
     """The sample site's fault hook, cutting the pages in ``cut`` (target -> the page's whole
-    body) short on every fetch: the first half of the real page, its whole length declared."""
+    body) short on every fetch: the first half of the real page, its whole length declared; and
+    answering the pages in ``unconditional`` whole whatever validators the request carries (as
+    servers that ignore If-None-Match do), so an unchanged page comes back as the same 200."""
 
     def __post_init__(self):
         super().__post_init__()
         self.cut: dict[str, bytes] = {}
+        self.unconditional: set[str] = set()
 
     def intercept(self, request):
+        if request.source == "mid" and request.target in self.unconditional:
+            request.headers.pop("if-none-match", None)
+            request.headers.pop("if-modified-since", None)
         body = self.cut.get(request.target) if request.source == "mid" else None
         if body is None:
             return super().intercept(request)
@@ -78,18 +84,21 @@ def rechecked(tmp_path_factory):
         first, _ = run_crawl_subprocess(site, out, ("mid",), timeout=240)
         first_docs = _rows(out / "corpus.db", DOCUMENT_ROW)
         first_versions = _rows(out / "corpus.db", "SELECT count(*) FROM versions")[0][0]
-        cut = next(t for t in site.catalog.on("mid", "en"))
+        cut, same = site.catalog.on("mid", "en")[:2]
         path = cut.copies["mid"].path
         url = site.base_urls["mid"] + path
         with urllib.request.urlopen(url, timeout=30) as resp:  # the page as it is served whole
             faults.cut[path] = resp.read()
+        faults.unconditional.add(same.copies["mid"].path)
+        same_url = site.base_urls["mid"] + same.copies["mid"].path
         second, _ = run_crawl_subprocess(site, out, ("mid",), settings={"RECRAWL_FORCE": True},
                                          timeout=240)
     rebuilt = out / "rebuilt.db"
     _reprocess(out / "warc", rebuilt)
     return {"out": out, "live": out / "corpus.db", "rebuilt": rebuilt, "first": first,
             "second": second, "first_docs": first_docs, "first_versions": first_versions,
-            "cut_url": url, "cut_served": faults.count("truncate")}
+            "cut_url": url, "cut_served": faults.count("truncate"),
+            "same_url": same_url}
 
 
 def test_each_304_is_a_capture_that_moves_last_seen(rechecked):
@@ -106,6 +115,23 @@ def test_each_304_is_a_capture_that_moves_last_seen(rechecked):
     assert set(after) == set(before)  # no document appeared or vanished by being re-checked
     for url, fetched_at, document, last_seen in rows:  # each re-check moved its document on
         assert last_seen >= fetched_at > before[document][2], url
+
+
+def test_the_same_200_again_is_a_revisit_capture_that_moves_last_seen(rechecked):
+    from stenogram.archive.reader import read_record_at
+
+    live, url = rechecked["live"], rechecked["same_url"]
+    rows = _rows(live, "SELECT warc_file, warc_offset, fetched_at, http_status, is_transcript, "
+                       "version_id FROM captures WHERE url = ? ORDER BY id", url)
+    assert len(rows) == 2, rows
+    first, again = rows
+    assert again[3] == 200 and again[4] == 1 and again[5] == first[5]  # the same version
+    record = read_record_at(rechecked["out"] / "warc" / again[0], again[1])
+    assert record.rec_type == "revisit" and record.rec_headers.get_header(
+        "WARC-Profile").endswith("/identical-payload-digest")
+    (last_seen,) = _rows(live, "SELECT d.last_seen FROM documents d JOIN captures c ON "
+                               "c.document_id = d.id WHERE c.url = ? LIMIT 1", url)[0]
+    assert last_seen >= again[2] > first[2]
 
 
 def test_rebuild_equals_live_on_captures_and_last_seen(rechecked):
