@@ -633,7 +633,9 @@ def _revisit_capture(rec: ArchivedRecord, original: _Original, stats: ReadStats,
         http_status=status,
         content_type=content_type,
         body=body,
-        location=_location(rec),
+        # a revisit of a cut record stands for a cut page: it gives no text either
+        location=replace(_location(rec), truncated=orig.rec_headers.get_header("WARC-Truncated")
+                         or None),
         headers=headers,
     )
 

@@ -212,6 +212,32 @@ def test_revisit_before_its_original_resolves_across_files(tmp_path):
     assert stats.revisits_resolved == 2
 
 
+def test_truncated_records_and_revisits_of_them_say_so(tmp_path):
+    """Another tool's WARC: a response cut at its length limit, and a revisit of it. Both
+    captures carry the cut (``location.truncated``), so neither becomes corpus text."""
+    page = f"<html><body><p>{EN_TEXT}</p></body></html>".encode()
+    with open(tmp_path / "cut.warc.gz", "wb") as fh:
+        w = WARCWriter(fh, gzip=True, warc_version="1.1")
+        resp = w.create_warc_record(
+            EN_URL, "response", payload=io.BytesIO(page[:40]), length=40,
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html"),
+                                                     ("Content-Length", "40")], protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": "2024-04-12T15:38:00Z", "WARC-Truncated": "length"})
+        w.write_record(resp)
+        w.write_record(w.create_revisit_record(
+            EN_URL, digest=resp.rec_headers.get_header("WARC-Payload-Digest"),
+            refers_to_uri=EN_URL, refers_to_date="2024-04-12T15:38:00Z",
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")],
+                                          protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": "2024-06-01T00:00:00Z"}))
+    caps = list(iter_captures([tmp_path / "cut.warc.gz"]))
+    assert [(c.fetched_at, c.location.truncated) for c in caps] == [
+        ("2024-04-12T15:38:00Z", "length"), ("2024-06-01T00:00:00Z", "length")]
+    from stenogram.corpus.reprocess import not_extractable_reason
+
+    assert {not_extractable_reason(c) for c in caps} == {"truncated record (WARC-Truncated: length)"}
+
+
 def test_unresolvable_revisit_is_counted(tmp_path):
     with open(tmp_path / "x.warc.gz", "wb") as fh:
         w = WARCWriter(fh, gzip=True, warc_version="1.1")
