@@ -95,6 +95,9 @@ class ArchiveDiscovery:
         self.page_size = settings.getint("DISCOVER_CDX_PAGE_SIZE")
         self.fallback_statuses = [int(s) for s in settings.getlist("DISCOVER_FALLBACK_STATUSES")]
         self.spider = None
+        #: per listing (prefix): the captures its pages named so far, to see a listing that
+        #: does not advance (a page repeated, or empty, under ever-new resume keys)
+        self.seen: dict[str, set[tuple[str, str]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -208,7 +211,16 @@ class ArchiveDiscovery:
         for url, row in newest.items():
             self.stats.inc_value("stenogram/discover/urls")
             yield self.live_request(url, row.original, row.timestamp)
-        if page.resume_key and not whole:
+        seen = self.seen.setdefault(prefix, set())
+        fresh = {(row.urlkey, row.timestamp) for row in page.rows} - seen
+        seen |= fresh
+        if page.resume_key and not whole and not fresh:
+            # the same key twice is dropped by the duplicate filter; new keys naming nothing new
+            # would page for ever: stop, counted, one line
+            self.stats.inc_value("stenogram/discover/cdx_stalled")
+            logger.warning("discover: %s: a CDX page with a resume key named no capture not seen before "
+                           "in this listing; not paging further", response.url)
+        elif page.resume_key and not whole:
             yield self.index_request(prefix, resume_key=page.resume_key)
         elif cdx.needs_unpaged(page, None if whole else self.page_size):
             logger.info("discover: %s pages without resume keys; asking for the whole listing", self.cdx_endpoint)

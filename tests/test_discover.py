@@ -364,3 +364,23 @@ def test_the_archive_copy_stands_for_the_live_url():
     # the site's own pages carry no provenance
     live = HtmlResponse(url, status=200, request=Request(url, callback=spider.parse_article))
     assert spider.provenance(live.request, live) is None
+
+
+def test_a_listing_that_does_not_advance_stops_with_one_line(caplog):
+    """New resume keys over pages that name nothing new (or nothing): paging stops, counted."""
+    import logging
+
+    spider, _, stats = component()
+    page = [("20190101000000", f"{SITE}/en/foreign_policy/news/1/"),
+            ("20190101000000", f"{SITE}/en/foreign_policy/news/2/")]
+    first = list(spider.parse_archive_index(cdx_answer(page, resume_key="a 1!"), prefix="/p/"))
+    assert [r for r in first if r.callback == spider.parse_archive_index]
+    with caplog.at_level(logging.WARNING):
+        again = list(spider.parse_archive_index(cdx_answer(page, resume_key="a 2!"), prefix="/p/"))
+        empty = list(spider.parse_archive_index(cdx_answer([], resume_key="a 3!"), prefix="/p/"))
+    assert not [r for r in again + empty if r.callback == spider.parse_archive_index]
+    assert stats.get_value("stenogram/discover/cdx_stalled") == 2
+    assert len([r for r in caplog.records if "not paging further" in r.getMessage()]) == 2
+    # another listing (prefix) is its own
+    other = list(spider.parse_archive_index(cdx_answer(page, resume_key="b 1!"), prefix="/q/"))
+    assert [r for r in other if r.callback == spider.parse_archive_index]
