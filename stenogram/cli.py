@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from stenogram import __version__
+from stenogram.exit_codes import help_epilog
 from stenogram.inputs import OutputDir, ReplaySource
 
 # command name -> ("module:attribute", one-line help shown by `stenogram --help` without importing
@@ -70,7 +71,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_commands and cmd_name not in self.commands:
             self.add_command(self.load_lazy(cmd_name), cmd_name)
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.epilog is None:
+            command.epilog = help_epilog()  # every command's --help ends with the exit statuses
+        return command
 
     def load_lazy(self, cmd_name: str) -> click.Command:
         path, _ = self.lazy_commands[cmd_name]

@@ -65,3 +65,24 @@ def test_docs_site_builds_strictly(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "site" / "reference" / "settings" / "index.html").exists()
+
+
+def test_every_exit_status_the_commands_use_is_in_the_table():
+    import stenogram.cli
+    import stenogram.inputs
+    from stenogram.exit_codes import EXIT_STATUSES
+
+    listed = {e.status for e in EXIT_STATUSES}
+    used = {value for module in (stenogram.cli, stenogram.inputs) for name, value in vars(module).items()
+            if re.fullmatch(r"(EXIT|EX)_[A-Z_]+", name) and isinstance(value, int)}
+    assert len(used) >= 8 and used - listed == set()
+
+
+def test_every_commands_help_ends_with_the_exit_statuses():
+    from click.testing import CliRunner
+
+    from stenogram.cli import LAZY_COMMANDS, cli
+
+    for name in sorted(set(LAZY_COMMANDS) | set(cli.commands)):
+        out = CliRunner().invoke(cli, [name, "--help"], terminal_width=200).output
+        assert "Exit status: 0 ok, 1 errors, 2 usage" in out and "130 interrupted" in out, name

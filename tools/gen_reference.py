@@ -109,7 +109,19 @@ def settings_page() -> str:
     return "\n".join(out) + "\n"
 
 
-PAGES = {"commands.md": commands_page, "settings.md": settings_page}
+def exit_codes_page() -> str:
+    from stenogram.exit_codes import EXIT_STATUSES
+
+    out = ["# Exit codes", "",
+           "Every `stenogram` command ends with one of these statuses (sysexits.h where one fits), so a",
+           "cron job or a script can tell what happened without reading the output. Each command's",
+           "`--help` ends with the same list. Generated from `stenogram/exit_codes.py`.", "",
+           "| status | name | meaning | commands |", "|---|---|---|---|"]
+    out += [f"| {e.status} | {e.name} | {e.meaning} | {e.commands} |" for e in EXIT_STATUSES]
+    return "\n".join(out) + "\n"
+
+
+PAGES = {"commands.md": commands_page, "settings.md": settings_page, "exit-codes.md": exit_codes_page}
 
 
 def main(argv: list[str] | None = None) -> int:
