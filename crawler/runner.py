@@ -92,6 +92,7 @@ class CrawlResult:
     stats: dict[str, dict] = field(default_factory=dict)
     log_file: Path | None = None  # where Scrapy's log went, when not to the terminal
     interrupted: str | None = None  # the signal (SIGINT, SIGTERM) that stopped the crawl
+    state_db: Path | None = None  # the recrawl state (None when it is in Redis): the re-check schedule
 
     def stat(self, source: str, key: str, default=0):
         return self.stats.get(source, {}).get(key, default)
@@ -263,7 +264,8 @@ def run_crawl(
             logging.getLogger().removeHandler(terminal)
             logging.raiseExceptions = raise_exceptions
     result = CrawlResult(crawl_id=crawl_id, warc_dir=warc_dir, db_path=db_path, log_file=log_path,
-                         interrupted=shutdown.signame)
+                         interrupted=shutdown.signame,
+                         state_db=None if conf.get("STENOGRAM_REDIS_URL") else paths.state_db)
     for source, crawler in crawlers.items():
         try:
             stats = crawler.stats

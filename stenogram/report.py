@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from rich import box
@@ -176,6 +177,7 @@ class CrawlSummary:
     replay: dict[str, int] = field(default_factory=dict)  # replay/* stats of a --replay crawl
     shutdown: dict[str, int] = field(default_factory=dict)  # stenogram/shutdown/* (crawler/shutdown.py)
     edited: list[dict] = field(default_factory=list)  # silent edits seen by this crawl
+    recheck: dict = field(default_factory=dict)  # when the known pages are next due (recheck_schedule)
     drift: list[DriftLine] = field(default_factory=list)  # extraction paths per source
     drift_threshold: float = DRIFT_THRESHOLD
     per_year: dict[int, int] = field(default_factory=dict)  # the corpus's documents per year (corpus.coverage)
@@ -277,9 +279,56 @@ def summarise(result, drift_threshold: float = DRIFT_THRESHOLD) -> CrawlSummary:
     summary.merged_captures = counts["merged_captures"]
     summary.versions = counts["versions"]
     summary.edited = silent_edits(result.db_path, result.crawl_id)
+    summary.recheck = recheck_schedule(getattr(result, "state_db", None))
     summary.drift = drift_figures(result.db_path, result.crawl_id)
     summary.per_year, summary.undated = documents_per_year(result.db_path)
     return summary
+
+
+#: The horizons (days) of the report's re-check schedule line.
+RECHECK_HORIZONS = (1, 7, 30)
+
+
+def recheck_schedule(state_db: Path | None, now=None) -> dict:
+    """When the pages the crawl state knows will next be re-checked (``urls.next_due``, set by
+    ``crawler.recrawl`` from ``RECRAWL_SCHEDULE``): how many are due by each of
+    ``RECHECK_HORIZONS``, how many later, and the last date. An edit to a page is only seen when
+    the page is due, so the operator must see this (issue 25: a default re-check every 90 days
+    of an old transcript hid an edit). {} without a state file (a Redis crawl keeps it there)."""
+    from stenogram.crawler.state import iso, utcnow
+
+    if state_db is None or not Path(state_db).is_file():
+        return {}
+    now = now or utcnow()
+    bounds = [iso(now)] + [iso(now + timedelta(days=d)) for d in RECHECK_HORIZONS]
+    con = sqlite3.connect(f"file:{Path(state_db).resolve()}?mode=ro", uri=True)
+    try:
+        row = con.execute(
+            "select count(*), max(next_due), " + ", ".join("sum(next_due <= ?)" for _ in bounds)
+            + " from urls where complete = 1 and next_due is not null", bounds).fetchone()
+    except sqlite3.Error:
+        return {}  # a state file from an older or foreign tool: no line, the crawl said the rest
+    finally:
+        con.close()
+    pages, last, due_now, *within = row
+    if not pages:
+        return {}
+    return {"pages": pages, "due_now": due_now or 0,
+            "within": dict(zip(RECHECK_HORIZONS, (w or 0 for w in within), strict=True)),
+            "later": pages - (within[-1] or 0), "last": last}
+
+
+def recheck_lines(recheck: dict) -> list[str]:
+    """The report's lines for ``recheck_schedule`` (each within 80 columns)."""
+    if not recheck:
+        return []
+    w = recheck["within"]
+    return [f"Re-check schedule: {recheck['pages']} known pages; due now {recheck['due_now']}, "
+            f"within 1 day {w[1]},",
+            f"  within 7 days {w[7]}, within 30 days {w[30]}, later {recheck['later']} "
+            f"(last {str(recheck['last'])[:10]})",
+            "  An edit is seen when its page is due: RECRAWL_SCHEDULE sets how often",
+            "  (docs/edits.md); -s RECRAWL_FORCE=True re-checks all now"]
 
 
 def silent_edits(db_path: Path, crawl_id: str) -> list[dict]:
@@ -346,6 +395,8 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
            " not in the archive\n" if summary.replay else "")
         + f"Errors: {summary.errors}", multiline=True
     )))
+    for schedule_line in recheck_lines(summary.recheck):
+        console.print(Text(schedule_line))
     interrupted = getattr(result, "interrupted", None)
     if interrupted:
         console.print(Text(

@@ -217,6 +217,10 @@ def test_crawl_exit_on_edits_exits_4_only_when_a_crawl_found_edits(tmp_path):
         edited = site.silent_edits(1)
         again = stenogram_cmd(*args[:1], "--exit-on-edits", *args[1:], "-s", "RECRAWL_FORCE=True",
                               timeout=300)
+    # the report says when the known pages will be re-checked (a sample-site transcript is
+    # years old: re-checked every 90 days by default)
+    assert re.search(r"Re-check schedule: \d+ known pages; due now 0, ", first.stdout), first.stdout
+    assert "RECRAWL_SCHEDULE sets how often" in first.stdout
     out = again.stdout + again.stderr
     assert again.returncode == 4, out[-3000:]
     assert "edited: document" in out
@@ -226,3 +230,39 @@ def test_crawl_exit_on_edits_exits_4_only_when_a_crawl_found_edits(tmp_path):
     found = [json.loads(line) for line in listed.stdout.splitlines()]
     assert len(found) == len(edited) == 1
     assert found[0]["old"]["warc"]["warc_file"] != found[0]["new"]["warc"]["warc_file"]
+
+
+# -- the re-check schedule the operator sees ---------------------------------------------------
+def test_recheck_schedule_counts_known_pages_by_when_they_are_due(tmp_path):
+    from rich.console import Console
+
+    from stenogram.crawler.state import CrawlState
+    from stenogram.report import CrawlSummary, print_summary, recheck_schedule
+
+    now = dt.datetime(2024, 6, 1, 4, 0, tzinfo=dt.timezone.utc)
+    state = CrawlState(tmp_path / "state.db")
+    due_in = {"a": -1, "b": 0.5, "c": 3, "d": 20, "e": 89, "f": 90}
+    for name, days in due_in.items():
+        state.record_fetch(f"https://mid.ru/en/{name}/", source="mid", status=200,
+                           fetched_at=now - dt.timedelta(days=1),
+                           next_due=now + dt.timedelta(days=days))
+    # a listing (discovery: no next due) and a page the crawl has not ingested yet
+    state.record_fetch("https://mid.ru/en/news/", source="mid", status=200, fetched_at=now)
+    state.record_fetch("https://mid.ru/en/g/", source="mid", status=200, fetched_at=now,
+                       next_due=now + dt.timedelta(days=2), complete=False)
+    state.close()
+    recheck = recheck_schedule(tmp_path / "state.db", now)
+    assert recheck == {"pages": 6, "due_now": 1, "within": {1: 2, 7: 3, 30: 4}, "later": 2,
+                       "last": "2024-08-30T04:00:00Z"}
+    assert recheck_schedule(tmp_path / "missing.db", now) == {}
+    assert recheck_schedule(None, now) == {}
+
+    class Result:
+        crawl_id, warc_dir, db_path = "c1", tmp_path / "warc", tmp_path / "corpus.db"
+
+    console = Console(width=80, record=True)
+    print_summary(CrawlSummary(recheck=recheck), Result(), console)
+    text = console.export_text()
+    assert ("Re-check schedule: 6 known pages; due now 1, within 1 day 2,\n"
+            "  within 7 days 3, within 30 days 4, later 2 (last 2024-08-30)") in text
+    assert all(len(line) <= 80 for line in text.splitlines())
