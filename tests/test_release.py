@@ -271,3 +271,36 @@ def test_hf_export_card_describes_only_the_fields_the_folder_has(corpus, tmp_pat
         provenance = card.split("## Provenance")[1].split("## How")[0]
         mentioned = set(re.findall(r"`([^`]+)`", provenance))
         assert mentioned <= columns | {"--with-history"}, mentioned - columns
+
+
+@pytest.mark.network
+def test_a_release_of_a_real_crawl_points_at_the_warc_records(tmp_path):
+    """Every capture's WARC file, offset and record id lead to the response it names."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from stenogram.sample_site.server import SampleSite
+
+    from conftest import stenogram_cmd
+    from test_operations_support import crawl_args
+
+    data = tmp_path / "data"
+    with SampleSite(port=0, size=4, seed=5) as site:
+        crawl = stenogram_cmd(*crawl_args(site, data, "mid", "globalsecurity"), timeout=300)
+    assert crawl.returncode == 0, (crawl.stdout + crawl.stderr)[-3000:]
+    out = tmp_path / "releases" / "first"
+    made = stenogram_cmd("release", "--db", str(data / "corpus.db"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    captures = [json.loads(line) for line in (out / "data/captures.jsonl").open(encoding="utf-8")]
+    documents = (out / "data/documents.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(documents) >= 4 and sum(c["is_transcript"] == 1 for c in captures) >= 4
+    for c in captures:
+        with open(data / "warc" / c["warc_file"], "rb") as fh:
+            fh.seek(c["warc_offset"])
+            record = next(iter(ArchiveIterator(fh)))
+            assert record.rec_headers.get_header("WARC-Record-ID") == c["warc_record_id"]
+            assert record.rec_headers.get_header("WARC-Target-URI") == c["url"]
+            assert record.rec_type in ("response", "revisit")
+    if shutil.which("sha256sum"):
+        check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True,
+                               text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
