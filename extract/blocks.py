@@ -42,11 +42,14 @@ def drop_node(el) -> None:
     parent.remove(el)
 
 
-def drop_nodes(nodes, keep=None) -> int:
-    """Drop every node except those containing `keep` (never prune the body's ancestors)."""
+def drop_nodes(nodes, keep=None, spare=None) -> int:
+    """Drop every node except those containing `keep` (never prune the body's ancestors) and
+    those `spare(node)` says to keep (a chrome selector's size guard, `MostTextGuard`)."""
     dropped = 0
     for el in nodes:
         if keep is not None and (el is keep or keep in el.iterancestors()):
+            continue
+        if spare is not None and spare(el):
             continue
         if el.getparent() is not None:
             drop_node(el)
@@ -55,9 +58,23 @@ def drop_nodes(nodes, keep=None) -> int:
 
 
 def drop_always(root) -> None:
+    """Drop scripts, styles, forms' controls, comments... and every <noscript> but one that
+    holds most of the page's running text: an unclosed `<noscript>` (libxml2 puts the rest of
+    the page inside it) is unwrapped instead, so it cannot eat the body."""
     # iter() with tag filters selects in C, in document order (no proxy for every element)
-    drop_nodes(list(root.iter(*ALWAYS_DROP)))
+    drop_nodes(list(root.iter(*(ALWAYS_DROP - {"noscript"}))))
     drop_nodes(list(root.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity)))  # comments, PIs
+    noscripts = list(root.iter("noscript"))
+    if not noscripts:
+        return
+    guard = MostTextGuard(text_hosts(root)) if any(len(n) for n in noscripts) else None
+    for el in noscripts:
+        if el.getparent() is None:
+            continue
+        if guard is not None and guard(el):
+            el.drop_tag()  # lxml.html: the element goes, its text and children stay in place
+        else:
+            drop_node(el)
 
 
 def _enclosing_block(el):
@@ -158,6 +175,7 @@ def element_text(el, joiner: str = "") -> str:
 # text node). Hosts holding a real paragraph's worth of words are where the body is, whatever
 # the classes and ids say; their lowest common ancestor is the body container.
 SUBSTANTIAL_CHARS = 80
+MOST_TEXT_SHARE = 0.5  # "most of the page's text": more than half of the hosts' mass
 LIST_TAGS = frozenset({"ul", "ol", "li", "dl", "dt", "dd"})
 
 
@@ -200,6 +218,30 @@ def text_hosts(root, skip_texts: frozenset[str] = frozenset()) -> dict:
             continue
         out[host] = n
     return out
+
+
+class MostTextGuard:
+    """`guard(el)`: whether `el` holds most (over MOST_TEXT_SHARE) of the page's running text,
+    measured as the profile's container is (`text_hosts`' mass, `share_inside`); every
+    element's mass is summed in one pass over the tree in reverse document order (descendants
+    before their ancestors: linear however deep), so each question is a dict lookup. An element
+    that holds most of the text is the page's body whatever its class says
+    (`<body class="… sidebar">`)."""
+
+    def __init__(self, hosts: dict):
+        self.total = sum(hosts.values())
+        self.mass: dict = dict(hosts)
+        if not hosts:
+            return
+        root = next(iter(hosts)).getroottree().getroot()
+        for el in reversed(list(root.iter())):
+            n = self.mass.get(el)
+            parent = el.getparent() if n else None
+            if parent is not None:
+                self.mass[parent] = self.mass.get(parent, 0) + n
+
+    def __call__(self, el) -> bool:
+        return self.total > 0 and self.mass.get(el, 0) > MOST_TEXT_SHARE * self.total
 
 
 def share_inside(hosts: dict, container) -> float:

@@ -120,10 +120,17 @@ def refuse_decoded(text: str) -> str | None:
     return None
 
 
-def is_interstitial(html: str, body_chars: int) -> bool:
-    """An interstitial marker on a page without a real body. Real articles may carry a
-    <noscript> "enable JavaScript" or a TSPD script too, so the marker alone is not enough."""
-    return body_chars < 1000 and has_marker(html)
+def is_interstitial(html: str, body_chars: int, challenge_in_body: bool = False) -> bool:
+    """A short page whose main content IS the challenge: an interstitial marker, a short body,
+    and either the marker inside the body read from the page or (nearly) no body at all. Real
+    articles carry a <noscript> "enable JavaScript" (a Disqus comment box), a TSPD script or a
+    challenge line in a footer too, so a marker somewhere on the page is not enough."""
+    if body_chars >= _INTERSTITIAL_BODY_MAX or not (challenge_in_body or body_chars < MIN_BODY_CHARS):
+        return False
+    return has_marker(html)
+
+
+_INTERSTITIAL_BODY_MAX = 1000
 
 
 def looks_like_error(title: str | None, body_chars: int, evidence: list[str] | tuple = ()) -> bool:
@@ -151,8 +158,11 @@ def cap_title(title: str | None) -> str | None:
 
 
 def speaker_evidence(paragraphs: list[str]) -> bool:
-    """Two labelled turns by different speakers, or a question label: a dialogue's shape."""
-    speakers: set[str] = set()
+    """A dialogue's shape: a question label, or a speaker who speaks again after another
+    (A: … B: … A: …). Two different labels once each are not enough: a recipe's or a
+    glossary's "Peanut Butter: …", "Jelly: …" lines look like labels too."""
+    spoken: set[str] = set()
+    previous = None
     for p in paragraphs:
         label, _ = split_label(p)
         if label is None:
@@ -160,9 +170,10 @@ def speaker_evidence(paragraphs: list[str]) -> bool:
         sid = speaker_id(label)
         if sid == "question":
             return True
-        speakers.add(sid)
-        if len(speakers) >= 2:
+        if sid in spoken and sid != previous:
             return True
+        spoken.add(sid)
+        previous = sid
     return False
 
 
@@ -219,10 +230,13 @@ def transcript_evidence(title: str | None, paragraphs: list[str], profile_body: 
 
 
 def refuse_extracted(*, html: str, title: str | None, paragraphs: list[str], text: str,
-                     listing: bool, profile_body: bool, require_evidence: bool = True) -> str | None:
+                     listing: bool, profile_body: bool, require_evidence: bool = True,
+                     challenge_in_body: bool = False) -> str | None:
     """The verdict on an extracted page: a refusal reason, or None for a transcript.
 
-    `profile_body`: the body came from a (non-generic) profile's container.
+    `profile_body`: the body came from a (non-generic) profile's container;
+    `challenge_in_body`: an interstitial marker in the body as read (before the chrome-line
+    filter drops "Please enable JavaScript" lines).
     `require_evidence=False` skips only the positive-evidence rule (to measure the text
     extractor itself on pages that are not transcripts, as bench/bench_generic.py does)."""
     if listing:
@@ -230,7 +244,7 @@ def refuse_extracted(*, html: str, title: str | None, paragraphs: list[str], tex
     if is_directory_index(title, paragraphs):
         return "directory index"
     evidence = transcript_evidence(title, paragraphs, profile_body)
-    if is_interstitial(html, len(text)) and not evidence:  # a short statement may embed TSPD
+    if is_interstitial(html, len(text), challenge_in_body) and not evidence:  # a short statement may embed TSPD
         return "anti-bot interstitial"
     if looks_like_error(title, len(text), evidence):
         return "error page"

@@ -68,6 +68,50 @@ def merge_split_body(root) -> int:
     return 0
 
 
+_LAYOUT_CELL_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "table")
+_TABLE_PARTS = ("tbody", "thead", "tfoot", "tr", "td", "th")
+
+
+def _is_layout_table(table) -> bool:
+    """A table used for page layout, not data: Mozilla Readability's `_markDataTables` rules
+    (role="presentation", a nested table, a single row or column mean layout; a caption,
+    summary, <thead> or header cells mean data), plus a cell holding paragraphs or headings
+    (a data cell holds a value, not running text)."""
+    if table.get("role") == "presentation":
+        return True
+    if table.get("datatable") == "0":
+        return True
+    if table.get("summary") or table.find("caption") is not None or table.find(".//thead") is not None:
+        return False
+    rows = [tr for tr in table.iter("tr") if _own_table(tr) is table]
+    if table.find(".//table") is not None or len(rows) <= 1:
+        return True
+    cells = [c for tr in rows for c in tr if c.tag in ("td", "th")]
+    if any(c.tag == "th" for c in cells):
+        return False
+    if max((sum(1 for c in tr if c.tag in ("td", "th")) for tr in rows), default=0) <= 1:
+        return True
+    return any(c.find(f".//{tag}") is not None for c in cells for tag in _LAYOUT_CELL_BLOCKS)
+
+
+def _own_table(el):
+    return next(el.iterancestors("table"), None)
+
+
+def unwrap_layout_tables(root) -> int:
+    """Re-tag layout tables and their rows and cells as <div>s, so trafilatura reads their
+    paragraphs as paragraphs (it renders a table as "| cell | cell |" rows, which glues a
+    table-layout article's paragraphs and speaker labels into one line). Data tables stay."""
+    tables = [t for t in root.iter("table") if _is_layout_table(t)]
+    for table in tables:
+        for el in [table, *table.iter(*_TABLE_PARTS)]:
+            if el is table or _own_table(el) is table:
+                el.tag = "div"
+                for attr in ("valign", "align", "width", "colspan", "rowspan", "cellpadding", "cellspacing", "border"):
+                    el.attrib.pop(attr, None)
+    return len(tables)
+
+
 def _prompt(line: str) -> bool:
     return len(line.split()) <= _PROMPT_MAX_WORDS and bool(
         _POINTER.match(line) or _PROMPT.search(line) or _TAXONOMY.match(line))
@@ -90,6 +134,7 @@ def drop_reader_prompts(paragraphs: list[str]) -> list[str]:
 
 def paragraphs(root, url: str | None, options: dict) -> list[str]:
     """Body paragraphs of a page without a known container (`root` is modified)."""
+    unwrap_layout_tables(root)
     merge_split_body(root)
     text = trafilatura.extract(root, url=url, **options) or ""
     lines = [p for p in (clean_paragraph(line) for line in text.splitlines()) if p]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import re
 import threading
 from urllib.parse import urljoin, urlsplit
@@ -23,13 +24,15 @@ from lxml import etree
 from stenogram.extract import blocks, chrome, gate
 from stenogram.extract.charset import decode_body
 from stenogram.extract.dates import parse_date, parse_date_time, parse_time
+from stenogram.extract.interstitial import has_marker
 from stenogram.extract.profiles import Profile, ProfileSet, default_profiles
 from stenogram.extract.text import clean_paragraph, detect_language, normalise_for_compare
 from stenogram.extract.titles import kind_from_title, participants_from_title, split_place_date, strip_site_suffix
 from stenogram.extract.transcript import Transcript
 from stenogram.extract.turns import split_turns
 
-EXTRACTOR_VERSION = "1.1.0"
+EXTRACTOR_VERSION = "1.2.0"
+LOG = logging.getLogger(__name__)
 # trafilatura options for pages without a known body container (documented options only;
 # never deduplicate=True: it keeps state across calls).
 TRAFILATURA_OPTIONS = dict(
@@ -92,10 +95,44 @@ def _parser() -> lxml.html.HTMLParser:
     return parser
 
 
+# What libxml2 cannot hold in a tree (lxml raises on it when a text is set): C0 controls but
+# \t \n \r, and the two non-characters; \v (Word's Shift+Enter) and \f separate words, so they
+# become a space, the others go. trafilatura's utils.repair_faulty_html deletes the same set.
+_SEPARATOR_CONTROLS = re.compile(r"[\x0b\x0c]")
+_INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# An XML declaration at the top, well-formed or not ("<?xml version='1.0' encoding='utf-8'>"):
+# lxml refuses a str that carries one.
+_XML_DECLARATION = re.compile(r"^[\s\ufeff]*<\?xml\b[^>]*>", re.I)
+# A DOCTYPE with a "/" in it on the first line (libxml2 loses the page after it, lxml bug
+# 1955915) and a self-closing <html .../> (libxml2 closes the document there): trafilatura's
+# utils.repair_faulty_html repairs the same two.
+_FAULTY_DOCTYPE = re.compile(r"^\s*< ?! ?DOCTYPE[^>]*/[^<>]*>", re.I)
+_SELF_CLOSING_HTML = re.compile(r"(<html\b[^>]*?)\s*/>", re.I)
+
+
+def normalise_markup(html: str) -> str:
+    """The page as libxml2 can parse it whole: controls, the XML declaration, a faulty
+    DOCTYPE and a self-closing <html/> repaired, everything else kept as is."""
+    html = _SEPARATOR_CONTROLS.sub(" ", html)
+    html = _INVALID_XML_CHARS.sub("", html)
+    html = _XML_DECLARATION.sub("", html, count=1)
+    html = _FAULTY_DOCTYPE.sub("", html, count=1)
+    head = html[:4096]
+    if _SELF_CLOSING_HTML.search(head):
+        html = _SELF_CLOSING_HTML.sub(r"\1>", head, count=1) + html[4096:]
+    return html
+
+
 def _parse(html: str):
-    # lxml refuses str with an XML encoding declaration; strip it, keep the rest as is.
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
-    return lxml.html.document_fromstring(html, parser=_parser())
+    parser = _parser()
+    root = lxml.html.document_fromstring(html, parser=parser)
+    for error in parser.error_log:
+        if error.type_name == "ERR_RESOURCE_LIMIT" or "Excessive depth" in error.message:
+            # libxml2 stops the document at this depth (2,048 with huge_tree): the rest is lost
+            LOG.warning("page nested past libxml2's limit, the content below is dropped: %s",
+                        error.message.strip())
+            break
+    return root
 
 
 def _title(root, profile: Profile) -> str | None:
@@ -234,7 +271,7 @@ def _has_body_line(profile: Profile, title: str | None, lines: list[str]) -> boo
     return False
 
 
-def _check_container(root, profile: Profile, container, title: str | None):
+def _check_container(root, profile: Profile, container, title: str | None, hosts: dict):
     """A profile is a hint, never a gate: (body container, why the profile's was not used).
 
     The profile's container is kept when it holds most of the page's running text (the
@@ -243,7 +280,6 @@ def _check_container(root, profile: Profile, container, title: str | None):
     its selector matched nothing, or it holds too little of that text (a redesign moved the body
     out of it), the body container is chosen from the text itself: the lowest common ancestor
     of the substantial text blocks."""
-    hosts = blocks.text_hosts(root, frozenset({normalise_for_compare(title)}) if title else frozenset())
     if container is not None:
         share = blocks.share_inside(hosts, container)
         if share >= PLAUSIBLE_SHARE:
@@ -275,34 +311,42 @@ def _decode_and_parse(body: bytes | str, content_type: str | None):
     reason = gate.refuse_decoded(html)
     if reason:
         raise _Refusal(reason)
+    html = normalise_markup(html)
     try:
         return html, _parse(html)
     except (etree.ParserError, ValueError) as exc:
         raise _Refusal(f"unparseable HTML: {exc}") from None
 
 
-def _body_container(root, profile: Profile, profiles: ProfileSet, container, title: str | None):
+def _body_container(root, profile: Profile, profiles: ProfileSet, container, title: str | None, hosts: dict):
     """(body container or None, extraction path, fallback reason): the profile's container
     when it holds the text (``_check_container``), else one found from the text (``fallback``);
     the generic profile has none of its own (``generic``)."""
     if profile is profiles.generic:
         return container, "generic", None
-    container, fallback_reason = _check_container(root, profile, container, title)
+    container, fallback_reason = _check_container(root, profile, container, title, hosts)
     return container, "fallback" if fallback_reason else "profile", fallback_reason
 
 
-def _prune_chrome(root, profile: Profile, profiles: ProfileSet, container, path: str) -> None:
-    """Drop the profile's chrome nodes (the generic ones too off the profile path), never the body."""
-    blocks.drop_nodes(profile.chrome.all_unordered(root), keep=container)
+def _prune_chrome(root, profile: Profile, profiles: ProfileSet, container, path: str, hosts: dict) -> None:
+    """Drop the profile's chrome nodes (the generic ones too off the profile path), never the
+    body and never an element holding most of the page's running text (a WordPress
+    `<body class="… sidebar">`, an article wrapped in a `<nav>`): `blocks.MostTextGuard`."""
+    guard = blocks.MostTextGuard(hosts)
+    blocks.drop_nodes(profile.chrome.all_unordered(root), keep=container, spare=guard)
     if path != "profile" or container is None:
-        blocks.drop_nodes(profiles.generic.chrome.all_unordered(root), keep=container)
+        blocks.drop_nodes(profiles.generic.chrome.all_unordered(root), keep=container, spare=guard)
 
 
 def _is_listing(root, profile: Profile, profiles: ProfileSet) -> bool:
-    """A known platform's listing markup on a page without an article container: a listing,
-    however short (the last page of a section, or a new section, may list one or two items),
-    even when served elsewhere."""
-    return any(candidate.listing.all(root) for candidate in (profile, *profiles.profiles))
+    """A profile's listing markup on a page without its article container: a listing, however
+    short (the last page of a section, or a new section, may list one or two items). Only the
+    chosen profile's rule, and on a page no profile claims (generic), the rules of profiles
+    whose listing markup is their platform's own (`listing_elsewhere`): the Domino profile's
+    `#content > div > div > table tr[valign='top']` matches ordinary table-layout articles."""
+    candidates = (profile,) if profile is not profiles.generic else tuple(
+        p for p in profiles.profiles if p.listing_elsewhere)
+    return any(c.listing.xpaths and c.listing.all(root) for c in candidates)
 
 
 def _body_paragraphs(root, container, url: str | None) -> list[str]:
@@ -329,9 +373,20 @@ def _date_in_body(paragraphs: list[str]) -> tuple[str | None, str | None]:
 
 def extract_page(body: bytes | str, url: str | None = None, content_type: str | None = None,
                  profiles: ProfileSet | None = None, require_evidence: bool = True) -> Transcript:
-    """Extract one page. Never raises on bad input: returns is_transcript=False with a reason.
+    """Extract one page. Never raises on any input: returns is_transcript=False with a reason
+    (a failure of the extractor itself is logged with its traceback and refused as
+    "extraction failed: …", so a crawl keeps the page in its WARC and counts it).
     `require_evidence=False`: see gate.refuse_extracted (benchmarks of the text alone)."""
     profiles = profiles or default_profiles()
+    try:
+        return _extract(body, url, content_type, profiles, require_evidence)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, logged with the traceback
+        LOG.exception("extraction failed on %s", url or "a page")
+        return _refused(f"extraction failed: {type(exc).__name__}: {exc}"[:300], profiles)
+
+
+def _extract(body: bytes | str, url: str | None, content_type: str | None, profiles: ProfileSet,
+             require_evidence: bool) -> Transcript:
     try:
         html, root = _decode_and_parse(body, content_type)
     except _Refusal as refusal:
@@ -345,12 +400,13 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
     profile_container = profile.container.first(root)
 
     blocks.drop_always(root)
+    hosts = blocks.text_hosts(root, frozenset({normalise_for_compare(title)}) if title else frozenset())
     container, path, fallback_reason = _body_container(root, profile, profiles,
-                                                       profile_container, title)
+                                                       profile_container, title, hosts)
     if page_date is None:  # before pruning: a redesign may have put the date in a <header>
         page_date, fallback_time = _date_lines_outside(_outside_elements(root, container))
         time = time or fallback_time
-    _prune_chrome(root, profile, profiles, container, path)
+    _prune_chrome(root, profile, profiles, container, path, hosts)
     doc_number = _doc_number(root, profile, _outside_text(_outside_elements(root, container)))
     listing = profile_container is None and _is_listing(root, profile, profiles)
     raw_paragraphs = _body_paragraphs(root, container, url)
@@ -372,6 +428,7 @@ def extract_page(body: bytes | str, url: str | None = None, content_type: str | 
     )
     reason = gate.refuse_extracted(
         html=html, title=title, paragraphs=paragraphs, text=text, listing=listing,
+        challenge_in_body=any(has_marker(p) for p in raw_paragraphs),
         profile_body=container is not None and path == "profile", require_evidence=require_evidence)
     if reason:
         return _refused(reason, profiles, **fields)

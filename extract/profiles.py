@@ -141,6 +141,7 @@ class Profile:
     chrome_lines: tuple[re.Pattern, ...]
     listing: Selectors
     translation_links: Selectors
+    listing_elsewhere: bool = False  # `listing` marks a listing on pages no profile claims too
     # chrome_lines + chrome.COMMON_CHROME_LINES as one matcher, built once at load time
     chrome_line_match: Callable[[str], bool] = field(default=_no_line, compare=False, repr=False)
 
@@ -202,6 +203,7 @@ def _profile(name: str, data: dict) -> Profile:
         chrome_lines=chrome_lines,
         listing=Selectors.from_css(data.get("listing")),
         translation_links=Selectors.from_css(data.get("translation_links")),
+        listing_elsewhere=bool(data.get("listing_elsewhere", False)),
         chrome_line_match=any_line_matcher((*chrome_lines, *COMMON_CHROME_LINES)),
     )
 
