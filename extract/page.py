@@ -434,7 +434,7 @@ def _extract(body: bytes | str, url: str | None, content_type: str | None, profi
         return _refused(reason, profiles, **fields)
 
     return Transcript(
-        **fields, text=text, paragraphs=paragraphs, turns=split_turns(paragraphs, language),
+        **fields, text=text, paragraphs=paragraphs, turns=split_turns(paragraphs, language, title),
         participants=participants_from_title(title), is_transcript=True, reason=None,
         extractor_version=EXTRACTOR_VERSION, settings_hash=settings_hash(profiles),
     )

@@ -10,11 +10,15 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Turn:
-    """One speaker turn: the label as published, a normalised id, and the turn's text."""
+    """One speaker turn: the label as published, a normalised id, the turn's text, and where
+    the speaker came from: "label" (the turn's own label in the text), "title" (the one
+    principal speaker the page's title names, for the unlabelled opening) or None (no evidence:
+    `speaker` and `speaker_id` are None too; extract/turns.py)."""
 
-    speaker: str
-    speaker_id: str
+    speaker: str | None
+    speaker_id: str | None
     text: str
+    speaker_source: str | None = None
 
 
 @dataclass

@@ -90,18 +90,20 @@ def test_turn_splitting_preserves_all_text_in_order(paragraphs):
         rebuilt.extend(parts)
     stripped = [split_label(p)[1] for p in paragraphs]
     assert rebuilt == stripped
-    assert all(t.speaker_id in {"question", "lavrov", "lebedev"} for t in turns)
-    if paragraphs and split_label(paragraphs[0])[0] is None:
-        assert turns[0].speaker_id == "lavrov"
+    assert all(t.speaker_id in {"question", "lavrov", "lebedev"} and t.speaker_source == "label"
+               for t in turns[1:])
+    if paragraphs and split_label(paragraphs[0])[0] is None:  # no title: no evidence, no speaker
+        assert (turns[0].speaker, turns[0].speaker_id, turns[0].speaker_source) == (None, None, None)
 
 
 def test_turn_labels_and_continuations():
     turns = split_turns(["Colleagues,", "We met.", "Question (for both ministers): Why?", "And how?",
                          "Sergey Lavrov (speaking after Mukhtar Tleuberdi): Because.",
-                         "Russia plans to host the following events in 2024: the EAEU summit."])
-    assert [(t.speaker, t.speaker_id) for t in turns] == [
-        ("Sergey Lavrov", "lavrov"), ("Question (for both ministers)", "question"),
-        ("Sergey Lavrov (speaking after Mukhtar Tleuberdi)", "lavrov")]
+                         "Russia plans to host the following events in 2024: the EAEU summit."],
+                        title="Foreign Minister Sergey Lavrov’s remarks and answers to media questions")
+    assert [(t.speaker, t.speaker_id, t.speaker_source) for t in turns] == [
+        ("Sergey Lavrov", "lavrov", "title"), ("Question (for both ministers)", "question", "label"),
+        ("Sergey Lavrov (speaking after Mukhtar Tleuberdi)", "lavrov", "label")]
     assert turns[1].text == "Why?\n\nAnd how?"
     assert turns[2].text.endswith("the EAEU summit.")
 

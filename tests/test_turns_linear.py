@@ -35,9 +35,9 @@ def test_one_turn_of_40k_paragraphs_is_exact():
     """A 40k-paragraph speech is one turn (old code: 13.7 s, rebuilding the turn's string per
     paragraph); its text is every paragraph, in order, joined by blank lines."""
     paragraphs = _paragraphs(N)
-    turns = split_turns(paragraphs, "en")
+    turns = split_turns(paragraphs, "en", "Speech by Sergey Lavrov at the General Assembly")
     assert len(turns) == 1
-    assert turns[0].speaker_id == "lavrov"
+    assert (turns[0].speaker_id, turns[0].speaker_source) == ("lavrov", "title")
     assert turns[0].text == "\n\n".join(paragraphs)
 
 
@@ -47,7 +47,7 @@ def test_40k_paragraphs_with_labels_rebuild_the_input():
     assert len(turns) == 1 + (N - 1) // 997
     rebuilt = [part for t in turns for part in t.text.split("\n\n")]
     assert rebuilt == [split_label(p)[1] for p in paragraphs]
-    assert {t.speaker_id for t in turns} == {"lavrov", "question"}
+    assert {t.speaker_id for t in turns} == {None, "lavrov", "question"}  # no title: opening unnamed
 
 
 def test_chrome_filter_on_40k_lines_keeps_every_body_line():
