@@ -11,7 +11,7 @@ parsing; JSON and CSV keep the ISO strings.
 The shape of a record (``with_history`` adds what is marked +history)::
 
     {id, title, date, year, place, language, kind, participants[], turns[{speaker, speaker_id,
-     text}], text, canonical_url, canonical_reason, sources[], first_seen, last_seen,
+     speaker_source, text}], text, canonical_url, canonical_reason, sources[], first_seen, last_seen,
      translation_of, n_captures, n_versions,
      captures[{url, fetched_at, source, match, warc_file, warc_offset, warc_length,
                warc_record_id, payload_digest, archived_at, via,
@@ -90,6 +90,7 @@ def iter_documents(db: sqlite_utils.Database, where: str | None = None,
         for key in ("participants", "turns", "sources"):
             doc[key] = json.loads(doc[key]) if doc[key] else []
         doc["turns"] = [{"speaker": t.get("speaker"), "speaker_id": t.get("speaker_id"),
+                         "speaker_source": t.get("speaker_source"),  # label | title | None
                          "text": t.get("text")} for t in doc["turns"]]
         doc["captures"] = list(db.query(
             f"SELECT {', '.join(capture_fields)} FROM captures WHERE document_id = ? "
@@ -144,7 +145,7 @@ def parquet_schema(with_history: bool = False):
     capture_fields = CAPTURE_FIELDS + (HISTORY_CAPTURE_FIELDS if with_history else ())
     capture = pa.struct([(f, typ(f)) for f in capture_fields])
     turn = pa.struct([("speaker", pa.string()), ("speaker_id", pa.string()),
-                      ("text", pa.string())])
+                      ("speaker_source", pa.string()), ("text", pa.string())])
     lists = {"participants": pa.list_(pa.string()), "sources": pa.list_(pa.string()),
              "turns": pa.list_(turn)}
     fields = [(f, lists.get(f, typ(f))) for f in DOCUMENT_FIELDS]
@@ -258,7 +259,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "place": "place, when the page states it",
         "language": "`en` or `ru`",
         "text": "the canonical text (latest official version, else the longest)",
-        "turns": "speaker turns: speaker, speaker_id, text",
+        "turns": "speaker turns: speaker, speaker_id, speaker_source (label, title or null: where the speaker came from), text",
         "participants": "named participants",
         "kind": "transcript kind (statement, interview, remarks…) as extracted",
         "canonical_url": "URL of the canonical text",
@@ -289,7 +290,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "date": "date of the event/publication (date32)",
         "place": "place, when the page states it",
         "language": "`en` or `ru`",
-        "turns": "speaker turns of this text: speaker, speaker_id, text",
+        "turns": "speaker turns of this text: speaker, speaker_id, speaker_source, text",
         "participants": "named participants",
         "kind": "transcript kind as extracted",
         "extractor_version": "stenogram extractor version that read this text",
