@@ -409,6 +409,12 @@ def _extract(body: bytes | str, url: str | None, content_type: str | None, profi
     _prune_chrome(root, profile, profiles, container, path, hosts)
     doc_number = _doc_number(root, profile, _outside_text(_outside_elements(root, container)))
     listing = profile_container is None and _is_listing(root, profile, profiles)
+    early = gate.refuse_before_extraction(title=title, listing=listing)
+    if early:  # the tree decided: no body reading, no trafilatura
+        place, title_date = split_place_date(title)
+        return _refused(early, profiles, title=title, date=title_date or page_date, time=time, place=place,
+                        source=profile.name, doc_number=doc_number, kind=kind_from_title(title),
+                        translation_urls=translation_urls, extraction_path=path, fallback_reason=fallback_reason)
     raw_paragraphs = _body_paragraphs(root, container, url)
     if page_date is None:
         page_date, body_time = _date_in_body(raw_paragraphs)

@@ -163,3 +163,23 @@ def test_text_above_the_cap_is_refused_with_a_reason(monkeypatch):
     monkeypatch.setattr(gate, "MAX_TEXT_CHARS", 2000)
     t = extract_page(_page("Foreign Minister Sergey Lavrov’s remarks", SHORT_DIALOGUE * 20))
     assert not t.is_transcript and t.reason.startswith("text too long")
+
+
+@pytest.mark.parametrize("name,url,reason", [
+    ("gold/pages/negative-listing.mid.html", "http://127.0.0.1:8000/en/foreign_policy/news/", "listing page"),
+    ("negatives/dirindex-apache.html", None, "directory index"),
+    ("negatives/dirindex-nginx.html", None, "directory index"),
+    ("negatives/dirindex-python.html", None, "directory index"),
+])
+def test_listing_and_directory_verdicts_come_before_trafilatura(monkeypatch, name, url, reason):
+    """Issue 26: the tree decides these verdicts; the body is never read (trafilatura would
+    cost several ms a page for nothing). Same reason as when the body was read."""
+    from stenogram.extract import generic, page
+
+    def no_body(*args, **kwargs):
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr(generic, "paragraphs", no_body)
+    monkeypatch.setattr(page, "_body_paragraphs", no_body)
+    t = extract_page((HERE / name).read_bytes(), url=url)
+    assert (t.is_transcript, t.reason) == (False, reason)
