@@ -9,7 +9,10 @@ KOI8-R and cp1251 confused. Decoding those as declared gives mojibake ("Р’С�
 * declared UTF-8 that is not valid UTF-8 (more than a stray broken byte) -> a Cyrillic single-byte
   charset is detected instead;
 * a declared single-byte charset whose bytes are valid UTF-8 with multi-byte sequences -> UTF-8
-  (cp1251 or KOI8-R text is practically never valid UTF-8);
+  (cp1251 or KOI8-R text is practically never valid UTF-8); a declared legacy multi-byte one
+  (GB2312, Shift_JIS, EUC-KR...) likewise when it cannot decode the bytes itself (a Chinese
+  news page served as UTF-8 under a stale `charset=gb2312` meta read as mojibake; GBK pairs
+  such as "一" = D2 BB are valid UTF-8 too, so validity alone does not decide there);
 * cp1251 vs KOI8-R: the two put upper and lower case in swapped halves, so the wrong one turns
   Russian prose into mostly capital letters; the candidate with the larger share of lower-case
   Cyrillic letters (and no box-drawing or C1 control characters) wins.
@@ -166,7 +169,18 @@ def choose_charset(body: bytes, declared: str | None) -> str:
             if best != declared and _score(runs, best) > _score(runs, declared) + 0.2:
                 return best
         return declared
-    return declared  # UTF-16/32, GB18030, Shift_JIS...: trusted as declared
+    if not declared.startswith(("utf_16", "utf_32")) and _is_utf8(sample) and not _decodes(sample, declared):
+        return "utf-8"  # UTF-8 labelled GB2312, Shift_JIS...: valid UTF-8 the label cannot decode
+    return declared  # UTF-16/32, and GB2312, Shift_JIS... that decode as declared: as declared
+
+
+def _decodes(sample: bytes, charset: str) -> bool:
+    """Whether `sample` is valid in `charset` (its end may cut a character: not final)."""
+    try:
+        codecs.getincrementaldecoder(charset)("strict").decode(sample, final=False)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
 
 
 def decode_body(body: bytes | str, content_type: str | None = None) -> tuple[str, str]:

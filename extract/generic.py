@@ -10,6 +10,9 @@ rule rather than a page's quirk:
 * **One body split into chunks.** trafilatura reads only the first element its body expressions
   match; sites that cut an article into several blocks of the same class (between ads) lost every
   chunk but the first. Same-class blocks matched by the same expression are merged into the first.
+* **Layout tables read as blocks** (`unwrap_layout_tables`), and **precision first, recall when
+  precision leaves no body** (`paragraphs`): trafilatura's default mode rereads a page that
+  favor_precision would leave under the body minimum.
 * **Reader prompts at the edges.** "Related:", "Read more:", "Also on …" lines anywhere, and at
   the end of the body a run of calls to the reader (subscribe, newsletter, follow us on …, tell us
   what you think, comments, "Filed under: …") with the short labels between them.
@@ -132,10 +135,32 @@ def drop_reader_prompts(paragraphs: list[str]) -> list[str]:
     return kept[:end] if prompts else kept
 
 
-def paragraphs(root, url: str | None, options: dict) -> list[str]:
-    """Body paragraphs of a page without a known container (`root` is modified)."""
+def _lines(tree, url: str | None, options: dict) -> list[str]:
+    text = trafilatura.extract(tree, url=url, **options) or ""  # reads `tree`, never changes it
+    return [p for p in (clean_paragraph(line) for line in text.splitlines()) if p]
+
+
+def paragraphs(root, url: str | None, options: dict, min_chars: int = 0, page_html: str | None = None) -> list[str]:
+    """Body paragraphs of a page without a known container (`root` is modified).
+
+    `options` are precision-first on the pruned tree; when they leave less than `min_chars`
+    (the page would be refused as "no body text"), trafilatura's own default, recall-balanced
+    mode reads the pruned tree and then the whole page as served (`page_html`: trafilatura
+    also reads what pruning dropped, such as a JSON-LD body), and the longest reading is kept.
+    Precision mode drops a short article's only paragraphs as boilerplate; measured in
+    docs/extraction.md (the development set's tuning part: the "no body text" pages where
+    trafilatura finds a body went from 6 to 2)."""
     unwrap_layout_tables(root)
     merge_split_body(root)
-    text = trafilatura.extract(root, url=url, **options) or ""
-    lines = [p for p in (clean_paragraph(line) for line in text.splitlines()) if p]
+    lines = _lines(root, url, options)
+    if min_chars and sum(len(p) for p in lines) < min_chars:
+        recall_options = dict(options, favor_precision=False)
+        for tree in (root, page_html):
+            if tree is None:
+                continue
+            candidate = _lines(tree, url, recall_options)
+            if sum(len(p) for p in candidate) > sum(len(p) for p in lines):
+                lines = candidate
+            if sum(len(p) for p in lines) >= min_chars:
+                break
     return drop_reader_prompts(lines)

@@ -220,10 +220,10 @@ def _translation_urls(root, profile: Profile, url: str | None) -> list[str]:
     return found
 
 
-def _trafilatura_paragraphs(root, url: str | None) -> list[str]:
+def _trafilatura_paragraphs(root, url: str | None, html: str | None = None) -> list[str]:
     from stenogram.extract import generic  # trafilatura (0.2 s to import): only pages that need it
 
-    return generic.paragraphs(root, url, TRAFILATURA_OPTIONS)  # see extract/generic.py
+    return generic.paragraphs(root, url, TRAFILATURA_OPTIONS, MIN_BODY_CHARS, html)  # see extract/generic.py
 
 
 def _outside_elements(root, container) -> list:
@@ -349,14 +349,15 @@ def _is_listing(root, profile: Profile, profiles: ProfileSet) -> bool:
     return any(c.listing.xpaths and c.listing.all(root) for c in candidates)
 
 
-def _body_paragraphs(root, container, url: str | None) -> list[str]:
-    """The body's paragraphs: from the container, else trafilatura on the pruned page."""
+def _body_paragraphs(root, container, url: str | None, html: str | None = None) -> list[str]:
+    """The body's paragraphs: from the container, else trafilatura on the pruned page (and on
+    the whole page `html` when the pruned one leaves no body: generic.paragraphs)."""
     if container is not None:
         blocks.drop_in_page_navigation(container)
         blocks.drop_link_blocks(container)
         return blocks.paragraphs_from(container)
     blocks.drop_in_page_navigation(root)
-    return _trafilatura_paragraphs(root, url)
+    return _trafilatura_paragraphs(root, url, html)
 
 
 def _date_in_body(paragraphs: list[str]) -> tuple[str | None, str | None]:
@@ -415,7 +416,7 @@ def _extract(body: bytes | str, url: str | None, content_type: str | None, profi
         return _refused(early, profiles, title=title, date=title_date or page_date, time=time, place=place,
                         source=profile.name, doc_number=doc_number, kind=kind_from_title(title),
                         translation_urls=translation_urls, extraction_path=path, fallback_reason=fallback_reason)
-    raw_paragraphs = _body_paragraphs(root, container, url)
+    raw_paragraphs = _body_paragraphs(root, container, url, html)
     if page_date is None:
         page_date, body_time = _date_in_body(raw_paragraphs)
         time = time or body_time

@@ -153,6 +153,50 @@ def test_nesting_past_libxml2s_limit_is_logged(caplog):
     assert any("nested past libxml2's limit" in r.getMessage() for r in caplog.records)
 
 
+# --- deletion: precision mode and pruning leave no body ----------------------------------------
+
+def test_a_body_only_trafilatura_finds_in_the_page_as_served_is_kept():
+    """The article's text is only in its JSON-LD articleBody (rendered client-side): pruning
+    drops the scripts, precision mode finds nothing, and the page was refused as "no body text";
+    trafilatura's default mode on the page as served reads it."""
+    t = _text("jsonld-article-body.html")
+    assert t.is_transcript, t.reason
+    assert t.text.startswith("The harbour swing bridge will close to all traffic")
+
+
+def test_a_page_that_is_really_empty_is_still_refused_as_such():
+    html = _page("jsonld-article-body.html").replace(b'"articleBody"', b'"alternativeHeadline"')
+    t = extract_page(html, require_evidence=False)
+    assert (t.is_transcript, t.reason) == (False, "no body text")
+
+
+# --- charset: UTF-8 under a legacy multi-byte label ------------------------------------------------
+
+_CJK = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=20, max_size=200)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_CJK, st.sampled_from(["gb2312", "gbk", "shift_jis", "euc-kr", "big5"]))
+def test_utf8_labelled_with_a_legacy_multibyte_charset_is_read_as_utf8(text, label):
+    """A Chinese news page served as UTF-8 under a stale <meta charset=gb2312> read as
+    mojibake (readability's qq page): UTF-8 with multi-byte sequences wins over the label."""
+    from stenogram.extract.charset import decode_body
+
+    body = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'.encode()
+    decoded, charset = decode_body(body)
+    assert charset == "utf-8" and text in decoded
+
+
+@settings(max_examples=40, deadline=None)
+@given(_CJK)
+def test_gbk_labelled_gbk_stays_gbk(text):
+    from stenogram.extract.charset import decode_body
+
+    body = f'<html><head><meta charset="gbk"></head><body><p>{text}</p></body></html>'.encode("gbk")
+    decoded, charset = decode_body(body)
+    assert charset == "gbk" and text in decoded  # even "一一…" (D2 BB: valid UTF-8 too)
+
+
 # --- nothing raises ---------------------------------------------------------------------------
 
 _SEEDS = [p.read_text(encoding="utf-8") for p in sorted(PAGES.glob("*.html"))]
