@@ -111,10 +111,10 @@ def test_warc_metadata_record_names_the_path():
     base = mutate.base_pages(size=0)[0]
     m = mutate.mutate(base, ["rename_classes"], random.Random(2))
     record = extract_page(m.body, url=m.url, content_type=m.content_type).to_dict()
-    pipeline._annotate_warc({"warc": object(), "url": m.url}, record)
+    pipeline._annotate_warc(object(), m.url, record, None)
     assert written["x-stenogram-extraction-path"].startswith("fallback (profile container")
     record = extract_page(base.body, url=base.truth.url, content_type=base.content_type).to_dict()
-    pipeline._annotate_warc({"warc": object(), "url": base.truth.url}, record)
+    pipeline._annotate_warc(object(), base.truth.url, record, None)
     assert written["x-stenogram-extraction-path"] == "profile"
 
 

@@ -48,12 +48,9 @@ _TABLE = "the layout table's row and the blocks under the article, in the body's
 _GS = "the page falls to the globalsecurity profile (fingerprint form[action*='mailinglist']): "
 # Seed chrome lines stenogram lets through today (docs/extraction-ru.md, "What leaks").
 KNOWN_SEED_CHROME_LEAKS = {
-    "bitrix-classic-000": _TABLE + "the photo album",
     "bitrix-classic-001": _TABLE + "the photo album, 'Archive material'",
     "bitrix-classic-002": _TABLE + "the photo album, 'Archive material'",
     "bitrix-classic-003": _TABLE + "the photo album, 'Archive material', the globalsecurity section titles",
-    "bitrix-classic-000-ru": _TABLE + "the photo album",
-    "bitrix-classic-003-ru": _TABLE + "the photo album",
     "bitrix-classic-001-p1of2": _TABLE + "the photo album, 'Archive material'",
     "bitrix-classic-003-p1of3": _TABLE + "the photo album, 'Archive material'",
     "dle-classic-004-p3of3": _GS + "'Category: Minister S.Lavrov', the hidden search-form messages",
