@@ -266,3 +266,55 @@ def test_recheck_schedule_counts_known_pages_by_when_they_are_due(tmp_path):
     assert ("Re-check schedule: 6 known pages; due now 1, within 1 day 2,\n"
             "  within 7 days 3, within 30 days 4, later 2 (last 2024-08-30)") in text
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+# -- the recent-edits page in a real browser (headless Chromium, as tests/test_browser.py) -----
+@pytest.mark.network
+def test_recent_edits_page_in_chromium(db, tmp_path):
+    import os
+    import shutil as _shutil
+
+    from conftest import skip_unless_ci
+
+    chromium = os.environ.get("STENOGRAM_CHROMIUM", "/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_unless_ci("browser test: playwright is not installed (make install)")
+    if not Path(chromium).exists():
+        skip_unless_ci(f"browser test: no Chromium at {chromium}")
+    try:
+        from tests.serve_support import serving
+    except ImportError:
+        from serve_support import serving
+
+    served = tmp_path / "corpus.db"
+    _shutil.copy(db, served)
+    with serving(served, None) as (base, _replay, _proc), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.route(lambda url: not url.startswith(("http://127.0.0.1", "http://localhost")),
+                          lambda route: route.abort())
+            page = context.new_page()
+            page.goto(base + "/")
+            page.click("text=Recent edits")
+            page.wait_for_url("**/-/edits")
+            items = page.locator("li.edit")
+            assert items.count() == 2
+            assert "-1 +1 words in 1 place" in items.nth(1).inner_text()
+            feed_href = page.get_attribute("link[rel=alternate][type='application/atom+xml']",
+                                           "href")
+            feed = page.request.get(base + feed_href)
+            assert feed.ok and b"<feed" in feed.body()
+            items.nth(1).locator("a.title").click()
+            page.wait_for_url("**/history#version-*")
+            anchor = page.url.rsplit("#", 1)[1]
+            section = page.locator(f"section#{anchor}")
+            assert section.is_visible()
+            assert section.locator(".diff-text ins").first.inner_text().strip() == "thirtieth"
+            page.goto(base + "/-/edits?since=2022-03-10")
+            assert page.locator("li.edit").count() == 1
+            assert page.input_value("input[name=since]") == "2022-03-10"
+        finally:
+            browser.close()
