@@ -22,6 +22,7 @@ RSS at that moment as the worker's peak.
 
     python bench/bench_corpus.py                                # 10k and 50k: a few minutes
     python bench/bench_corpus.py --sizes 10000,100000,1000000   # the issue's sizes
+    python bench/bench_corpus.py --recaptures 300,1500,3000     # one document re-checked daily
 """
 from __future__ import annotations
 
@@ -240,6 +241,61 @@ def bench_corpus(n: int, path: Path, workers: int = 2, chunk: int = 500,
     return elapsed, merged, mirrors, wrong, summary.fts_rebuild_seconds, rss
 
 
+def bench_recaptures(levels: list[int], path: Path, batch: int = 300) -> list[tuple]:
+    """Writer CPU of one more capture of a document that already has ``level`` captures.
+
+    A daily crawl re-checks every page, and each re-check is a capture of the same text (an
+    ``exact`` match) that updates its document's aggregates. The document here is an official
+    page re-captured once a day, among 500 other documents; at each level, ``batch`` more
+    re-captures are ingested (CPU time of this process, each its own transaction as a live
+    crawl's) against the named baseline measured at the same state in the same run: the full
+    recount of the document's aggregates over all its captures (``Corpus._refresh_document``
+    without ``added``, what every ingest did before). Returns (level, ingest ms, recount ms).
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from stenogram.corpus.prepare import prepare_text
+
+    corpus = Corpus(path)
+    with corpus.transaction():
+        for i in range(500):
+            corpus.ingest(capture(10**6 + i), transcript(synthetic_doc(10**6 + i)[0]))
+    text = synthetic_doc(0)[0]
+    prepared = prepare_text(text)
+    day0 = datetime(2020, 1, 1, 6, tzinfo=timezone.utc)
+    made = 0
+
+    def recapture() -> None:
+        nonlocal made
+        loc = WarcLocation("bench.warc.gz", made * 5000, 5000, f"<urn:uuid:{uuid.UUID(int=2**64 + made)}>", None)
+        seen = (day0 + timedelta(days=made)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        corpus.ingest(Capture("https://mid.ru/en/press_service/0/", seen, 200, "text/html", b"", loc,
+                              "mid", "bench"), dict(transcript(text), source="mid"), prepared)
+        made += 1
+
+    results = []
+    for level in levels:
+        with corpus.transaction():
+            while made < level:
+                recapture()
+        document = corpus.conn.execute("SELECT document_id FROM captures WHERE url = "
+                                       "'https://mid.ru/en/press_service/0/'").fetchone()[0]
+        start = time.process_time()
+        for _ in range(batch):
+            recapture()
+        ingest_ms = (time.process_time() - start) / batch * 1e3
+        start = time.process_time()
+        for _ in range(batch):
+            with corpus.transaction():
+                corpus._refresh_document(document)
+        recount_ms = (time.process_time() - start) / batch * 1e3
+        results.append((level, ingest_ms, recount_ms))
+        print(f"{level:>14} {ingest_ms:>17.3f} {recount_ms:>22.3f} {recount_ms / ingest_ms:>8.1f}",
+              flush=True)
+    corpus.close()
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,50000")
@@ -249,7 +305,18 @@ def main() -> None:
     ap.add_argument("--commit-every", type=int, default=2000, help="documents per transaction")
     ap.add_argument("--cache-mib", type=int, default=1024, help="SQLite page cache of the corpus")
     ap.add_argument("--dir", help="where the databases go (default: a temporary directory)")
+    ap.add_argument("--recaptures", help="instead: ingest CPU of one more capture of a document "
+                    "with this many (e.g. 300,1500,3000) against a full recount of its aggregates")
     args = ap.parse_args()
+    if args.recaptures:
+        print(f"{'captures/doc':>14} {'ingest ms/capture':>17} {'baseline: full recount ms':>22} "
+              f"{'ratio':>8}", flush=True)
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            rows = bench_recaptures([int(x) for x in args.recaptures.split(",")],
+                                    Path(tmp) / "recaptures.db")
+        print(f"growth: ingest ms/capture at {rows[-1][0]} captures is {rows[-1][1] / rows[0][1]:.2f}x "
+              f"the figure at {rows[0][0]} (1.00 = flat); the full recount's {rows[-1][2] / rows[0][2]:.2f}x")
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"workers={args.workers} chunk={args.chunk} commit every={args.commit_every} "
           f"cache={args.cache_mib} MiB", flush=True)

@@ -201,6 +201,15 @@ def _ensure_versions(db: sqlite_utils.Database) -> None:
     db["versions"].create_index(["url_key"])
 
 
+#: The canonical URL's order over the captures of one version (``corpus.store``'s rule: official
+#: source rank, the earliest UTC day, the URL), as SQL over ``captures`` and as the columns of
+#: the index ``captures_canonical``. ``substr(.., 1, 10)`` is the UTC day of an ISO 8601 time
+#: (WARC-Date is UTC, WARC 1.1 section 5.4; ``archived_at`` is stored as UTC ISO too).
+SOURCE_RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 WHEN 'mid_domino' THEN 1 ELSE 0 END"
+CAPTURE_DAY_SQL = "substr(coalesce(archived_at, fetched_at), 1, 10)"
+CANONICAL_CAPTURE_ORDER = f"{SOURCE_RANK_SQL} DESC, {CAPTURE_DAY_SQL}, url"
+
+
 def _ensure_captures(db: sqlite_utils.Database) -> None:
     """Every WARC response read, transcript or not: the provenance."""
     if "captures" not in db.table_names():
@@ -233,6 +242,10 @@ def _ensure_captures(db: sqlite_utils.Database) -> None:
             db["captures"].add_column(column, str)
     # The canonical-URL rule looks captures up by version (a full scan per ingest without it).
     db["captures"].create_index(["version_id"], if_not_exists=True)
+    # ... in the rule's order (corpus.store), so that the best capture of a version is one index
+    # entry, not a sort of all its captures: a daily re-check adds a capture a day.
+    db.execute(f"CREATE INDEX IF NOT EXISTS captures_canonical ON captures "
+                f"(version_id, {CANONICAL_CAPTURE_ORDER})")
 
 
 def _ensure_lsh_index(db: sqlite_utils.Database) -> None:

@@ -68,7 +68,8 @@ from stenogram.corpus import dedup, locks
 from stenogram.corpus.band_index import BandIndex
 from stenogram.corpus.normalize import shingles
 from stenogram.corpus.prepare import Prepared, is_ingestible, prepare_text, prepare_texts
-from stenogram.corpus.schema import (FTS_DEFAULT_AUTOMERGE, FTS_DEFERRED_FLAG, FTS_DEFERRED_KEY,
+from stenogram.corpus.schema import (CANONICAL_CAPTURE_ORDER, CAPTURE_DAY_SQL, SOURCE_RANK_SQL,
+                           FTS_DEFAULT_AUTOMERGE, FTS_DEFERRED_FLAG, FTS_DEFERRED_KEY,
                            FTS_REBUILD_AUTOMERGE, LSH_VERSION, drop_fts_triggers, ensure_schema,
                            rebuild_stemmed_fts, restore_fts_triggers)
 from stenogram.corpus.urls import url_key
@@ -78,7 +79,7 @@ log = logging.getLogger(__name__)
 
 OFFICIAL_SOURCES = ("mid", "mid_archive", "mid_domino")
 SOURCE_RANK = {"mid": 2, "mid_archive": 1, "mid_domino": 1}  # any other source: 0
-_RANK_SQL = "CASE source WHEN 'mid' THEN 2 WHEN 'mid_archive' THEN 1 WHEN 'mid_domino' THEN 1 ELSE 0 END"
+_RANK_SQL = SOURCE_RANK_SQL  # over ``versions`` or ``captures`` (both have ``source``)
 #: Seconds a write waits for another writer of the same corpus before "database is locked".
 #: A crawl and ``stenogram reprocess`` may write one corpus at once (README, "Operations"):
 #: a crawl's ingest is one short transaction; a ``reprocess`` that sees a crawl on the file
@@ -94,19 +95,15 @@ BUSY_TIMEOUT = 600.0
 SEEN_SQL = "coalesce(archived_at, fetched_at)"
 
 # The canonical rule of the module docstring, as ORDER BY clauses (the first row wins).
-# ``substr(..., 1, 10)``: the UTC day of an ISO 8601 timestamp (WARC-Date is UTC, WARC 1.1
-# section 5.4; a backfill's archived_at is the archive's 14-digit UTC time, made ISO).
-_DAY = "substr({}, 1, 10)"
-#: versions (columns of ``versions``): official rank, stated language, an official source's
-#: latest edit by day, longer text, URL, text hash
+#: versions: official rank, stated language, an official source's latest edit by UTC day,
+#: longer text, URL, text hash
 CANONICAL_VERSION_ORDER = (
     f"{_RANK_SQL} DESC, language IS NULL, "
-    f"CASE WHEN is_official THEN {_DAY.format('first_seen')} END DESC, n_chars DESC, url, text_hash")
-#: captures ``c`` joined with their version ``v``: official rank, stated language, earliest day,
-#: URL (the same URL's captures on one day are interchangeable: any of them gives the URL)
-CANONICAL_CAPTURE_ORDER = (
-    f"{_RANK_SQL.replace('source', 'c.source')} DESC, v.language IS NULL, "
-    f"{_DAY.format('coalesce(c.archived_at, c.fetched_at)')}, c.url")
+    f"CASE WHEN is_official THEN substr(first_seen, 1, 10) END DESC, n_chars DESC, url, text_hash")
+#: captures: ``schema.CANONICAL_CAPTURE_ORDER`` (official rank, earliest day, URL) within one
+#: version, whose language all its captures share; across versions the stated language comes
+#: after the rank (``Corpus._canonical_capture``). The same URL's captures of one day are
+#: interchangeable: any of them gives the URL.
 
 
 def seen_at(capture) -> str:
@@ -419,7 +416,7 @@ class Corpus:
             self.conn.execute("UPDATE documents SET canonical_version_id = ? WHERE id = ?",
                               (version_id, document_id))
         else:
-            self._refresh_document(document_id)
+            self._refresh_document(document_id, added=(seen, source))
         return IngestResult(document_id, version_id, cid, match, new_document, new_version)
 
     def _insert_document(self, capture, t: dict, source: str | None) -> int:
@@ -543,38 +540,42 @@ class Corpus:
         self.conn.execute("UPDATE documents SET translation_of = ? WHERE id = ?", (b, a))
         self.conn.execute("UPDATE documents SET translation_of = ? WHERE id = ?", (a, b))
 
-    def _refresh_document(self, document_id: int) -> None:
+    def _refresh_document(self, document_id: int, added: tuple | None = None) -> None:
         """Re-derive the canonical version, the canonical URL and the aggregates of one document.
 
-        Both by the rule of the module docstring (official source, language, day, URL), in SQL:
-        ``CANONICAL_VERSION_ORDER`` and ``CANONICAL_CAPTURE_ORDER``. The version's columns
-        (title, text...) are copied only when the canonical version changed (or its text was
-        replaced by this ingest), so the FTS index is not rewritten for nothing.
+        Both by the rule of the module docstring (official source, language, day, URL):
+        ``CANONICAL_VERSION_ORDER`` over the document's versions (a few: edits and mirrors'
+        texts), ``_canonical_capture`` over one index entry per version. ``added``: ``(seen,
+        source)`` of the one capture this ingest added; the counts, first/last seen and sources
+        are then updated from the stored ones instead of recounted over every capture of the
+        document, so an ingest costs the same at the 1,000th daily re-check of a page as at the
+        second (``bench/bench_corpus.py --recaptures``). Without it everything is recounted
+        (tests check that both agree). The version's columns (title, text...) are copied only
+        when the canonical version changed (or its text was replaced by this ingest), so the FTS
+        index is not rewritten for nothing.
         """
-        vid, is_official, n_versions, current = self.conn.execute(
-            f"SELECT id, is_official, count(*) OVER (), "
-            f"(SELECT canonical_version_id FROM documents WHERE id = ?1) FROM versions "
-            f"WHERE document_id = ?1 ORDER BY {CANONICAL_VERSION_ORDER} LIMIT 1",
-            (document_id,)).fetchone()
-        if is_official:  # the URL of an official capture of that text
-            canonical_url, official_source = self.conn.execute(
-                f"SELECT c.url, c.source FROM captures c JOIN versions v ON v.id = c.version_id "
-                f"WHERE c.version_id = ? AND c.source IN "
-                f"({','.join('?' * len(OFFICIAL_SOURCES))}) ORDER BY {CANONICAL_CAPTURE_ORDER} "
-                f"LIMIT 1", (vid, *OFFICIAL_SOURCES)).fetchone()
-        else:  # no official text: the URL of any capture of the document
-            canonical_url = self.conn.execute(
-                f"SELECT c.url FROM captures c JOIN versions v ON v.id = c.version_id "
-                f"WHERE c.document_id = ? ORDER BY {CANONICAL_CAPTURE_ORDER} LIMIT 1",
-                (document_id,)).fetchone()[0]
-            official_source = None
-        reason = canonical_reason(bool(is_official), official_source, n_versions)
-        agg = self.conn.execute(
-            f"SELECT min({SEEN_SQL}), max({SEEN_SQL}), count(*), "
-            "json_group_array(DISTINCT source) FROM captures WHERE document_id = ?",
-            (document_id,)).fetchone()
-        sources = sorted(s for s in json.loads(agg[3]) if s)
-        aggregates = (canonical_url, reason, vid, agg[0], agg[1], agg[2], n_versions,
+        vid, is_official, n_versions = self.conn.execute(
+            f"SELECT id, is_official, count(*) OVER () FROM versions WHERE document_id = ? "
+            f"ORDER BY {CANONICAL_VERSION_ORDER} LIMIT 1", (document_id,)).fetchone()
+        canonical_url, capture_source = self._canonical_capture(document_id, vid, is_official)
+        current, first, last, n_captures, sources = self.conn.execute(
+            "SELECT canonical_version_id, first_seen, last_seen, n_captures, sources FROM documents "
+            "WHERE id = ?", (document_id,)).fetchone()
+        if added is not None:
+            seen, source = added
+            first, last, n_captures = min(first, seen), max(last, seen), n_captures + 1
+            sources = json.loads(sources or "[]")
+            if source and source not in sources:
+                sources = sorted([*sources, source])
+        else:
+            first, last, n_captures, sources = self.conn.execute(
+                f"SELECT min({SEEN_SQL}), max({SEEN_SQL}), count(*), "
+                "json_group_array(DISTINCT source) FROM captures WHERE document_id = ?",
+                (document_id,)).fetchone()
+            sources = sorted(s for s in json.loads(sources) if s)
+        reason = canonical_reason(bool(is_official), capture_source if is_official else None,
+                                  n_versions)
+        aggregates = (canonical_url, reason, vid, first, last, n_captures, n_versions,
                       json.dumps(sources), document_id)
         if vid != current or vid in self._recopy:
             self.conn.execute(
@@ -589,6 +590,32 @@ class Corpus:
                 "UPDATE documents SET canonical_url = ?, canonical_reason = ?, "
                 "canonical_version_id = ?, first_seen = ?, last_seen = ?, n_captures = ?, "
                 "n_versions = ?, sources = ? WHERE id = ?", aggregates)
+
+    def _canonical_capture(self, document_id: int, version_id: int,
+                           is_official: bool) -> tuple[str, str | None]:
+        """``(url, source)`` of the capture that names the document (module docstring's rule).
+
+        An official canonical version: its best official capture. Otherwise the best capture of
+        any version, a version with a stated language before one without. Each version's best is
+        the first entry of the index ``captures_canonical`` (``schema``), never a sort of all its
+        captures.
+        """
+        best_of = (f"SELECT {SOURCE_RANK_SQL}, {CAPTURE_DAY_SQL}, url, source FROM captures "
+                   f"WHERE version_id = ? {{}}ORDER BY {CANONICAL_CAPTURE_ORDER} LIMIT 1")
+        if is_official:
+            row = self.conn.execute(
+                best_of.format(f"AND source IN ({','.join('?' * len(OFFICIAL_SOURCES))}) "),
+                (version_id, *OFFICIAL_SOURCES)).fetchone()
+            return row[2], row[3]
+        best = None
+        for vid, language in self.conn.execute(
+                "SELECT id, language FROM versions WHERE document_id = ?", (document_id,)).fetchall():
+            row = self.conn.execute(best_of.format(""), (vid,)).fetchone()
+            if row is not None:
+                key = (-row[0], language is None, row[1], row[2])
+                if best is None or key < best[0]:
+                    best = (key, row[2], row[3])
+        return best[1], best[2]
 
     # -- reading ------------------------------------------------------------------------
     def stats(self) -> dict:

@@ -112,3 +112,28 @@ def test_a_recrawl_of_the_unchanged_site_changes_no_canonical_choice(transcripts
     once = build(crawl_in_order(transcripts, rng))
     twice = build(crawl_in_order(transcripts, rng), crawl_in_order(transcripts, rng, CRAWL_START + timedelta(days=1)))
     assert differences(once, twice) == []
+
+
+def test_the_aggregates_kept_per_ingest_equal_a_full_recount(transcripts):
+    """Each ingest updates its document's counts, first/last seen and sources from the stored
+    ones (O(1)), not by recounting every capture; after three crawls, one of them read from a web
+    archive (captured years earlier: first_seen moves back), they equal a full recount."""
+    rng = random.Random(11)
+    archived = [(dataclasses.replace(c, archived_at=f"2019-0{1 + n % 9}-1{n % 10}T08:00:00Z",
+                                     via="http://127.0.0.1:9/web"), t, p)
+                for n, (c, t, p) in enumerate(crawl_in_order(transcripts, rng, CRAWL_START - timedelta(days=3)))
+                if n % 3 == 0]
+    columns = ("id, canonical_url, canonical_reason, canonical_version_id, first_seen, last_seen, "
+               "n_captures, n_versions, sources, title, text")
+    with Corpus(":memory:") as corpus:
+        for crawl in (crawl_in_order(transcripts, rng), archived,
+                      crawl_in_order(transcripts, rng, CRAWL_START + timedelta(days=1))):
+            with corpus.transaction():
+                for capture, transcript, prepared in crawl:
+                    corpus.ingest(capture, transcript, prepared)
+        kept = corpus.conn.execute(f"SELECT {columns} FROM documents ORDER BY id").fetchall()
+        assert max(row[6] for row in kept) >= 3  # documents with captures from each crawl
+        with corpus.transaction():
+            for (doc,) in corpus.conn.execute("SELECT id FROM documents").fetchall():
+                corpus._refresh_document(doc)  # the full recount
+        assert corpus.conn.execute(f"SELECT {columns} FROM documents ORDER BY id").fetchall() == kept
