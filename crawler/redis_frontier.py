@@ -1125,7 +1125,7 @@ class WorkerPipeline:
         else:
             inner.stats.inc_value("stenogram/not_transcript")
             inner.stats.inc_value(f"stenogram/not_transcript/{record.get('reason') or 'unknown'}")
-        inner._annotate_warc(item, record)
+        inner._annotate_warc(item["warc"], item["url"], record, item.get("outlinks"))
         return item
 
 
