@@ -23,6 +23,7 @@ RSS at that moment as the worker's peak.
     python bench/bench_corpus.py                                # 10k and 50k: a few minutes
     python bench/bench_corpus.py --sizes 10000,100000,1000000   # the issue's sizes
     python bench/bench_corpus.py --recaptures 300,1500,3000     # one document re-checked daily
+    python bench/bench_corpus.py --sizes 3000 --per-day 50 --prefilter-baseline  # dated corpus
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date as Date, timedelta
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -79,6 +81,23 @@ def _original(i: int, seed: int) -> str:
     return "\n\n".join(" ".join(row) + " Lavrov\u2019s" for row in words.tolist())
 
 
+def _original_of(i: int, seed: int = 7) -> int:
+    """The original document that ``i`` copies (``i`` itself when it is no mirror)."""
+    while (src := _mirror_source(i, seed)) is not None:
+        i = src
+    return i
+
+
+def doc_date(i: int, per_day: int, seed: int = 7) -> str | None:
+    """Document ``i``'s date: None when ``per_day`` is 0 (undated, the default), else days of
+    ``per_day`` originals each in publication order, and a mirror dated as its original (a
+    ministry publishes dozens of items a day; a mirror republishes one with its date)."""
+    if not per_day:
+        return None
+    day = _original_of(i, seed) // per_day
+    return (Date(2020, 1, 1) + timedelta(days=day)).isoformat()
+
+
 def synthetic_doc(i: int, seed: int = 7) -> tuple[str, bool]:
     """Document ``i``: ``(text, is_mirror)``; a mirror is of an earlier original document."""
     src = _mirror_source(i, seed)
@@ -99,8 +118,8 @@ def capture(i: int) -> Capture:
                    loc, "globalsecurity", "bench")
 
 
-def transcript(text: str) -> dict:
-    return {"is_transcript": True, "text": text, "title": "t", "date": None, "language": "en",
+def transcript(text: str, date: str | None = None) -> dict:
+    return {"is_transcript": True, "text": text, "title": "t", "date": date, "language": "en",
             "turns": [], "participants": [], "extractor_version": "bench"}
 
 
@@ -111,9 +130,14 @@ def hashed_range(start: int, stop: int) -> list[tuple[int, str, bool, str]]:
             ((i, *synthetic_doc(i)) for i in range(start, stop))]
 
 
-def synthetic_extract(captures: list[Capture]) -> list[tuple[dict, None]]:
-    """Stands in for ``corpus.reprocess.extract_chunk``: the text of capture ``i`` is document i."""
-    return [(transcript(synthetic_doc(int(c.url.rsplit("/", 1)[1]))[0]), None) for c in captures]
+def synthetic_extract(captures: list[Capture], per_day: int = 0) -> list[tuple[dict, None]]:
+    """Stands in for ``corpus.reprocess.extract_chunk``: the text of capture ``i`` is document i
+    (dated by ``doc_date``)."""
+    out = []
+    for c in captures:
+        i = int(c.url.rsplit("/", 1)[1])
+        out.append((transcript(synthetic_doc(i)[0], doc_date(i, per_day)), None))
+    return out
 
 
 def pipelined(n: int, worker: Callable, consume: Callable[[list], None], workers: int,
@@ -205,10 +229,12 @@ def _children_cpu() -> float:
 
 
 def bench_corpus(n: int, path: Path, workers: int = 2, chunk: int = 500,
-                 cache_mib: int = 1024, commit_every: int = 2000
-                 ) -> tuple[float, int, int, int, float, RssSampler]:
-    """``reprocess`` of ``n`` synthetic captures; prints the rate every 10% of the way."""
-    corpus = Corpus(path, cache_mib=cache_mib)
+                 cache_mib: int = 1024, commit_every: int = 2000, per_day: int = 0,
+                 settings=None) -> tuple[float, int, int, int, float, RssSampler, float]:
+    """``reprocess`` of ``n`` synthetic captures; prints the rate every 10% of the way.
+    ``settings``: the corpus's ``DedupSettings``. The last value returned is the writer's (this
+    process's) CPU ms per document."""
+    corpus = Corpus(path, settings, cache_mib=cache_mib)
     start = time.perf_counter()
     cpu_main, cpu_children = time.process_time(), _children_cpu()
     done, last = 0, (0, start)
@@ -224,11 +250,13 @@ def bench_corpus(n: int, path: Path, workers: int = 2, chunk: int = 500,
 
     with RssSampler() as rss:
         summary = reprocess(corpus, (capture(i) for i in range(n)), workers=workers,
-                            chunk_size=chunk, extractor=synthetic_extract, progress=progress,
+                            chunk_size=chunk, progress=progress,
+                            extractor=functools.partial(synthetic_extract, per_day=per_day),
                             commit_every=commit_every,
                             mp_context=multiprocessing.get_context("spawn"))
     elapsed = time.perf_counter() - start
-    print(f"    CPU ms/doc: main {(time.process_time() - cpu_main) / n * 1e3:.3f}, workers "
+    writer_ms = (time.process_time() - cpu_main) / n * 1e3
+    print(f"    CPU ms/doc: main {writer_ms:.3f}, workers "
           f"{(_children_cpu() - cpu_children) / n * 1e3:.3f}", flush=True)
     mirrors = merged = wrong = 0
     for url, match in corpus.conn.execute("SELECT url, match FROM captures"):
@@ -238,7 +266,31 @@ def bench_corpus(n: int, path: Path, workers: int = 2, chunk: int = 500,
         wrong += not is_mirror and match != "new"
     corpus.close()
     assert summary.new_documents + merged + wrong == n, summary
-    return elapsed, merged, mirrors, wrong, summary.fts_rebuild_seconds, rss
+    return elapsed, merged, mirrors, wrong, summary.fts_rebuild_seconds, rss, writer_ms
+
+
+def bench_prefilter(sizes: list[int], tmp: Path, args) -> None:
+    """Writer CPU per document with the signature pre-filter of near-duplicate candidates
+    against the named baseline, the same corpus with every candidate verified from its text
+    (``min_estimated_jaccard=0``, the path before), in the same run; and the verdicts, which
+    must not differ."""
+    from stenogram.corpus.dedup import DedupSettings
+
+    print(f"{'size':>9} {'writer ms/doc: verify all (before)':>35} {'pre-filter':>11} {'ratio':>6} "
+          f"{'merged/mirrors before':>22} {'after':>14} {'wrong':>6}", flush=True)
+    for n in sizes:
+        runs = []
+        for settings in (DedupSettings(min_estimated_jaccard=0.0), DedupSettings()):
+            db = tmp / f"corpus-{n}.db"
+            _e, merged, mirrors, wrong, _f, _r, writer_ms = bench_corpus(
+                n, db, args.workers, args.chunk, args.cache_mib, args.commit_every, args.per_day,
+                settings)
+            for p in tmp.glob("*.db*"):
+                p.unlink()
+            runs.append((writer_ms, merged, mirrors, wrong))
+        (before, m0, mi, w0), (after, m1, _mi, w1) = runs
+        print(f"{n:>9} {before:>35.3f} {after:>11.3f} {before / after:>6.2f} "
+              f"{f'{m0}/{mi}':>22} {f'{m1}/{mi}':>14} {f'{w0}/{w1}':>6}", flush=True)
 
 
 def bench_recaptures(levels: list[int], path: Path, batch: int = 300) -> list[tuple]:
@@ -305,6 +357,12 @@ def main() -> None:
     ap.add_argument("--commit-every", type=int, default=2000, help="documents per transaction")
     ap.add_argument("--cache-mib", type=int, default=1024, help="SQLite page cache of the corpus")
     ap.add_argument("--dir", help="where the databases go (default: a temporary directory)")
+    ap.add_argument("--per-day", type=int, default=0,
+                    help="date the documents, this many originals a day, mirrors on their "
+                         "original's day (default 0: undated, no same-date candidates)")
+    ap.add_argument("--prefilter-baseline", action="store_true",
+                    help="instead: writer CPU with the signature pre-filter against every "
+                         "candidate verified (use with --per-day)")
     ap.add_argument("--recaptures", help="instead: ingest CPU of one more capture of a document "
                     "with this many (e.g. 300,1500,3000) against a full recount of its aggregates")
     args = ap.parse_args()
@@ -318,8 +376,14 @@ def main() -> None:
               f"the figure at {rows[0][0]} (1.00 = flat); the full recount's {rows[-1][2] / rows[0][2]:.2f}x")
         return
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.prefilter_baseline:
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            print(f"dates={args.per_day or 'none'} workers={args.workers}", flush=True)
+            bench_prefilter(sizes, Path(tmp), args)
+        return
     print(f"workers={args.workers} chunk={args.chunk} commit every={args.commit_every} "
-          f"cache={args.cache_mib} MiB", flush=True)
+          f"cache={args.cache_mib} MiB dates={args.per_day or 'none'}"
+          f"{' originals a day' if args.per_day else ''}", flush=True)
     header = (f"{'size':>9} {'baseline docs/s':>16} {'corpus docs/s':>14} {'ratio':>6} "
               f"{'growth':>7} {'mirrors merged':>15} {'wrong':>5} {'peak RSS MiB main/worker/all':>29} "
               f"{'db MiB':>7} {'corpus s':>9} {'of it FTS':>9}")
@@ -328,8 +392,8 @@ def main() -> None:
         for n in sizes:
             base = bench_baseline(n, Path(tmp) / f"base-{n}.db", args.workers, args.chunk)
             db = Path(tmp) / f"corpus-{n}.db"
-            elapsed, merged, mirrors, wrong, fts, rss = bench_corpus(
-                n, db, args.workers, args.chunk, args.cache_mib, args.commit_every)
+            elapsed, merged, mirrors, wrong, fts, rss, _ms = bench_corpus(
+                n, db, args.workers, args.chunk, args.cache_mib, args.commit_every, args.per_day)
             peaks = "/".join(f"{v / 2**20:.0f}" for v in (rss.main, rss.child, rss.total))
             size = sum(p.stat().st_size for p in Path(tmp).glob(f"corpus-{n}.db*")) / 2**20
             for p in Path(tmp).glob("*.db*"):  # keep the disk footprint to one size at a time

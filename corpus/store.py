@@ -446,25 +446,41 @@ class Corpus:
             "ORDER BY id DESC LIMIT 1", (key,)).fetchone()
         if row:
             return row[0], "same-url"
-        best = self.near_duplicate(text, language, date, band_keys=prepared.band_keys)
+        best = self.near_duplicate(text, language, date, band_keys=prepared.band_keys,
+                                   signature=prepared.signature)
         if best:
             document_id, sim = best
             return document_id, f"near-duplicate:{sim.containment:.2f}"
         return None, None
 
-    def near_duplicate(self, text: str, language=None, date=None, *, band_keys=None):
+    def near_duplicate(self, text: str, language=None, date=None, *, band_keys=None,
+                       signature: bytes | None = None):
         """Best verified ``(document_id, Similarity)`` for ``text``, or None.
 
-        ``band_keys``: the text's LSH keys when already prepared. All bands are looked up in one
-        query; shingle sets are built only when there is a candidate to verify.
+        ``band_keys``, ``signature``: the text's LSH keys and MinHash signature when already
+        prepared. All bands are looked up in one query; each candidate's stored signature is
+        compared with the text's first (``DedupSettings.min_estimated_jaccard``), and shingle
+        sets are built only for the candidates that could pass verification.
         """
-        keys = list(band_keys) if band_keys is not None else list(prepare_text(text).band_keys)
-        candidate_ids = set(self.bands.candidates(keys, self.settings.max_candidates))
+        if band_keys is None or signature is None:
+            prepared = prepare_text(text)
+            band_keys, signature = prepared.band_keys, prepared.signature
+        candidate_ids = set(self.bands.candidates(list(band_keys), self.settings.max_candidates))
         if date:
             candidate_ids.update(r[0] for r in self.conn.execute(
                 "SELECT v.id FROM versions v JOIN documents d ON d.id = v.document_id "
                 "WHERE d.date = ? AND (? IS NULL OR d.language IS NULL OR d.language = ?) LIMIT ?",
                 (date, language, language, self.settings.max_candidates)))
+        if not candidate_ids:
+            return None
+        marks = ",".join("?" * len(candidate_ids))
+        stored = dict(self.conn.execute(
+            f"SELECT version_id, signature FROM lsh_signatures WHERE version_id IN ({marks})",
+            tuple(candidate_ids)))
+        ids = sorted(stored)
+        close = dedup.estimated_jaccards(signature, [stored[v] for v in ids])
+        candidate_ids = ({v for v, e in zip(ids, close) if e >= self.settings.min_estimated_jaccard}
+                         | (candidate_ids - stored.keys()))  # no signature: verify from the text
         if not candidate_ids:
             return None
         mine = shingles(text)
