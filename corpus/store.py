@@ -479,7 +479,8 @@ class Corpus:
             tuple(candidate_ids)))
         ids = sorted(stored)
         close = dedup.estimated_jaccards(signature, [stored[v] for v in ids])
-        candidate_ids = ({v for v, e in zip(ids, close) if e >= self.settings.min_estimated_jaccard}
+        candidate_ids = ({v for v, e in zip(ids, close, strict=True)
+                          if e >= self.settings.min_estimated_jaccard}
                          | (candidate_ids - stored.keys()))  # no signature: verify from the text
         if not candidate_ids:
             return None
@@ -631,6 +632,8 @@ class Corpus:
                 key = (-row[0], language is None, row[1], row[2])
                 if best is None or key < best[0]:
                     best = (key, row[2], row[3])
+        if best is None:  # a document always has a capture: its first made it
+            raise LookupError(f"document {document_id} has no capture")
         return best[1], best[2]
 
     # -- reading ------------------------------------------------------------------------
