@@ -290,16 +290,18 @@ def edits(db_path, since, limit, as_json):
             found = edits_module.recent_edits(corpus.conn, bound, limit)
     except sqlite3.Error as exc:
         raise BadInput(f"{db_path}: cannot read versions ({exc})") from exc
-    for e in found:
+    for e in found:  # page text is neutralised for the terminal (stenogram.terminal)
         if as_json:
-            click.echo(json.dumps(e, ensure_ascii=False))
+            click.echo(json_line(json.dumps(e, ensure_ascii=False)))
             continue
         warc = lambda side: (f"{side['warc']['warc_file']}@{side['warc']['warc_offset']} "  # noqa: E731
                              f"{side['warc']['warc_record_id']}" if side["warc"] else "no capture")
-        click.echo(f"{e['seen']}\tdocument {e['document_id']}\t{e['title'] or ''}\n"
-                   f"    {e['url']}\n    {edits_module.summary_text(e['summary'])}; version "
+        click.echo(f"{neutralise(e['seen'])}\tdocument {e['document_id']}\t"
+                   f"{neutralise(e['title'] or '')}\n"
+                   f"    {neutralise(e['url'])}\n    "
+                   f"{neutralise(edits_module.summary_text(e['summary']))}; version "
                    f"{e['old']['version_id']} -> {e['new']['version_id']}\n"
-                   f"    before: {warc(e['old'])}\n    after:  {warc(e['new'])}")
+                   f"    before: {neutralise(warc(e['old']))}\n    after:  {neutralise(warc(e['new']))}")
     if not as_json:
         click.echo(f"{len(found)} edit(s) since {bound}", err=True)
 

@@ -396,7 +396,7 @@ def print_summary(summary: CrawlSummary, result, console: Console | None = None)
         + f"Errors: {summary.errors}", multiline=True
     )))
     for schedule_line in recheck_lines(summary.recheck):
-        console.print(Text(schedule_line))
+        console.print(Text(neutralise(schedule_line)))  # its last date comes from state.db
     interrupted = getattr(result, "interrupted", None)
     if interrupted:
         console.print(Text(

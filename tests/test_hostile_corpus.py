@@ -164,7 +164,8 @@ def test_every_page_answers_and_links_no_hostile_url(server, corpus):
     _, doc_id = corpus
     pages = ["/", "/corpus", f"/transcript/{doc_id}", f"/transcript/{doc_id}/history",
              "/-/search?q=talks", f"/corpus/documents/{doc_id}", "/corpus/documents",
-             "/corpus/captures", "/corpus/versions", "/corpus/documents.json?_shape=array"]
+             "/corpus/captures", "/corpus/versions", "/corpus/documents.json?_shape=array",
+             "/-/edits?since=2000-01-01"]
     for page in pages:
         status, body = get(base + page)
         assert status == 200, (page, body[-2000:])
@@ -173,6 +174,23 @@ def test_every_page_answers_and_links_no_hostile_url(server, corpus):
     assert "javascript:alert(1)//archive.mid.ru" in reading  # shown, as text
     assert '<span class="inert-url"' in reading
     assert proc.poll() is None
+
+
+def test_the_edits_feed_links_no_hostile_url(server):
+    """The Atom feed of /-/edits.atom: no rel="related" link to the page's URL unless it is
+    http(s), and the entry's HTML content links nothing else either."""
+    import xml.etree.ElementTree as ET
+
+    base, _ = server
+    status, body = get(f"{base}/-/edits.atom?since=2000-01-01")
+    assert status == 200, body[-2000:]
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = ET.fromstring(body.encode()).findall(f"{atom}entry")
+    assert len(entries) == 1  # the silent edit of the hostile corpus
+    hrefs = [link.get("href") for link in entries[0].findall(f"{atom}link")]
+    assert hrefs and all(web_url(h) for h in hrefs), hrefs
+    content = entries[0].find(f"{atom}content").text
+    assert "javascript:alert(1)//archive.mid.ru" in content and foreign_links(content) == []
 
 
 def test_fts3_tokenizer_cannot_be_called(server):

@@ -134,6 +134,17 @@ def test_diff_prints_hostile_text_and_labels_neutralised(attacked_corpus):
     assert "\\x1b[2J" in result.stdout
 
 
+def test_edits_prints_hostile_titles_and_urls_neutralised(attacked_corpus):
+    path, _ = attacked_corpus
+    result = CliRunner().invoke(cli, ["edits", "--db", str(path), "--since", "2000-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "document 1" in result.stdout and "\\x1b]0;pwned" in result.stdout
+    assert unsafe(result.stdout, multiline=True) == set()
+    as_json = CliRunner().invoke(cli, ["edits", "--db", str(path), "--since", "2000-01-01", "--json"])
+    assert unsafe(as_json.stdout, multiline=True) == set()
+    assert json.loads(as_json.stdout)["title"].startswith("Talks \x1b]0;pwned\x07")
+
+
 def test_report_edits_and_drift_are_neutralised():
     payload = "".join(ATTACKS.values())
     summary = CrawlSummary(sources=[SourceLine("mid" + payload, 1, 1, 0, 0, "finished")],

@@ -26,6 +26,7 @@ from datasette.utils.asgi import Response
 
 from stenogram.corpus import edits as edits_module
 from stenogram.corpus.diff import diff_html
+from stenogram.corpus.web.links import web_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50  # entries in the feed and rows on the page
@@ -71,8 +72,10 @@ def entry_html(edit: dict) -> str:
     new = {**edit["new"], "id": edit["new"]["version_id"]}
     records = "".join(f"<li>{html.escape(_warc_line(label, side))}</li>"
                       for label, side in (("before", edit["old"]), ("after", edit["new"])))
-    return (f"<p>{html.escape(edits_module.summary_text(edit['summary']))} at "
-            f"<a href=\"{html.escape(edit['url'] or '')}\">{html.escape(edit['url'] or '')}</a></p>"
+    url = html.escape(edit["url"] or "")
+    at = (f'<a href="{url}">{url}</a>' if web_url(edit["url"])  # never a javascript: link
+          else f'<span class="inert-url">{url}</span>')
+    return (f"<p>{html.escape(edits_module.summary_text(edit['summary']))} at {at}</p>"
             f"<ul>{records}</ul>" + diff_html(old, new, 1))
 
 
@@ -100,7 +103,7 @@ def atom_feed(edits: list[dict], *, base: str, self_url: str, feed_id: str, upda
         ET.SubElement(entry, q("link"), rel="alternate", type="text/html",
                       href=f"{base}/transcript/{edit['document_id']}/history"
                            f"#version-{edit['new']['version_id']}")
-        if edit["url"]:
+        if web_url(edit["url"]):  # a feed reader would open any other scheme as a link
             ET.SubElement(entry, q("link"), rel="related", href=edit["url"])
         ET.SubElement(entry, q("summary")).text = "; ".join(
             [edits_module.summary_text(edit["summary"]),
