@@ -1,7 +1,7 @@
 """The CDX server API of web archives, as a backfill reads it: queries, answers, replay URLs.
 
-Two kinds of server answer the same query (``url``, ``matchType=prefix``, ``filter``,
-``from``/``to``, ``output=json``), in two shapes:
+Two kinds of server answer the same query (``url``, ``matchType=prefix``, ``from``/``to``,
+``output=json``), in two shapes:
 
 * the Wayback Machine's CDX server: one JSON array whose first row names the fields
   (``urlkey, timestamp, original, mimetype, statuscode, digest, length``); with
@@ -11,11 +11,15 @@ Two kinds of server answer the same query (``url``, ``matchType=prefix``, ``filt
   it has no resume keys (only a ZipNum cluster pages, with ``page=``), so a listing that
   filled the page is asked again once, whole (:func:`needs_unpaged`).
 
-Filters are written so both read them alike: the Wayback server matches ``field:regex``, pywb
-tests ``field:text`` for containment, and ``statuscode:200`` / ``mimetype:text/html`` mean the
-same to both. Collapsing to one capture per URL and payload digest is done here, on our side
-(:class:`CaptureLedger`): the Wayback server's ``collapse=digest`` only folds *adjacent* rows
-(two URLs with one payload would lose one) and pywb has no such option.
+Nothing is filtered on the server: :func:`wanted` decides on our side (a status or MIME filter
+would hide the URL-agnostic revisits, ``warc/revisit`` with status ``-``; pywb's filter syntax
+differs from the Wayback server's). Collapsing to one capture per URL and payload digest is done
+here too (:class:`CaptureLedger`): the Wayback server's ``collapse=digest`` only folds *adjacent*
+rows (two URLs with one payload would lose one) and pywb has no such option.
+
+A listing is walked page by page by :class:`CdxWalk` (resume keys sent back exactly as received;
+every way a server can make a client loop or skip is a :class:`ListingBroken` stop), for the
+spider one page per Scrapy callback, for any other caller through :func:`list_captures`.
 
 A capture's bytes as archived, with no rewriting and no banner, come from
 ``<archive>/<14-digit timestamp>id_/<original URL>`` (:func:`replay_url`); both servers answer
@@ -29,7 +33,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from stenogram.crawler.middlewares import http_date
 from stenogram.crawler.state import open_state_db
@@ -85,20 +89,55 @@ def cdx_endpoint(archive: str) -> str:
 
 def cdx_query(endpoint: str, url: str, *, limit: int | None, resume_key: str | None = None,
               from_ts: str | None = None, to_ts: str | None = None) -> str:
-    """The query URL for captures under the prefix ``url``: status 200, HTML only, as JSON."""
-    params: list[tuple[str, str]] = [
-        ("url", url), ("matchType", "prefix"), ("output", "json"),
-        ("filter", "statuscode:200"), ("filter", "mimetype:text/html"),
-    ]
+    """The query URL for every capture under the prefix ``url``, as JSON.
+
+    Nothing is filtered on the server: a URL-agnostic revisit is listed as ``warc/revisit``
+    with status ``-`` by the Wayback server, and a filter on status or MIME type would hide
+    the URLs an archive holds only that way; :func:`wanted` decides on our side.
+
+    ``resume_key`` goes back exactly as the server gave it (:func:`resume_param`).
+    """
+    params: list[tuple[str, str]] = [("url", url), ("matchType", "prefix"), ("output", "json")]
     if from_ts:
         params.append(("from", from_ts))
     if to_ts:
         params.append(("to", to_ts))
     if limit:
         params += [("limit", str(limit)), ("showResumeKey", "true")]
+    query = f"{endpoint}?{urlencode(params)}"
     if resume_key:
-        params.append(("resumeKey", resume_key))
-    return f"{endpoint}?{urlencode(params)}"
+        query += "&resumeKey=" + resume_param(resume_key)
+    return query
+
+
+#: what may stand in a query value as it is: RFC 3986 unreserved and sub-delims but ``&``,
+#: and ``%`` so that escapes the server wrote stay as written
+_KEY_SAFE = "%+!$'()*,;:@/?=~-._"
+
+
+def resume_param(key: str) -> str:
+    """A resume key as the ``resumeKey=`` value: the key itself, byte for byte.
+
+    The Wayback CDX server (internetarchive/wayback, ``wayback-cdx-server``, ``CDXServer.
+    writeCdxResponse``) writes the key already encoded, ``URLEncoder.encode("<urlkey>
+    <timestamp>!", "UTF-8")`` (README, "Resumption Key": ``org%2Carchive%29%2F+19980109140106%21``),
+    and its servlet decodes the parameter once and starts the next search at that very string
+    (``createBoundedCdxIterator``: ``startEndUrl[0] = query.resumeKey``). Encoding it again
+    would start the search at ``org%2Carchive...``, before the prefix: the first page again.
+    Only a character that cannot stand in a query value at all (space, ``&``, ``#``,
+    non-ASCII: never in a key the Wayback server wrote) is escaped, so any key reaches the
+    server as the value it was given.
+    """
+    return quote(key, safe=_KEY_SAFE)
+
+
+def prefix_key(url: str) -> str:
+    """The SURT form of a prefix URL (scheme and ``www.`` dropped, host reversed), as a CDX
+    server keys it: two prefixes with one key are one listing."""
+    import surt
+
+    key = surt.surt(url)
+    return key + "/" if url.endswith("/") and not key.endswith("/") else key
 
 
 def parse_cdx(body: bytes) -> CdxPage:
@@ -171,10 +210,157 @@ def needs_unpaged(page: CdxPage, limit: int | None) -> bool:
     return bool(limit) and page.resume_key is None and len(page.rows) >= limit
 
 
+def mimetype_of(row: CdxRow) -> str:
+    """The row's media type, without parameters, in lower case."""
+    return row.mimetype.split(";")[0].strip().lower()
+
+
 def wanted(row: CdxRow) -> bool:
-    """Status 200 and HTML, whatever the server's filter did (pywb's is a substring test)."""
-    return row.status == "200" and row.mimetype.split(";")[0].strip().lower() in (
-        "text/html", "application/xhtml+xml")
+    """A capture worth fetching: status 200 and HTML, or a revisit that may stand for one.
+
+    A ``warc/revisit`` row is a capture whose payload the archive already held (under this URL,
+    or, URL-agnostic, under another: ``WARC-Refers-To-Target-URI``); the Wayback server lists it
+    with status ``-`` (its status is the referred record's), pywb with the revisit's own HTTP
+    status. Its ``original`` is the URL it stands for, and ``id_`` replays the referred payload
+    under that URL, so a URL held only as revisits is still listed and fetched.
+    """
+    mime = mimetype_of(row)
+    if mime == "warc/revisit":
+        return row.status in ("200", "-", "")
+    return row.status == "200" and mime in ("text/html", "application/xhtml+xml")
+
+
+# -- walking a listing through all its pages ---------------------------------------------
+
+class ListingBroken(Exception):
+    """A listing the server would make us loop in, or skip part of: stop it, say why once.
+
+    ``reason`` is one of :data:`BROKEN_REASONS` (a stat name); the message is one line."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+#: the ways a CDX server can break a listing, and what each means for the client
+BROKEN_REASONS = {
+    "repeated_page": "an answer repeats a page already read (the same key or the same rows)",
+    "empty_page_with_key": "an empty page that still gives a key to go on",
+    "not_advancing": "a page whose rows do not come after the previous page's",
+}
+
+
+class CdxUnavailable(OSError):
+    """The CDX server could not be read (refused, unreachable, an HTTP error)."""
+
+
+@dataclass(frozen=True)
+class NextPage:
+    """What to ask for next: a resume key (Wayback), or the whole listing once (pywb)."""
+
+    resume_key: str | None = None
+    whole: bool = False
+
+
+class CdxWalk:
+    """One listing of the captures under a URL prefix, page after page, each page once.
+
+    The Wayback CDX server (internetarchive/wayback ``CDXServer.writeCdxResponse``) prints a
+    resume key when a page reached ``limit``; the key names the last line *read* (filtered or
+    not), and the next search starts just after it. So a correct listing only moves forward:
+    each page's rows sort after the previous page's (CDX order: URL key, then timestamp),
+    no key comes twice, and a page that gives a key holds rows (the server prints it only when
+    it wrote ``limit`` of them). The last page may be full and give a key; the next is then
+    empty with no key: the end. :meth:`advance` checks each page against what was read before
+    and raises :class:`ListingBroken` instead of going round again.
+
+    The walk is the listing's state in memory: a listing resumed from the frontier (its next
+    page owed) starts a new walk at that key, whose first check is that the key moves on.
+    """
+
+    def __init__(self, endpoint: str, prefix: str, *, limit: int | None, from_ts: str | None = None,
+                 to_ts: str | None = None):
+        self.endpoint, self.prefix, self.limit = endpoint, prefix, limit
+        self.from_ts, self.to_ts = from_ts, to_ts
+        self.keys: set[str] = set()
+        self.pages: set[int] = set()
+        self.last: tuple[str, str] | None = None  # the greatest (urlkey, timestamp) read
+        self.read = 0
+
+    def query(self, resume_key: str | None = None, whole: bool = False) -> str:
+        return cdx_query(self.endpoint, self.prefix, limit=None if whole else self.limit,
+                         resume_key=resume_key, from_ts=self.from_ts, to_ts=self.to_ts)
+
+    @property
+    def first(self) -> str:
+        """The first page's query: the name of the walk (``meta["walk"]``)."""
+        return self.query()
+
+    def advance(self, page: CdxPage, sent_key: str | None = None, whole: bool = False) -> NextPage | None:
+        """The next page to ask for after ``page`` (None: the listing is complete), or
+        :class:`ListingBroken`. ``sent_key`` is the key that asked for ``page``."""
+        self.read += 1
+        if sent_key:
+            self.keys.add(sent_key)
+        key = page.resume_key
+        if whole:  # pywb's whole listing after a full page: the first rows come again, rightly
+            return None
+        if key is not None and not page.rows:
+            raise ListingBroken("empty_page_with_key", f"an empty page that still gives a resume key ({key!r})")
+        if page.rows:
+            fingerprint = hash(tuple(page.rows))
+            if fingerprint in self.pages:
+                raise ListingBroken("repeated_page", f"a page of {len(page.rows)} rows came a second time")
+            self.pages.add(fingerprint)
+        if key is not None and key == sent_key:
+            raise ListingBroken("not_advancing", f"the server gave back the key it was sent ({key!r})")
+        if key is not None and key in self.keys:
+            raise ListingBroken("repeated_page", f"the resume key {key!r} came a second time")
+        if page.rows:
+            first = min((r.urlkey, r.timestamp) for r in page.rows)
+            if self.last is not None and first <= self.last:
+                raise ListingBroken("not_advancing",
+                                    f"a page starts at {' '.join(first)!r}, not after {' '.join(self.last)!r}")
+            self.last = max((r.urlkey, r.timestamp) for r in page.rows)
+        if key is not None:
+            self.keys.add(key)
+            return NextPage(resume_key=key)
+        if needs_unpaged(page, self.limit):
+            return NextPage(whole=True)
+        return None
+
+
+def list_captures(endpoint: str, prefix: str, *, limit: int | None = 1000, from_ts: str | None = None,
+                  to_ts: str | None = None, fetch=None):
+    """Every capture the CDX server lists under ``prefix``, through all pages, each page once.
+
+    ``fetch(url) -> bytes`` reads one query (default :func:`fetch_cdx`, urllib); it raises
+    :class:`CdxUnavailable` when the server cannot be read. A listing the server breaks raises
+    :class:`ListingBroken` after the rows of the pages before it were yielded; no row of the
+    offending page is. Rows come as listed (unfiltered: see :func:`wanted`).
+    """
+    fetch = fetch or fetch_cdx
+    walk = CdxWalk(endpoint, prefix, limit=limit, from_ts=from_ts, to_ts=to_ts)
+    step: NextPage | None = NextPage()
+    while step is not None:
+        page = parse_cdx(fetch(walk.query(step.resume_key, step.whole)))
+        sent, whole = step.resume_key, step.whole
+        step = walk.advance(page, sent, whole)
+        yield from page.rows
+
+
+def fetch_cdx(url: str, timeout: float = 60.0) -> bytes:
+    """One CDX answer over HTTP (urllib), or :class:`CdxUnavailable` in one line."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.read()
+    except urllib.error.HTTPError as exc:
+        raise CdxUnavailable(f"{url}: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise CdxUnavailable(f"{url}: {getattr(exc, 'reason', exc)}") from None
 
 
 # -- replay URLs and capture times ----------------------------------------------------------

@@ -5,9 +5,12 @@ The command is a crawl of one spider (:mod:`stenogram.crawler.spiders.backfill`)
 same WARC folder, ``state.db`` and corpus as ``stenogram crawl``.
 
 Exit status: 0 done; 1 something failed; 2 bad arguments; 69 (EX_UNAVAILABLE) the archive kept
-refusing (HTTP 429/503 after the waits it asked for): stopped, what was not fetched is owed
-and the same command resumes it later; 75 another crawl or backfill holds the lock; 130
-stopped by Ctrl-C/SIGTERM.
+refusing (HTTP 429/5xx after the waits it asked for, refused connections) or its CDX server
+could not be read at all: stopped, what was not fetched is owed and the same command resumes
+it later; 76 (EX_PROTOCOL) the archive broke a listing (a page repeated, an empty page with a
+resume key, a listing that does not move forward): that listing stopped, the rest was done;
+75 another crawl or backfill holds the lock; 130 stopped by Ctrl-C/SIGTERM. Each stop is one
+``stenogram backfill:`` line on stderr.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import click
 
 from stenogram.cli import _pairs  # KEY=VALUE options, parsed as `stenogram crawl` does
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 69, 75, 130
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_PROTOCOL, EXIT_INTERRUPTED = 0, 1, 2, 69, 75, 76, 130
 
 
 @click.command()
@@ -49,7 +52,6 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
     from stenogram.crawler import cdx
     from stenogram.crawler.runner import (KNOWN_SOURCES, LOOPBACK_SETTINGS, CrawlLocked, SpiderNotStarted, check_crawl,
                                           crawl_lock, run_crawl)
-    from stenogram.crawler.spiders.backfill import ARCHIVE_REFUSED
     from stenogram.crawler.storage import StorageUnavailable
 
     console = Console()
@@ -94,6 +96,9 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
     stats = result.stats.get("backfill", {})
     if list_only:
         print_listing(stats, archive, console)
+        if result.interrupted:
+            sys.exit(EXIT_INTERRUPTED)
+        exit_on_stop(stats)
         sys.exit(EXIT_OK if stats.get("finish_reason") == "finished" else EXIT_ERRORS)
     from stenogram.report import print_summary, summarise
 
@@ -104,14 +109,34 @@ def backfill(sources, archive, cdx_url, from_ts, to_ts, list_only, out_dir, base
                   f"capture(s) to fetch ({count('collapsed')} more with a payload already chosen, "
                   f"{count('not_transcript_url')} not transcript pages), {count('refused')} refused",
                   highlight=False)
-    owed = stats.get("stenogram/backfill/owed_at_close", 0)
     if result.interrupted:
         sys.exit(EXIT_INTERRUPTED)
-    if stats.get("finish_reason") == ARCHIVE_REFUSED:
-        click.echo(f"stenogram backfill: stopped: the archive kept refusing (HTTP 429/503); "
-                   f"{owed} request(s) owed, run the same command later to resume", err=True)
-        sys.exit(EXIT_REFUSED)
+    exit_on_stop(stats)
     sys.exit(EXIT_OK if summary.ok else EXIT_ERRORS)
+
+
+def exit_on_stop(stats: dict) -> None:
+    """When the archive stopped the run (refusals, a CDX server that cannot be read, a broken
+    listing): one ``stenogram backfill:`` line on stderr and its exit status; else nothing."""
+    from stenogram.crawler.spiders.backfill import ARCHIVE_REFUSED, ARCHIVE_UNAVAILABLE
+
+    owed = stats.get("stenogram/backfill/owed_at_close", 0)
+    reason = stats.get("finish_reason")
+    if reason == ARCHIVE_REFUSED:
+        click.echo(f"stenogram backfill: stopped: the archive kept refusing (HTTP 429/5xx, refused "
+                   f"connections); {owed} request(s) owed, run the same command later to resume", err=True)
+        sys.exit(EXIT_REFUSED)
+    if reason == ARCHIVE_UNAVAILABLE:
+        said = stats.get("stenogram/backfill/stopped_because") or "the archive's CDX server could not be read"
+        click.echo(f"stenogram backfill: stopped: {said}", err=True)
+        sys.exit(EXIT_REFUSED)
+    broken = int(stats.get("stenogram/backfill/cdx_broken", 0))
+    if broken:
+        first = stats.get("stenogram/backfill/cdx_broken_message", "")
+        more = f" (and {broken - 1} more listing(s))" if broken > 1 else ""
+        click.echo(f"stenogram backfill: {first}{more}; the rest was done, run the same command to "
+                   f"list again", err=True)
+        sys.exit(EXIT_PROTOCOL)
 
 
 def check_archive(archive: str, cdx_url: str | None, loopback_only: bool) -> None:

@@ -102,6 +102,48 @@ def host_allowed(url: str, allowed_hosts) -> bool:
         return False
 
 
+def source_url_refusal(url, hosts, path_pattern) -> str | None:
+    """Why ``url``, given from outside (a web archive's CDX row, a ``Link: rel="original"``
+    header, a Memento redirect), may not stand for a page of a source; None when it may.
+
+    The URL is parsed (:func:`urllib.parse.urlsplit`), never substring-matched: it must be
+    http(s), its host (and port) one of ``hosts`` (as :func:`host_allowed`), and its *path*
+    matched by ``path_pattern`` (a regex or compiled pattern, ``search``ed in the path alone).
+    ``javascript:alert(1)//archive.mid.ru/-/asset_publisher/a/content/id/1`` holds a transcript
+    path and a source's host, and is refused for its scheme; ``https://evil.example/?u=
+    //archive.mid.ru/...`` for its host; ``https://archive.mid.ru/x?u=/-/asset_publisher/...``
+    for its path. Characters no URL holds as they are (controls, spaces, quotes, angle
+    brackets) are refused too: a URL that stands for a page is stored, shown and linked.
+    Returns a short reason: ``not_a_url``, ``scheme``, ``host``, ``path``, ``characters``.
+    """
+    import re
+
+    if not isinstance(url, str) or not url:
+        return "not_a_url"
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F or c in '<>"\\`' for c in url):
+        return "characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a malformed port raises here)
+    except ValueError:
+        return "not_a_url"
+    if parts.scheme.lower() not in SCHEMES:
+        return "scheme"
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        return "host"
+    if not host_allowed(url, hosts):
+        return "host"
+    pattern = re.compile(path_pattern) if isinstance(path_pattern, str) else path_pattern
+    if not pattern.search(parts.path):
+        return "path"
+    return None
+
+
+def is_source_url(url, hosts, path_pattern) -> bool:
+    """True when :func:`source_url_refusal` finds nothing against ``url``."""
+    return source_url_refusal(url, hosts, path_pattern) is None
+
+
 def address_refusal(address: str, allow_loopback: bool = False) -> str | None:
     """Why ``address`` must not be connected to (``private``, ``link_local``, ...), or None."""
     try:

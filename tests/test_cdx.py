@@ -75,8 +75,9 @@ def test_empty_and_malformed_answers():
 
 
 @given(rows)
-def test_wanted_is_status_200_html(row):
-    assert cdx.wanted(row) == (row.status == "200" and row.mimetype.startswith("text/html"))
+def test_wanted_is_status_200_html_or_a_revisit(row):
+    revisit = row.mimetype == "warc/revisit" and row.status in ("200", "-")
+    assert cdx.wanted(row) == (revisit or (row.status == "200" and row.mimetype.startswith("text/html")))
 
 
 @given(timestamps, st.sampled_from(["https://mid.ru/en/foreign_policy/news/5001234/",
@@ -93,12 +94,16 @@ def test_replay_urls_round_trip(ts, original, archive):
 def test_query_urls_and_endpoints():
     assert cdx.cdx_endpoint("https://web.archive.org/web") == cdx.WAYBACK_CDX
     assert cdx.cdx_endpoint("http://127.0.0.1:8080/coll/") == "http://127.0.0.1:8080/coll/cdx"
-    q = cdx.cdx_query(cdx.WAYBACK_CDX, "https://mid.ru/en/", limit=1000, resume_key="k y",
+    key = "ru%2Cmid%29%2Fen%2Fforeign_policy%2Fnews%2F5001234+20190301120000%21"
+    q = cdx.cdx_query(cdx.WAYBACK_CDX, "https://mid.ru/en/", limit=1000, resume_key=key,
                       from_ts="2004", to_ts="2015")
-    assert "matchType=prefix" in q and "output=json" in q and "filter=statuscode%3A200" in q
-    assert "filter=mimetype%3Atext%2Fhtml" in q and "showResumeKey=true" in q and "resumeKey=k+y" in q
+    assert "matchType=prefix" in q and "output=json" in q and "showResumeKey=true" in q
+    assert "filter=" not in q  # revisits (warc/revisit, status -) must be listed: wanted() decides
+    assert q.endswith("&resumeKey=" + key)  # byte for byte as the server printed it
     assert "from=2004" in q and "to=2015" in q
     assert "limit" not in cdx.cdx_query(cdx.WAYBACK_CDX, "https://mid.ru/en/", limit=None)
+    # a key no server encoded (space, &, #, non-ASCII) still reaches the server as one value
+    assert cdx.resume_param("a b&c#d\u00e9") == "a%20b%26c%23d%C3%A9"
     assert cdx.normalise_bound("2012-03-01", "from") == "20120301"
     with pytest.raises(ValueError, match="--to"):
         cdx.normalise_bound("last year", "to")

@@ -37,17 +37,25 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+from w3lib.html import get_base_url
+
 from stenogram.crawler import cdx
+from stenogram.crawler.scope import origin, source_url_refusal
 from stenogram.crawler.spiders.base import TranscriptSpider
 
 logger = logging.getLogger(__name__)
 
 #: closing reason when the archive keeps refusing (``stenogram backfill`` exits 69)
 ARCHIVE_REFUSED = "archive_refused"
-REFUSAL_STATUSES = (429, 503)
+#: closing reason when a CDX listing cannot be read at all (refused connection, no answer,
+#: an HTTP error after the retries): nothing can be listed (``stenogram backfill`` exits 69)
+ARCHIVE_UNAVAILABLE = "archive_unavailable"
+#: answers that count as a refusal: rate limiting and every server error (a 5xx storm)
+REFUSAL_STATUSES = frozenset({429, *range(500, 600)})
 
 
 class BackfillSpider(TranscriptSpider):
@@ -80,6 +88,11 @@ class BackfillSpider(TranscriptSpider):
         delay = settings.getfloat("BACKFILL_DELAY")
         for key in ("DOWNLOAD_DELAY", "AUTOTHROTTLE_START_DELAY"):
             settings.set(key, delay, priority="spider")
+        # every request of this spider, the frontier's re-issued ones included, gets the
+        # spider's errback (BackfillErrbacks): a listing that cannot be read is a clean stop
+        middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+        middlewares[f"{__name__}.BackfillErrbacks"] = 100
+        settings.set("SPIDER_MIDDLEWARES", middlewares, priority="spider")
 
     def __init__(self, base_url: str | None = None, sources: str = "", site_urls: str = "",
                  from_ts: str | None = None, to_ts: str | None = None, list_only: str | bool = False,
@@ -101,6 +114,8 @@ class BackfillSpider(TranscriptSpider):
         self.ledger: cdx.CaptureLedger | None = None
         self.source_classes: dict = {}
         self.known = None  # --list: the crawl state of earlier runs, read-only
+        self.walks: dict[tuple[str, str], cdx.CdxWalk] = {}  # (source, prefix) -> its listing
+        self.hosts: dict[str, tuple[str, ...]] = {}  # source -> hosts its archived URLs may have
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -148,28 +163,61 @@ class BackfillSpider(TranscriptSpider):
                 db.close()
 
     # -- the queries -----------------------------------------------------------------------
+    def bases(self, name: str, spidercls) -> list[str]:
+        """The site roots whose captures are listed for a source: another copy of the site when
+        given (the sample site), else the live site and the hosts it had before."""
+        if name in self.site_urls:
+            return [self.site_urls[name]]
+        return [spidercls.default_base_url, *getattr(spidercls, "backfill_hosts", ())]
+
+    def source_hosts(self, name: str) -> tuple[str, ...]:
+        """The hosts an archived URL of the source may have (scope.source_url_refusal): those
+        of the roots listed, and for each its form with and without ``www.``, since a CDX
+        server's URL key drops ``www.`` (SURT) and lists both under one prefix."""
+        if name not in self.hosts:
+            spidercls = self.source_classes[name]
+            hosts = [origin(base) for base in self.bases(name, spidercls)]
+            if name not in self.site_urls:
+                hosts += list(getattr(spidercls, "live_hosts", ()))
+            hosts += [h.removeprefix("www.") if h.startswith("www.") else f"www.{h}" for h in hosts]
+            self.hosts[name] = tuple(dict.fromkeys(hosts))
+        return self.hosts[name]
+
+    def source_path(self, name: str):
+        pattern = self.source_classes[name].backfill_path
+        return re.compile(pattern) if isinstance(pattern, str) else pattern
+
     def queries(self) -> list[tuple[str, str]]:
-        """(source, URL prefix) for every listing to ask the archive for."""
-        out = []
+        """(sources, URL prefix) for every listing to ask the archive for: ``sources`` is the
+        comma-joined names of the sources whose pages the listing may hold. Prefixes the CDX
+        server reads as one (the same SURT key: ``https://mid.ru/ru/...`` and
+        ``https://www.mid.ru/ru/...``, where Bitrix and Liferay pages live) are listed once."""
+        listings: dict[str, tuple[list[str], str]] = {}
         for name, spidercls in self.source_classes.items():
-            if name in self.site_urls:  # another copy of the site (the sample site)
-                bases = [self.site_urls[name]]
-            else:  # the live site, and hosts it had before (mid.ru's Domino documents)
-                bases = [spidercls.default_base_url, *getattr(spidercls, "backfill_hosts", ())]
-            for base in bases:
+            for base in self.bases(name, spidercls):
                 for prefix in spidercls.backfill_prefixes:
-                    out.append((name, base.rstrip("/") + prefix))
-        return out
+                    url = base.rstrip("/") + prefix
+                    names, _ = listings.setdefault(cdx.prefix_key(url), ([], url))
+                    if name not in names:
+                        names.append(name)
+        return [(",".join(names), url) for names, url in listings.values()]
+
+    def walk(self, source: str, prefix: str) -> cdx.CdxWalk:
+        """The listing of ``prefix`` (one per source and prefix, kept across its pages)."""
+        key = (source, prefix)
+        if key not in self.walks:
+            self.walks[key] = cdx.CdxWalk(self.cdx_endpoint, prefix, limit=self.page_size,
+                                          from_ts=self.from_ts, to_ts=self.to_ts)
+        return self.walks[key]
 
     def cdx_request(self, source: str, prefix: str, resume_key: str | None = None,
                     whole: bool = False) -> scrapy.Request:
-        url = cdx.cdx_query(self.cdx_endpoint, prefix, limit=None if whole else self.page_size,
-                            resume_key=resume_key, from_ts=self.from_ts, to_ts=self.to_ts)
-        walk = cdx.cdx_query(self.cdx_endpoint, prefix, limit=self.page_size,
-                             from_ts=self.from_ts, to_ts=self.to_ts)
-        return scrapy.Request(url, callback=self.parse_cdx,
-                              cb_kwargs={"source": source, "prefix": prefix, "whole": whole},
-                              meta={"discovery": True, "walk": walk}, dont_filter=True)
+        walk = self.walk(source, prefix)
+        kwargs = {"source": source, "prefix": prefix, "whole": whole}
+        if resume_key:
+            kwargs["resume_key"] = resume_key
+        return scrapy.Request(walk.query(resume_key, whole), callback=self.parse_cdx, cb_kwargs=kwargs,
+                              meta={"discovery": True, "walk": walk.first}, dont_filter=True)
 
     async def start(self):
         owed_walks = set()
@@ -184,85 +232,158 @@ class BackfillSpider(TranscriptSpider):
                 continue  # its next page is owed: the frontier issues it
             yield request
 
-    def parse_cdx(self, response, source: str, prefix: str, whole: bool = False):
+    def parse_cdx(self, response, source: str, prefix: str, whole: bool = False,
+                  resume_key: str | None = None):
+        stats = self.crawler.stats
         try:
             page = cdx.parse_cdx(response.body)
         except cdx.CdxError as exc:
-            self.crawler.stats.inc_value("stenogram/backfill/cdx_unreadable")
-            logger.error("backfill: %s: the archive's CDX answer is unreadable: %s", response.url, exc)
+            stats.inc_value("stenogram/backfill/cdx_unreadable")
+            self.listing_stopped("unreadable", prefix, f"the answer is not a CDX listing: {exc}")
             return
-        self.crawler.stats.inc_value("stenogram/backfill/cdx_pages")
-        spidercls = self.source_classes[source]
-        path_re = re.compile(spidercls.backfill_path) if isinstance(spidercls.backfill_path, str) \
-            else spidercls.backfill_path
-        listing = self.listing.setdefault(source, {"listed": 0, "captures": set()})
+        walk = self.walk(source, prefix)
+        try:
+            step = walk.advance(page, resume_key, whole)
+        except cdx.ListingBroken as exc:
+            self.listing_stopped(exc.reason, prefix, str(exc))
+            return
+        stats.inc_value("stenogram/backfill/cdx_pages")
+        names = source.split(",")
         for row in page.rows:
-            listing["listed"] += 1
-            if not cdx.wanted(row) or not path_re.search(urlsplit(row.original).path):
-                self.crawler.stats.inc_value("stenogram/backfill/not_transcript_url")
+            owner, refusal = self.owner(names, row.original)
+            self.listing.setdefault(owner or names[0], {"listed": 0, "captures": set()})["listed"] += 1
+            if refusal not in (None, "path"):
+                self.refuse_url("cdx", row.original, refusal)
                 continue
+            if refusal == "path" or not cdx.wanted(row):
+                stats.inc_value("stenogram/backfill/not_transcript_url")
+                continue
+            listing = self.listing[owner]
+            if cdx.mimetype_of(row) == "warc/revisit":
+                stats.inc_value("stenogram/backfill/revisits_listed")
             if self.list_only:
                 url = cdx.replay_url(self.archive, row.timestamp, row.original)
                 if self.known is None or not self.known.known(url):
                     listing["captures"].add((row.urlkey, row.digest or row.timestamp))
                 continue
-            if not self.ledger.claim(self.archive, row, source):
-                self.crawler.stats.inc_value("stenogram/backfill/collapsed")
+            if not self.ledger.claim(self.archive, row, owner):
+                stats.inc_value("stenogram/backfill/collapsed")
                 continue
-            self.crawler.stats.inc_value("stenogram/backfill/captures_listed")
+            stats.inc_value("stenogram/backfill/captures_listed")
             yield scrapy.Request(
                 cdx.replay_url(self.archive, row.timestamp, row.original),
                 callback=self.parse_capture,
-                cb_kwargs={"source": source, "original": row.original, "timestamp": row.timestamp})
-        if page.resume_key and not whole:
-            yield self.cdx_request(source, prefix, resume_key=page.resume_key)
-        elif cdx.needs_unpaged(page, None if whole else self.page_size):
+                cb_kwargs={"source": owner, "original": row.original, "timestamp": row.timestamp})
+        if step is None:
+            return
+        if step.whole:
             logger.info("backfill: %s pages without resume keys; asking for the whole listing",
                         self.cdx_endpoint)
-            yield self.cdx_request(source, prefix, whole=True)
+        yield self.cdx_request(source, prefix, resume_key=step.resume_key, whole=step.whole)
+
+    def owner(self, names: list[str], url) -> tuple[str | None, str | None]:
+        """The source whose page ``url`` is, checked by :func:`scope.source_url_refusal`; else
+        None and why: ``path`` (a URL of the source, not a transcript) unless some source
+        refused it for more than its path (scheme, host, characters: not a URL of the site)."""
+        refusals = []
+        for name in names:
+            refusal = source_url_refusal(url, self.source_hosts(name), self.source_path(name))
+            if refusal is None:
+                return name, None
+            refusals.append(refusal)
+        return None, next((r for r in refusals if r != "path"), "path")
+
+    def listing_stopped(self, reason: str, prefix: str, message: str) -> None:
+        """A listing the archive broke: stopped here, counted, said once; the rest goes on.
+
+        What its pages listed before is fetched; a rerun lists it again from its start (the
+        ledger keeps the captures already claimed), so nothing is lost by stopping."""
+        stats = self.crawler.stats
+        stats.inc_value("stenogram/backfill/cdx_broken")
+        stats.inc_value(f"stenogram/backfill/cdx_broken/{reason}")
+        line = f"the archive's listing of {prefix} stopped: {message}"
+        if not stats.get_value("stenogram/backfill/cdx_broken_message"):
+            stats.set_value("stenogram/backfill/cdx_broken_message", line)
+        logger.error("backfill: %s", line)
+
+    def refuse_url(self, where: str, url, reason: str) -> None:
+        """A URL from the archive that is not one of the source's pages: skipped, counted, logged."""
+        self.crawler.stats.inc_value("stenogram/backfill/refused_url")
+        self.crawler.stats.inc_value(f"stenogram/backfill/refused_url/{reason}")
+        logger.warning("backfill: refused a URL from the archive's %s (%s): %.200r", where, reason, url)
 
     # -- the captures ----------------------------------------------------------------------
     def provenance(self, request, response) -> dict | None:
         """The facts the WARC's metadata record states beside an archived capture (called by
         the archiver for each response) and that the item carries to the corpus: the original
-        URL and capture time as the archive says (``Link: rel=original``, ``Memento-Datetime``),
-        else as we asked for them; the archive; the source."""
+        URL (the CDX row's, which the capture stands for: a URL-agnostic revisit replays the
+        payload of another URL under this one), the capture time as the archive says
+        (``Memento-Datetime``, else as we asked for it), the archive, the source.
+
+        Every URL the archive names for the capture (the row's, ``Link: rel="original"``, the
+        original inside the replay URL it redirected to) must be one of the source's pages
+        (:func:`stenogram.crawler.scope.source_url_refusal`); a capture where one is not gets
+        no record and no item (``backfill_refused``), counted and logged."""
         if request.callback != self.parse_capture or response.status != 200:
             return None
         kwargs = request.cb_kwargs or {}
+        source = kwargs.get("source")
         asked = cdx.split_replay_url(response.url) or (kwargs.get("timestamp"), kwargs.get("original"))
-        original = cdx.link_original(response.headers.get("Link")) or asked[1] or kwargs.get("original")
+        hosts, path_re = self.source_hosts(source), self.source_path(source)
+        named = [("cdx", kwargs.get("original")), ("replay URL", asked[1]),
+                 ("Link header", cdx.link_original(response.headers.get("Link")))]
+        for where, url in named:
+            if url is None and where == "Link header":
+                continue
+            refusal = source_url_refusal(url, hosts, path_re)
+            if refusal is not None:
+                request.meta["backfill_refused"] = True
+                self.refuse_url(where, url, refusal)
+                return None
+        original = kwargs.get("original") or asked[1]
         archived_at = (cdx.memento_iso(response.headers.get("Memento-Datetime"))
                        or cdx.timestamp_iso(asked[0] or kwargs["timestamp"]))
         facts = {
             "x-stenogram-original-url": original,
             "x-stenogram-original-date": archived_at,
             "x-stenogram-archive": self.archive,
-            "x-stenogram-source": kwargs.get("source"),
+            "x-stenogram-source": source,
         }
         request.meta["backfill_provenance"] = facts
         return facts
 
     def parse_capture(self, response, source: str, original: str, timestamp: str):
+        if response.meta.get("backfill_refused"):
+            return
         facts = response.meta.get("backfill_provenance") or self.provenance(response.request, response)
+        if facts is None:
+            return
         item = self.page_item(response)
         item["url"] = facts["x-stenogram-original-url"]
+        # links on the page as the original site had them: an id_ replay is not rewritten, so a
+        # root-relative link means the original host, not the archive's
+        base = get_base_url(response.text, item["url"]) if hasattr(response, "text") else item["url"]
+        item["outlinks"] = sorted({urljoin(base, h) for h in response.css("a::attr(href)").getall()})
         item["source"] = source
         item["archived_at"] = facts["x-stenogram-original-date"]
         item["via"] = self.archive
         yield item
 
     def response_downloaded(self, response, request, spider):
-        """Every answer off the wire, retried or not: count refusals in a row, and stop when
-        ``BACKFILL_REFUSALS_MAX`` follow each other. Each came after the wait the archive asked
-        for (``Retry-After``, else the retry backoff): one request at a time, nothing is sent
-        while a wait runs, and a retry goes behind the other queued requests, so refusals of
-        different captures are what follow each other. Only a capture served ends a run of
-        refusals: a CDX listing answered in between does not show the archive serves again."""
+        """Every answer off the wire, retried or not: count refusals in a row (429 and every 5xx),
+        and stop when ``BACKFILL_REFUSALS_MAX`` follow each other. Each came after the wait the
+        archive asked for (``Retry-After``, else the retry backoff): one request at a time,
+        nothing is sent while a wait runs, and a retry goes behind the other queued requests, so
+        refusals of different captures are what follow each other. Only a capture served ends a
+        run of refusals: a CDX listing answered in between does not show the archive serves again."""
         if response.status not in REFUSAL_STATUSES:
             if response.status == 200 and request.callback == self.parse_capture:
                 self.refusals = 0
             return
+        self.refused(f"HTTP {response.status}")
+
+    def refused(self, what: str) -> None:
+        """One more refusal in a row (an error status, or a connection the archive refused)."""
         self.refusals += 1
         self.crawler.stats.inc_value("stenogram/backfill/refused")
         if self.refusals >= self.refusals_max:
@@ -270,5 +391,49 @@ class BackfillSpider(TranscriptSpider):
 
             self.crawler.stats.set_value("stenogram/backfill/refused_in_a_row", self.refusals)
             stop_crawl(self.crawler, ARCHIVE_REFUSED,
-                       f"the archive refused {self.refusals} requests in a row (HTTP "
-                       f"{response.status}); what was not fetched stays owed for the next run")
+                       f"the archive refused {self.refusals} requests in a row ({what}); "
+                       f"what was not fetched stays owed for the next run")
+
+    def request_failed(self, failure):
+        """The errback of every request (:class:`BackfillErrbacks`): what the retries gave up on.
+
+        A listing that cannot be read (an HTTP error, a refused connection, no answer) stops
+        the run (``archive_unavailable``): nothing more can be listed, and a rerun starts the
+        listing again (or resumes it: a page that never came is still owed). A capture that
+        did not come for want of a connection is one more refusal in a row; one the archive
+        answered with an error status was counted as it came (:meth:`response_downloaded`)."""
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        request = failure.request
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            what = f"HTTP {status}"
+        else:
+            status, what = None, failure.getErrorMessage() or failure.type.__name__
+        if request.callback == self.parse_cdx:
+            from stenogram.crawler.storage import stop_crawl
+
+            self.crawler.stats.inc_value("stenogram/backfill/cdx_failed")
+            message = (f"the archive's CDX server {self.cdx_endpoint} could not be read "
+                       f"({what.rstrip('.')}); run the same command later to resume")
+            if not self.crawler.stats.get_value("stenogram/backfill/stopped_because"):
+                self.crawler.stats.set_value("stenogram/backfill/stopped_because", message)
+            stop_crawl(self.crawler, ARCHIVE_UNAVAILABLE, message)
+            return
+        self.crawler.stats.inc_value("stenogram/backfill/capture_failed")
+        if status is None:
+            self.refused(what)
+        else:
+            logger.info("backfill: the archive answered %s for %s", what, request.url)
+
+
+class BackfillErrbacks(BaseSpiderMiddleware):
+    """A spider middleware of the backfill spider only: every request it yields or the frontier
+    issues again for it gets the spider's errback (:meth:`BackfillSpider.request_failed`), so a
+    download the retries gave up on reaches the spider instead of Scrapy's log alone."""
+
+    def get_processed_request(self, request, response):
+        spider = self.crawler.spider
+        if request.errback is None and isinstance(spider, BackfillSpider):
+            request.errback = spider.request_failed
+        return request

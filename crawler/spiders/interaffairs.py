@@ -16,6 +16,9 @@ from stenogram.crawler.spiders.base import TranscriptSpider
 
 ARTICLE_PATH = re.compile(r"^/lavrov/\d+-[^/]+\.html$")
 PAGE_PATH = re.compile(r"^/lavrov/page/(?P<n>\d+)/$")
+#: `stenogram backfill`: the DataLife Engine article URLs and those of the redesigned site,
+#: ``/article/<slug>/`` (docs/SITES.md)
+BACKFILL_PATH = re.compile(r"^/(?:lavrov/\d+-[^/]+\.html|article/[^/]+/?)$")
 
 
 class InterAffairsSpider(TranscriptSpider):
@@ -25,8 +28,8 @@ class InterAffairsSpider(TranscriptSpider):
     default_base_url = "https://en.interaffairs.ru"
     live_hosts = ("en.interaffairs.ru", "interaffairs.ru")
     #: `stenogram backfill` (crawler/spiders/backfill.py): prefixes to list, transcript URLs
-    backfill_prefixes = ("/lavrov/",)
-    backfill_path = ARTICLE_PATH
+    backfill_prefixes = ("/lavrov/", "/article/")
+    backfill_path = BACKFILL_PATH
 
     def __init__(self, base_url=None, max_pages: str | int = 50, *a, **kw):
         super().__init__(base_url, *a, **kw)

@@ -13,6 +13,11 @@ import scrapy
 from stenogram.crawler.spiders.base import TranscriptSpider
 
 ARTICLE_PATH = re.compile(r"/-/asset_publisher/[A-Za-z0-9]+/content/id/\d+")
+#: `stenogram backfill`: a Liferay article's whole path, ``/{lang}/<section>/-/asset_publisher/
+#: <instance>/content/id/<n>`` (on www.mid.ru 2016-2021, then on archive.mid.ru), matched in the
+#: path alone (scope.source_url_refusal), never as a substring of the URL
+BACKFILL_PATH = re.compile(
+    r"^(?:/[a-z]{2}(?:_[A-Z]{2})?)?(?:/[\w.-]+)*/-/asset_publisher/[A-Za-z0-9]+/content/id/\d+/?$")
 PAGING_PARAM = re.compile(r"_cur=\d+")
 
 
@@ -23,10 +28,14 @@ class MidArchiveSpider(TranscriptSpider):
     default_base_url = "https://archive.mid.ru"
     live_hosts = ("archive.mid.ru",)
     sections = ("press_service/minister_speeches", "foreign_policy/news")
-    #: `stenogram backfill` (crawler/spiders/backfill.py): prefixes to list, transcript URLs
+    #: `stenogram backfill` (crawler/spiders/backfill.py): prefixes to list, transcript URLs, and
+    #: the host the portal had before archive.mid.ru: www.mid.ru itself (2016 to August 2021;
+    #: its Liferay URLs are listed under the same prefixes as today's Bitrix ones, and the
+    #: backfill reads that listing once for both sources)
     backfill_prefixes = ("/en/press_service/minister_speeches/", "/ru/press_service/minister_speeches/",
                          "/en/foreign_policy/news/", "/ru/foreign_policy/news/")
-    backfill_path = ARTICLE_PATH
+    backfill_hosts = ("https://www.mid.ru",)
+    backfill_path = BACKFILL_PATH
     custom_settings = {"DOWNLOAD_DELAY": 10.0, "AUTOTHROTTLE_START_DELAY": 10.0}
 
     def __init__(self, base_url=None, languages: str = "en,ru", max_pages: str | int = 50, *a, **kw):
