@@ -56,6 +56,9 @@ ARCHIVE_REFUSED = "archive_refused"
 ARCHIVE_UNAVAILABLE = "archive_unavailable"
 #: answers that count as a refusal: rate limiting and every server error (a 5xx storm)
 REFUSAL_STATUSES = frozenset({429, *range(500, 600)})
+#: redirects from the archive followed for one capture (the closest capture is one hop away)
+MEMENTO_HOPS = 3
+REDIRECTS = [301, 302, 303, 307, 308]
 
 
 class BackfillSpider(TranscriptSpider):
@@ -353,6 +356,9 @@ class BackfillSpider(TranscriptSpider):
         return facts
 
     def parse_capture(self, response, source: str, original: str, timestamp: str):
+        if 300 <= response.status < 400:
+            yield from self.follow_memento(response, source, original)
+            return
         if response.meta.get("backfill_refused"):
             return
         facts = response.meta.get("backfill_provenance") or self.provenance(response.request, response)
@@ -368,6 +374,27 @@ class BackfillSpider(TranscriptSpider):
         item["archived_at"] = facts["x-stenogram-original-date"]
         item["via"] = self.archive
         yield item
+
+    def follow_memento(self, response, source: str, original: str):
+        """A redirect from the archive (to the closest capture, RFC 7089's Memento redirect):
+        followed only to a replay URL of the same archive whose original URL is a page of the
+        source (:func:`scope.source_url_refusal`), and at most ``MEMENTO_HOPS`` times; anything
+        else is refused before it is requested, counted and logged."""
+        hops = response.meta.get("memento_hops", 0)
+        location = response.headers.get("Location")
+        target = urljoin(response.url, location.decode("latin-1")) if location else None
+        replayed = cdx.split_replay_url(target) if target else None
+        if replayed is None or urlsplit(target).netloc != urlsplit(response.url).netloc or hops >= MEMENTO_HOPS:
+            self.refuse_url("Memento redirect", target, "not_a_replay" if hops < MEMENTO_HOPS else "hops")
+            return
+        refusal = source_url_refusal(replayed[1], self.source_hosts(source), self.source_path(source))
+        if refusal is not None:
+            self.refuse_url("Memento redirect", replayed[1], refusal)
+            return
+        self.crawler.stats.inc_value("stenogram/backfill/memento_redirects")
+        yield scrapy.Request(target, callback=self.parse_capture, dont_filter=True,
+                             cb_kwargs={"source": source, "original": original, "timestamp": replayed[0]},
+                             meta={"memento_hops": hops + 1})
 
     def response_downloaded(self, response, request, spider):
         """Every answer off the wire, retried or not: count refusals in a row (429 and every 5xx),
@@ -430,10 +457,17 @@ class BackfillSpider(TranscriptSpider):
 class BackfillErrbacks(BaseSpiderMiddleware):
     """A spider middleware of the backfill spider only: every request it yields or the frontier
     issues again for it gets the spider's errback (:meth:`BackfillSpider.request_failed`), so a
-    download the retries gave up on reaches the spider instead of Scrapy's log alone."""
+    download the retries gave up on reaches the spider instead of Scrapy's log alone; and a
+    capture's redirects come back to the spider (:meth:`BackfillSpider.follow_memento`)."""
 
     def get_processed_request(self, request, response):
         spider = self.crawler.spider
-        if request.errback is None and isinstance(spider, BackfillSpider):
+        if not isinstance(spider, BackfillSpider):
+            return request
+        if request.errback is None:
             request.errback = spider.request_failed
+        if request.callback == spider.parse_capture:
+            # the archive's redirects come to the spider, which checks where they lead first
+            request.meta.setdefault("dont_redirect", True)
+            request.meta.setdefault("handle_httpstatus_list", REDIRECTS)
         return request
