@@ -37,13 +37,16 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from w3lib.html import get_base_url
 
+from stenogram.corpus.urls import url_key
 from stenogram.crawler import cdx
+from stenogram.crawler.paths import data_paths
 from stenogram.crawler.scope import origin, source_url_refusal
 from stenogram.crawler.spiders.base import TranscriptSpider
 
@@ -119,6 +122,7 @@ class BackfillSpider(TranscriptSpider):
         self.known = None  # --list: the crawl state of earlier runs, read-only
         self.walks: dict[tuple[str, str], cdx.CdxWalk] = {}  # (source, prefix) -> its listing
         self.hosts: dict[str, tuple[str, ...]] = {}  # source -> hosts its archived URLs may have
+        self.corpus_db = None  # read-only, opened at the first capture (in_corpus)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -161,7 +165,7 @@ class BackfillSpider(TranscriptSpider):
                 stats.set_value("stenogram/backfill/owed_at_close", keeper.frontier.count(self.name))
         except Exception:  # only a figure for the closing message
             logger.debug("backfill: could not count what is owed", exc_info=True)
-        for db in (self.ledger, self.known):
+        for db in (self.ledger, self.known, self.corpus_db):
             if db is not None:
                 db.close()
 
@@ -346,6 +350,10 @@ class BackfillSpider(TranscriptSpider):
         original = kwargs.get("original") or asked[1]
         archived_at = (cdx.memento_iso(response.headers.get("Memento-Datetime"))
                        or cdx.timestamp_iso(asked[0] or kwargs["timestamp"]))
+        if self.in_corpus(original, archived_at):
+            request.meta["backfill_refused"] = True  # no record, no item: the corpus has it
+            self.crawler.stats.inc_value("stenogram/backfill/already_in_corpus")
+            return None
         facts = {
             "x-stenogram-original-url": original,
             "x-stenogram-original-date": archived_at,
@@ -374,6 +382,26 @@ class BackfillSpider(TranscriptSpider):
         item["archived_at"] = facts["x-stenogram-original-date"]
         item["via"] = self.archive
         yield item
+
+    def in_corpus(self, original: str, archived_at: str) -> bool:
+        """Does the corpus hold this capture from this archive already? A run killed after its
+        item was committed and before its request was settled fetches it again on the rerun;
+        without a metadata record and an item it stays one capture, live and rebuilt alike
+        (``reprocess`` skips a backfill response with no provenance)."""
+        if self.corpus_db is None:
+            path = data_paths(self.crawler.settings).db
+            if not path.exists():
+                return False
+            from stenogram.corpus.access import open_readonly
+
+            self.corpus_db = open_readonly(path)
+        try:
+            found = self.corpus_db.execute(
+                "SELECT 1 FROM captures WHERE url_key = ? AND url = ? AND archived_at = ? AND via = ? LIMIT 1",
+                (url_key(original), original, archived_at, self.archive)).fetchone()
+        except sqlite3.Error:  # a corpus older than archived_at/via, or busy: fetch as usual
+            return False
+        return found is not None
 
     def follow_memento(self, response, source: str, original: str):
         """A redirect from the archive (to the closest capture, RFC 7089's Memento redirect):
