@@ -49,6 +49,19 @@ VERSION_FIELDS = ("id", "text_hash", "first_seen", "last_seen", "url", "source",
                   "n_chars", "title", "date", "place", "language", "kind", "extractor_version",
                   "text")
 FORMATS = ("jsonl", "csv", "parquet", "hf")
+#: The keys of a speaker turn, always all of them (``speaker_source``: label | title | None);
+#: the export's nested turns and a release's ``turns`` (``corpus.release``) share them.
+TURN_FIELDS = ("speaker", "speaker_id", "speaker_source", "text")
+
+
+def turn_record(turn: dict) -> dict:
+    return {k: turn.get(k) for k in TURN_FIELDS}
+
+
+def turn_struct():
+    import pyarrow as pa
+
+    return pa.struct([(k, pa.string()) for k in TURN_FIELDS])
 
 
 def _web_urls_only(record: dict, left_out: list | None) -> None:
@@ -89,9 +102,7 @@ def iter_documents(db: sqlite_utils.Database, where: str | None = None,
     for doc in db.query(sql, params or []):
         for key in ("participants", "turns", "sources"):
             doc[key] = json.loads(doc[key]) if doc[key] else []
-        doc["turns"] = [{"speaker": t.get("speaker"), "speaker_id": t.get("speaker_id"),
-                         "speaker_source": t.get("speaker_source"),  # label | title | None
-                         "text": t.get("text")} for t in doc["turns"]]
+        doc["turns"] = [turn_record(t) for t in doc["turns"]]
         doc["captures"] = list(db.query(
             f"SELECT {', '.join(capture_fields)} FROM captures WHERE document_id = ? "
             "ORDER BY fetched_at, id", [doc["id"]]))
@@ -144,8 +155,7 @@ def parquet_schema(with_history: bool = False):
 
     capture_fields = CAPTURE_FIELDS + (HISTORY_CAPTURE_FIELDS if with_history else ())
     capture = pa.struct([(f, typ(f)) for f in capture_fields])
-    turn = pa.struct([("speaker", pa.string()), ("speaker_id", pa.string()),
-                      ("speaker_source", pa.string()), ("text", pa.string())])
+    turn = turn_struct()
     lists = {"participants": pa.list_(pa.string()), "sources": pa.list_(pa.string()),
              "turns": pa.list_(turn)}
     fields = [(f, lists.get(f, typ(f))) for f in DOCUMENT_FIELDS]
@@ -259,7 +269,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "place": "place, when the page states it",
         "language": "`en` or `ru`",
         "text": "the canonical text (latest official version, else the longest)",
-        "turns": "speaker turns: speaker, speaker_id, speaker_source (label, title or null: where the speaker came from), text",
+        "turns": "speaker turns: speaker, speaker_id, speaker_source (label, title or null: where "
+                 "the speaker came from), text",
         "participants": "named participants",
         "kind": "transcript kind (statement, interview, remarks…) as extracted",
         "canonical_url": "URL of the canonical text",
@@ -326,6 +337,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "turn": "position of the turn in the text, from 0",
         "speaker": "the speaker as printed",
         "speaker_id": "the speaker's identifier across transcripts, when known",
+        "speaker_source": "where the speaker came from: label (printed before the turn), title "
+                          "(named by the page's title), or null",
         "text": "what was said in this turn",
     },
 }

@@ -41,7 +41,7 @@ from pathlib import Path
 import sqlite_utils
 
 from stenogram.corpus.export import (ABOUT, COLUMN_DOCS, DATE_FIELDS, PROVENANCE, TIME_FIELDS,
-                                     _date, _time, card_front_matter)
+                                     _date, _time, card_front_matter, turn_record, turn_struct)
 
 TABLES = ("documents", "versions", "captures", "turns")
 #: Columns the corpus stores as JSON text and a release gives as lists.
@@ -52,7 +52,7 @@ TITLE = "Russian Foreign Ministry transcripts (stenogram corpus)"
 PUBLISHER = "stenogram"
 #: The columns of the derived ``turns`` table (one row per speaker turn of a canonical text).
 TURN_COLUMNS = (("document_id", "INTEGER"), ("turn", "INTEGER"), ("speaker", "TEXT"),
-                ("speaker_id", "TEXT"), ("text", "TEXT"))
+                ("speaker_id", "TEXT"), ("speaker_source", "TEXT"), ("text", "TEXT"))
 
 
 class ReleaseError(Exception):
@@ -80,8 +80,7 @@ def arrow_type(column: str, sql_type: str):
     if kind == "strings":
         return pa.list_(pa.string())
     if kind == "turns":
-        return pa.list_(pa.struct([("speaker", pa.string()), ("speaker_id", pa.string()),
-                                   ("text", pa.string())]))
+        return pa.list_(turn_struct())
     if column in DATE_FIELDS:
         return pa.date32()
     if column in TIME_FIELDS:
@@ -182,8 +181,7 @@ def _rows(conn: sqlite3.Connection, table: str, columns: list[str]):
     if table == "turns":
         for doc_id, turns in conn.execute("SELECT id, turns FROM documents ORDER BY id"):
             for i, t in enumerate(json.loads(turns) if turns else []):
-                yield {"document_id": doc_id, "turn": i, "speaker": t.get("speaker"),
-                       "speaker_id": t.get("speaker_id"), "text": t.get("text")}
+                yield {"document_id": doc_id, "turn": i, **turn_record(t)}
         return
     conn.row_factory = sqlite3.Row
     try:
@@ -192,9 +190,7 @@ def _rows(conn: sqlite3.Connection, table: str, columns: list[str]):
             for key, kind in LIST_COLUMNS.items():
                 if key in rec:
                     value = json.loads(rec[key]) if rec[key] else []
-                    rec[key] = value if kind == "strings" else [
-                        {"speaker": t.get("speaker"), "speaker_id": t.get("speaker_id"),
-                         "text": t.get("text")} for t in value]
+                    rec[key] = value if kind == "strings" else [turn_record(t) for t in value]
             yield rec
     finally:
         conn.row_factory = None

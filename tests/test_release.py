@@ -43,7 +43,8 @@ def _t(row, text=None):
     return {"title": row["title"], "date": row["date"], "language": row["language"],
             "source": row["source"], "text": text or row["text"], "is_transcript": True,
             "turns": [{"speaker": "Sergey Lavrov" if i % 2 else "Question",
-                       "speaker_id": "lavrov" if i % 2 else None, "text": p}
+                       "speaker_id": "lavrov" if i % 2 else None, "speaker_source": "label",
+                       "text": p}
                       for i, p in enumerate(paragraphs[:4])],
             "participants": ["Sergey Lavrov"], "kind": "transcript", "extractor_version": "t"}
 
@@ -106,6 +107,7 @@ def test_release_folder_opens_with_datasets_and_pandas(corpus, tmp_path, monkeyp
                                   split="train", cache_dir=cache)
     assert turns.num_rows == sum(len(d["turns"]) for d in docs)
     assert {t["speaker_id"] for t in turns} == {"lavrov", None}
+    assert {t["speaker_source"] for t in turns} == {"label"}
     captures = pd.read_parquet(out / "data/captures.parquet")
     assert len(captures) == 3 and captures["is_transcript"].tolist() == [1, 1, 0]
     assert captures["warc_record_id"].str.startswith("<urn:uuid:").all()
