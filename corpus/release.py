@@ -516,6 +516,9 @@ def make_release(db_path: str | Path, out: str | Path, snapshot: _dt.date | None
             conn = sqlite3.connect(copy)
             try:
                 columns = schema_columns()
+                if not conn.execute("SELECT count(*) FROM captures").fetchone()[0]:
+                    raise ReleaseError(f"{db_path}: nothing was captured up to {snapshot} "
+                                       "(the end of that day, UTC): no release to make")
                 counts = {t: write_table(conn, t, columns[t], part / "data") for t in TABLES}
                 facts = _facts(conn)
             finally:

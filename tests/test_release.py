@@ -306,3 +306,16 @@ def test_a_release_of_a_real_crawl_points_at_the_warc_records(tmp_path):
         check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True,
                                text=True)
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_snapshot_before_any_capture_or_an_empty_corpus_is_refused(corpus, tmp_path):
+    r = run("--db", corpus, "--out", tmp_path / "r", "--snapshot", "2022-03-04")
+    assert r.exit_code == 65 and "nothing was captured up to 2022-03-04" in r.output
+    assert not (tmp_path / "r").exists() and not list(tmp_path.glob(".r*"))
+    empty = tmp_path / "empty.db"
+    with Corpus(empty):
+        pass
+    r = run("--db", empty, "--out", tmp_path / "e")
+    assert r.exit_code == 65 and "no captures to release" in r.output
+    bad = run("--db", corpus, "--out", tmp_path / "b", "--snapshot", "March 2022")
+    assert bad.exit_code == 2 and "--snapshot" in bad.output
