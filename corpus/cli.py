@@ -303,7 +303,7 @@ def edits(db_path, since, limit, as_json):
                    f"{e['old']['version_id']} -> {e['new']['version_id']}\n"
                    f"    before: {neutralise(warc(e['old']))}\n    after:  {neutralise(warc(e['new']))}")
     if not as_json:
-        click.echo(f"{len(found)} edit(s) since {bound}", err=True)
+        click.echo(f"{len(found)} edit(s) since {neutralise(since)}", err=True)
 
 
 @click.command()

@@ -26,8 +26,9 @@ WARC_COLUMNS = ("warc_file", "warc_offset", "warc_length", "warc_record_id", "fe
 
 
 def since_bound(value: str) -> str:
-    """A ``--since`` value (``YYYY-MM-DD`` or an ISO 8601 time) as the string ``first_seen`` is
-    compared with; ValueError for anything else."""
+    """A ``--since`` value (``YYYY-MM-DD`` or an ISO 8601 time) as the string a ``first_seen``
+    is compared with, in UTC and without its ``Z`` (``seen_key``); ValueError for anything
+    else."""
     value = value.strip()
     try:
         if len(value) == 10:
@@ -37,7 +38,14 @@ def since_bound(value: str) -> str:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 time") from None
     if t.tzinfo is not None:
         t = t.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-    return t.isoformat(timespec="seconds") + "Z"
+    return t.isoformat()  # seconds, or microseconds when it has them, as stored times
+
+
+def seen_key(value: str | None) -> str:
+    """A stored time (``2022-03-09T08:30:00Z``, or with microseconds: WARC-Date has either) in
+    the form that sorts as time against ``since_bound``: without the ``Z``, "08:30:00" comes
+    before "08:30:00.5", which it would not with the ``Z`` ("." sorts before "Z")."""
+    return (value or "").removesuffix("Z")
 
 
 def _words(text: str) -> int:
@@ -81,7 +89,7 @@ def recent_edits(conn: sqlite3.Connection, since: str, limit: int | None = None,
     """Silent edits whose new text was first seen at or after ``since`` (``since_bound``),
     newest first; ``with_text``: each side's full text too (the feed's diff needs it)."""
     docs = [r[0] for r in conn.execute(
-        "SELECT DISTINCT document_id FROM versions WHERE first_seen >= ?", (since,))]
+        "SELECT DISTINCT document_id FROM versions WHERE rtrim(first_seen, 'Z') >= ?", (since,))]
     out = []
     for doc_id in docs:
         rows = conn.execute(
@@ -93,7 +101,7 @@ def recent_edits(conn: sqlite3.Connection, since: str, limit: int | None = None,
         for old, new in diff_module.version_pairs(versions, canonical):
             if (old.get("url_key") or old["url"]) != (new.get("url_key") or new["url"]):
                 continue  # a mirror's variant, not an edit
-            if (new["first_seen"] or "") < since:
+            if seen_key(new["first_seen"]) < since:
                 continue
             edit = {"document_id": doc_id, "title": new["title"], "url": new["url"],
                     "seen": new["first_seen"], "summary": summary(old["text"], new["text"]),
