@@ -222,26 +222,21 @@ def text_hosts(root, skip_texts: frozenset[str] = frozenset()) -> dict:
 
 class MostTextGuard:
     """`guard(el)`: whether `el` holds most (over MOST_TEXT_SHARE) of the page's running text,
-    measured as the profile's container is (`text_hosts`' mass, `share_inside`); every
-    element's mass is summed in one pass over the tree in reverse document order (descendants
-    before their ancestors: linear however deep), so each question is a dict lookup. An element
+    measured as the profile's container is (`text_hosts`' mass, `share_inside`). An element
     that holds most of the text is the page's body whatever its class says
-    (`<body class="… sidebar">`)."""
+    (`<body class="… sidebar">`). Asked only about chrome candidates, most of them small: an
+    element whose whole text (lxml's C-level text_content) is under the threshold cannot hold
+    it, so only the rare large candidate has its hosts summed."""
 
     def __init__(self, hosts: dict):
-        self.total = sum(hosts.values())
-        self.mass: dict = dict(hosts)
-        if not hosts:
-            return
-        root = next(iter(hosts)).getroottree().getroot()
-        for el in reversed(list(root.iter())):
-            n = self.mass.get(el)
-            parent = el.getparent() if n else None
-            if parent is not None:
-                self.mass[parent] = self.mass.get(parent, 0) + n
+        self.hosts = hosts
+        self.threshold = MOST_TEXT_SHARE * sum(hosts.values())
 
     def __call__(self, el) -> bool:
-        return self.total > 0 and self.mass.get(el, 0) > MOST_TEXT_SHARE * self.total
+        if not self.threshold or len(el.text_content()) <= self.threshold:
+            return False  # host mass counts stripped text of el's subtree: never more than this
+        hosts = self.hosts
+        return sum(hosts.get(x, 0) for x in el.iter()) > self.threshold
 
 
 def share_inside(hosts: dict, container) -> float:

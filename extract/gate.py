@@ -120,14 +120,16 @@ def refuse_decoded(text: str) -> str | None:
     return None
 
 
-def is_interstitial(html: str, body_chars: int, challenge_in_body: bool = False) -> bool:
+def is_interstitial(html: str, body_chars: int, body_lines: list[str] | tuple = ()) -> bool:
     """A short page whose main content IS the challenge: an interstitial marker, a short body,
-    and either the marker inside the body read from the page or (nearly) no body at all. Real
-    articles carry a <noscript> "enable JavaScript" (a Disqus comment box), a TSPD script or a
-    challenge line in a footer too, so a marker somewhere on the page is not enough."""
-    if body_chars >= _INTERSTITIAL_BODY_MAX or not (challenge_in_body or body_chars < MIN_BODY_CHARS):
+    and either the marker inside the body as read (`body_lines`, before the chrome-line filter
+    drops "Please enable JavaScript" lines) or (nearly) no body at all. Real articles carry a
+    <noscript> "enable JavaScript" (a Disqus comment box), a TSPD script or a challenge line in
+    a footer too, so a marker somewhere on the page is not enough. Cheapest test first: most
+    pages stop at the body's size."""
+    if body_chars >= _INTERSTITIAL_BODY_MAX or not has_marker(html):
         return False
-    return has_marker(html)
+    return body_chars < MIN_BODY_CHARS or any(has_marker(line) for line in body_lines)
 
 
 _INTERSTITIAL_BODY_MAX = 1000
@@ -244,12 +246,11 @@ def refuse_before_extraction(*, title: str | None, listing: bool) -> str | None:
 
 def refuse_extracted(*, html: str, title: str | None, paragraphs: list[str], text: str,
                      listing: bool, profile_body: bool, require_evidence: bool = True,
-                     challenge_in_body: bool = False) -> str | None:
+                     body_lines: list[str] | tuple = ()) -> str | None:
     """The verdict on an extracted page: a refusal reason, or None for a transcript.
 
     `profile_body`: the body came from a (non-generic) profile's container;
-    `challenge_in_body`: an interstitial marker in the body as read (before the chrome-line
-    filter drops "Please enable JavaScript" lines).
+    `body_lines`: the body as read, before the chrome-line filter (see is_interstitial).
     `require_evidence=False` skips only the positive-evidence rule (to measure the text
     extractor itself on pages that are not transcripts, as bench/bench_generic.py does)."""
     if listing:
@@ -257,7 +258,7 @@ def refuse_extracted(*, html: str, title: str | None, paragraphs: list[str], tex
     if is_directory_index(title, paragraphs):
         return "directory index"
     evidence = transcript_evidence(title, paragraphs, profile_body)
-    if is_interstitial(html, len(text), challenge_in_body) and not evidence:  # a short statement may embed TSPD
+    if is_interstitial(html, len(text), body_lines) and not evidence:  # a short statement may embed TSPD
         return "anti-bot interstitial"
     if looks_like_error(title, len(text), evidence):
         return "error page"

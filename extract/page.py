@@ -24,7 +24,6 @@ from lxml import etree
 from stenogram.extract import blocks, chrome, gate
 from stenogram.extract.charset import decode_body
 from stenogram.extract.dates import parse_date, parse_date_time, parse_time
-from stenogram.extract.interstitial import has_marker
 from stenogram.extract.profiles import Profile, ProfileSet, default_profiles
 from stenogram.extract.text import clean_paragraph, detect_language, normalise_for_compare
 from stenogram.extract.titles import kind_from_title, participants_from_title, split_place_date, strip_site_suffix
@@ -435,7 +434,7 @@ def _extract(body: bytes | str, url: str | None, content_type: str | None, profi
     )
     reason = gate.refuse_extracted(
         html=html, title=title, paragraphs=paragraphs, text=text, listing=listing,
-        challenge_in_body=any(has_marker(p) for p in raw_paragraphs),
+        body_lines=raw_paragraphs,
         profile_body=container is not None and path == "profile", require_evidence=require_evidence)
     if reason:
         return _refused(reason, profiles, **fields)
