@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 try:
     from tests.hostile_corpus import (FORGED_SCHEMA, HOSTILE_URL, edited_corpus, forge_schema,
@@ -99,6 +100,28 @@ def test_only_http_urls_with_a_host_link(url):
                                  "http://127.0.0.1:8001/a?b=c#d"])
 def test_web_urls_link(url):
     assert web_url(url) == url
+
+
+@given(st.text())
+@settings(max_examples=500, deadline=None)
+def test_web_url_never_raises_and_admits_only_clean_http_urls(text):
+    url = web_url(text)
+    if url is not None:
+        assert url == text and not re.search(r"[\x00-\x20\x7f]", url)
+        parts = urllib.parse.urlsplit(url)
+        assert parts.scheme in ("http", "https") and parts.hostname
+
+
+@given(st.text(alphabet="\x00\x01\t\n\r\x0c\x1f\x7f ", max_size=4),
+       st.sampled_from(["javascript", "JavaScript", "data", "vbscript", "file", "blob"]),
+       st.text(max_size=40))
+@settings(max_examples=500, deadline=None)
+def test_no_other_scheme_passes_whatever_browsers_would_strip(junk, scheme, rest):
+    """Browsers strip leading C0 controls and spaces and remove tabs and newlines before they
+    read the scheme (WHATWG URL Standard): none of that turns another scheme into a link."""
+    for candidate in (junk + scheme + ":" + rest, scheme[:2] + junk + scheme[2:] + ":" + rest,
+                      scheme + ":" + "//archive.mid.ru/" + rest):
+        assert web_url(candidate) is None, candidate
 
 
 # ---------------------------------------------------------------- rendering, without a server
