@@ -1,6 +1,6 @@
 """Scrapy's HTTP/1.1 download handler, keeping what Twisted reads off the wire but Scrapy drops.
 
-Twisted's response parser (:class:`twisted.web._newclient.HTTPClientParser`) sorts every
+Twisted's response parser (``HTTPClientParser``) sorts every
 header line as it arrives: the connection-control ones (``Content-Length``, ``Connection``,
 ``Keep-Alive``, ``Transfer-Encoding``, ``TE``, ``Trailers``, ``Upgrade``,
 ``Proxy-Connection``) go to ``parser.connHeaders`` and never reach ``txresponse.headers``; the
@@ -46,21 +46,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from twisted.web._newclient import HEADER, ParseError
-
 from scrapy import Request
-from scrapy.core.downloader.handlers.http11 import (
-    HTTP11DownloadHandler,
-    _LenientHTTP11ClientFactory,
-    _LenientHTTP11ClientProtocol,
-    _LenientHTTPClientParser,
-    _ScrapyAgent,
-)
-from scrapy.exceptions import DownloadCancelledError, ResponseDataLossError
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
-from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
-from scrapy.utils.defer import maybe_deferred_to_future
-from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
+
+from stenogram import compat
+from stenogram.compat import (
+    LenientHTTP11ClientFactory,
+    LenientHTTP11ClientProtocol,
+    LenientHTTPClientParser,
+    TwistedParseError,
+)
+
+HEADER = compat.TWISTED_PARSER_HEADER_STATE
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def _text(value: bytes) -> str:
     return value.decode("latin-1")
 
 
-class ResponseHeadTooLarge(ParseError):
+class ResponseHeadTooLarge(TwistedParseError):
     """A response head past ``HTTP_MAX_RESPONSE_HEADERS`` lines or ``HTTP_MAX_RESPONSE_HEAD_BYTES``.
 
     Raised inside the parser, where Twisted's ``HTTP11ClientProtocol.dataReceived`` turns any
@@ -96,7 +95,7 @@ class ResponseHeadTooLarge(ParseError):
         return self.args[0]
 
 
-class WireRecordingParser(_LenientHTTPClientParser):
+class WireRecordingParser(LenientHTTPClientParser):
     """Scrapy's lenient response parser, also noting each header line in arrival order.
 
     Installed by swapping the class of the parser object (as Scrapy itself does), so it
@@ -180,7 +179,7 @@ class WireRecordingParser(_LenientHTTPClientParser):
 
 
 class _HeadRecorder:
-    """A transport stand-in for ``Request._writeHeaders``: keeps the head it writes."""
+    """A transport stand-in for Twisted's request head writer: keeps the head it writes."""
 
     def __init__(self, transport, request):
         self._transport, self._request = transport, request
@@ -197,15 +196,13 @@ class _HeadRecorder:
 def _record_request_head(request) -> None:
     """Make Twisted's ``request`` keep the bytes of the head it writes (request line, every
     header line as sent, including the ``Host``, ``Connection`` and framing lines Twisted adds)."""
-    write_headers = request._writeHeaders
+    def recording(write_headers):
+        return lambda transport, te_or_cl: write_headers(_HeadRecorder(transport, request), te_or_cl)
 
-    def recording(transport, te_or_cl):
-        write_headers(_HeadRecorder(transport, request), te_or_cl)
-
-    request._writeHeaders = recording
+    compat.wrap_write_headers(request, recording)
 
 
-class WireHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
+class WireHTTP11ClientProtocol(LenientHTTP11ClientProtocol):
     """Builds each request's parser as a :class:`WireRecordingParser` (with the factory's
     ``head_limits``)."""
 
@@ -217,35 +214,33 @@ class WireHTTP11ClientProtocol(_LenientHTTP11ClientProtocol):
         # The parent has just created the parser and swapped its class to Scrapy's lenient
         # one; no response byte can have arrived yet (that needs the reactor), so swapping
         # again to the recording subclass loses nothing.
-        self._parser.__class__ = WireRecordingParser
-        self._parser.head_limits = self.head_limits
-        self._parser.start_recording()
+        parser = compat.protocol_parser(self)
+        parser.__class__ = WireRecordingParser
+        parser.head_limits = self.head_limits
+        parser.start_recording()
         return d
 
 
-class WireHTTP11ClientFactory(_LenientHTTP11ClientFactory):
+class WireHTTP11ClientFactory(LenientHTTP11ClientFactory):
     """Connection-pool factory building :class:`WireHTTP11ClientProtocol`."""
 
     head_limits: tuple[int, int] = (0, 0)
 
     def buildProtocol(self, addr):
-        protocol = WireHTTP11ClientProtocol(self._quiescentCallback)
+        protocol = WireHTTP11ClientProtocol(compat.quiescent_callback(self))
         protocol.head_limits = self.head_limits
         return protocol
 
 
-class WireAgent(_ScrapyAgent):
-    """Copies the recorded head into ``request.meta["wire"]`` once the headers are in.
+def _note_wire(txresponse, request: Request) -> None:
+    """Copy the recorded head into ``request.meta["wire"]`` once the headers are in."""
+    wire = getattr(txresponse, _TX_ATTR, None)
+    if wire is not None:
+        request.meta[WIRE_META_KEY] = wire
 
-    ``_cb_bodyready`` is the first point where both the Twisted response and the Scrapy
-    request are at hand, and it runs for every response, with or without a body.
-    """
 
-    def _cb_bodyready(self, txresponse, request: Request):
-        wire = getattr(txresponse, _TX_ATTR, None)
-        if wire is not None:
-            request.meta[WIRE_META_KEY] = wire
-        return super()._cb_bodyready(txresponse, request)
+#: Scrapy's agent, calling :func:`_note_wire` for every response, with or without a body
+WireAgent = compat.agent_noting_heads(_note_wire)
 
 
 class WireHTTP11DownloadHandler(HTTP11DownloadHandler):
@@ -258,36 +253,16 @@ class WireHTTP11DownloadHandler(HTTP11DownloadHandler):
         limits = (crawler.settings.getint("HTTP_MAX_RESPONSE_HEADERS"),
                   crawler.settings.getint("HTTP_MAX_RESPONSE_HEAD_BYTES"))
         # the pool calls its factory class itself: a subclass carries this crawler's limits
-        self._pool._factory = type("BoundedWireHTTP11ClientFactory", (WireHTTP11ClientFactory,),
-                                   {"head_limits": limits})
+        compat.set_pool_protocol_factory(self, type("BoundedWireHTTP11ClientFactory", (WireHTTP11ClientFactory,),
+                                                    {"head_limits": limits}))
 
     async def download_request(self, request: Request) -> Response:
-        # Same as the parent's (Scrapy 2.19), which hard-codes ``_ScrapyAgent``.
+        # Scrapy's own, with this handler's agent class (see compat.scrapy_download_request)
         request.meta.pop(WIRE_META_KEY, None)
-        if hasattr(self._crawler.spider, "download_maxsize"):  # pragma: no cover
-            warn_on_deprecated_spider_attribute("download_maxsize", "DOWNLOAD_MAXSIZE")
-        if hasattr(self._crawler.spider, "download_warnsize"):  # pragma: no cover
-            warn_on_deprecated_spider_attribute("download_warnsize", "DOWNLOAD_WARNSIZE")
-        agent = self.agent_class(
-            contextFactory=self._contextFactory,
-            bindAddress=self._bind_address,
-            pool=self._pool,
-            maxsize=getattr(self._crawler.spider, "download_maxsize", self._default_maxsize),
-            warnsize=getattr(self._crawler.spider, "download_warnsize", self._default_warnsize),
-            fail_on_dataloss=self._fail_on_dataloss,
-            crawler=self._crawler,
-            tls_verbose_logging=self._tls_verbose_logging,
-        )
         try:
-            with wrap_twisted_exceptions():
-                return await maybe_deferred_to_future(agent.download_request(request))
+            return await compat.scrapy_download_request(self, request, self.agent_class, logger)
         except DownloadCancelledError as exc:
             self._refused(request, exc)
-            raise
-        except ResponseDataLossError:
-            if not self._fail_on_dataloss_warned:
-                logger.warning(get_dataloss_msg(request.url))
-                self._fail_on_dataloss_warned = True
             raise
 
     def _refused(self, request: Request, exc: DownloadCancelledError) -> None:
@@ -302,8 +277,9 @@ class WireHTTP11DownloadHandler(HTTP11DownloadHandler):
         wire = request.meta.get(WIRE_META_KEY)
         if wire is None:
             return
-        limit = request.meta.get("download_maxsize", self._default_maxsize)
+        limit = request.meta.get("download_maxsize", compat.default_maxsize(self))
         reason = str(exc) or (f"download cancelled while the body arrived (over DOWNLOAD_MAXSIZE,"
                               f" {limit} bytes, or the crawl stopping)")
-        self._crawler.signals.send_catch_log(response_refused, request=request, wire=wire,
-                                             reason=reason, spider=self._crawler.spider)
+        crawler = compat.handler_crawler(self)
+        crawler.signals.send_catch_log(response_refused, request=request, wire=wire,
+                                       reason=reason, spider=crawler.spider)
