@@ -160,8 +160,7 @@ class CrawlProgress:
         if engine is None or self.state != "crawling":
             return 0, "-"
         queued = 0
-        slot = getattr(engine, "_slot", None)  # the engine's slot holds the scheduler
-        scheduler = getattr(slot, "scheduler", None)
+        scheduler = engine.scheduler  # None before the spider opened
         try:
             queued += len(scheduler) if scheduler is not None else 0
         except TypeError:

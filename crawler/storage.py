@@ -45,9 +45,10 @@ def stop_crawl(crawler, reason: str, message: str, error: BaseException | None =
     """Close the running spider with ``reason`` (once), logging ``message`` as an error."""
     if not storage_failed(crawler, reason, message):
         return
-    from scrapy.utils.defer import _schedule_coro
+    from scrapy.utils.defer import deferred_from_coro
 
-    _schedule_coro(crawler.engine.close_spider_async(reason=reason))
+    closing = deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+    closing.addErrback(lambda failure: logger.error("could not close the spider: %s", failure.value))
 
 
 def storage_failed(crawler, reason: str, message: str) -> bool:
