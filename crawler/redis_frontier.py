@@ -80,6 +80,7 @@ from urllib.parse import urlsplit, urlunsplit
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 
+from stenogram.compat import wake_engine
 from stenogram.crawler import settings as defaults
 from stenogram.crawler.recrawl import FRONTIER_META_KEYS
 from stenogram.crawler.state import Frontier, FrontierEntry, UrlState, iso, utcnow
@@ -843,10 +844,9 @@ class RedisScheduler:
     def _wake_engine(self):
         """While other workers hold the only work, look at the queue every ``STENOGRAM_REDIS_POLL``
         seconds (Scrapy's own heartbeat for a scheduler that has work but gives none is 5 s)."""
-        slot = getattr(getattr(self.crawler, "engine", None), "_slot", None)
-        nextcall = getattr(slot, "nextcall", None)
-        if nextcall is not None and not self.closing:
-            nextcall.schedule()
+        engine = getattr(self.crawler, "engine", None)
+        if engine is not None and not self.closing:
+            wake_engine(engine)
 
     # -- the Scrapy scheduler interface
     def has_pending_requests(self) -> bool:

@@ -122,6 +122,9 @@ class Shutdown:
         return self.signals > 0
 
     def install(self) -> None:
+        from stenogram.compat import check_patch_targets
+
+        check_patch_targets()  # the patch made at the second signal: its target said gone now
         install_shutdown_handlers(self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:
@@ -238,11 +241,9 @@ def _no_connection_retries() -> None:
     lost before the answer (``_RetryingHTTP11ClientProtocol``): an aborted download would be
     sent a second time after Ctrl-C (seen in tests/test_operator_view.py). The process is
     stopping, so no retry of that kind is wanted any more."""
-    from twisted.web import client
+    from stenogram.compat import stop_connection_retries
 
-    retrying = getattr(client, "_RetryingHTTP11ClientProtocol", None)
-    if retrying is not None:
-        retrying._shouldRetry = lambda self, method, exception, body_producer: False
+    stop_connection_retries()  # raises CompatError if Twisted's retrying wrapper is gone
 
 
 def restore_default_handlers() -> None:
