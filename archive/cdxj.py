@@ -19,6 +19,8 @@ from typing import IO
 
 from warcio.timeutils import iso_date_to_timestamp
 
+from stenogram.compat import write_cdxj_line
+
 INDEXED_RECORD_TYPES = ("response", "revisit", "resource", "metadata")
 _MIME_SPLIT = re.compile(r"[;\s]")
 
@@ -97,8 +99,8 @@ class LiveCdxjIndex:
         if digest:
             fields["digest"] = digest
         fields.update(length=str(length), offset=str(offset), filename=self.filename)
-        self._indexer._do_write(self._indexer.get_url_key(url), iso_date_to_timestamp(warc_date),
-                                fields, self._fh)
+        write_cdxj_line(self._indexer, self._indexer.get_url_key(url),
+                        iso_date_to_timestamp(warc_date), fields, self._fh)
         self._fh.flush()
 
     def close(self, final_path: str | os.PathLike | None = None) -> None:

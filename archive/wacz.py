@@ -33,6 +33,7 @@ from cdxj_indexer.main import CDXJIndexer
 from warcio.timeutils import timestamp_to_iso_date
 
 from stenogram.archive.reader import ReadStats, expand_warc_paths, iter_captures
+from stenogram.compat import on_cdxj_line
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,11 @@ class _UrlCollectingIndexer(CDXJIndexer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.urls: set[str] = set()
+        on_cdxj_line(self, self._note)
 
-    def _do_write(self, urlkey, ts, index, out):
+    def _note(self, index: dict) -> None:
         if url := index.get("url"):
             self.urls.add(url)
-        super()._do_write(urlkey, ts, index, out)
 
 
 class _WaczZip:

@@ -58,6 +58,7 @@ from stenogram.archive.http_blocks import (
     response_head,
 )
 from stenogram.archive.salvage import CDXJ_SUFFIX, OPEN_SUFFIX, WARC_SUFFIX, salvage_directory
+from stenogram.compat import use_digest, write_warc_record
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +121,11 @@ class RecordSerialiser(WARCWriter):
         super().__init__(None, gzip=False, warc_version=WARC_VERSION)
         self.digest = digest
         self.compresslevel = compresslevel
-
-    def _create_digester(self) -> Digester:
-        return Digester(self.digest)
+        use_digest(self, lambda: Digester(self.digest))
 
     def serialise(self, record: ArcWarcRecord) -> bytes:
         buffer = io.BytesIO()
-        self._write_warc_record(_GzipMember(buffer, self.compresslevel), record)
+        write_warc_record(self, _GzipMember(buffer, self.compresslevel), record)
         return buffer.getvalue()
 
 
