@@ -11,7 +11,8 @@ Each request is answered with the archived response for its URL (the exact URL w
 else SURT-matched, so ``www.``/scheme/query-order variants find it): the recorded status and
 headers, and the body still content-encoded as it came off the wire, so
 HttpCompressionMiddleware decodes it exactly as in the live crawl; redirects are replayed as
-recorded. Revisits are answered with the payload they refer to. With several captures of a
+recorded. Revisits are answered with the payload they refer to, with the status and headers
+``stenogram reprocess`` gives them (a 304 stays a 304, see :func:`served_head`). With several captures of a
 URL, the one closest to ``REPLAY_AT`` (a 14-digit timestamp) is served, else the latest.
 
 Nothing is invented and nothing is archived again: ``request.meta["warc"]`` is the
@@ -300,6 +301,22 @@ class ReplayIndex:
 _FRAMING = {"transfer-encoding", "content-length"}
 
 
+def served_head(own, original=None) -> tuple[int, list[tuple[str, str]]]:
+    """The status and header lines a replayed record is served with: its own; for a revisit
+    (``original``: the head of the record it refers to), as ``stenogram reprocess`` reads it
+    (:func:`archive.reader.revisit_capture_at`): the revisit's own status (a
+    ``server-not-modified`` revisit stays the 304 that happened) and the original's headers with
+    the ones the revisit repeats replaced by the revisit's (a 304 repeats no ``Content-Type``).
+    A revisit with no HTTP head is served as its original."""
+    if original is None:
+        return int(own.get_statuscode()), list(own.headers)
+    if own is None:
+        return int(original.get_statuscode()), list(original.headers)
+    repeated = {name.lower() for name, _ in own.headers}
+    kept = [(name, value) for name, value in original.headers if name.lower() not in repeated]
+    return int(own.get_statuscode()), kept + list(own.headers)
+
+
 _INDEXES: dict[tuple, ReplayIndex] = {}
 
 
@@ -365,7 +382,6 @@ class WarcReplayDownloadHandler(BaseDownloadHandler):
         if entry.url != request.url and url_key(entry.url) != url_key(request.url):
             self._inc("mapped")
         http, payload = self.index.read(entry)
-        status = int(http.get_statuscode())
         coding_headers = http
         original = None
         if entry.rec_type == "revisit":
@@ -373,13 +389,12 @@ class WarcReplayDownloadHandler(BaseDownloadHandler):
             if original is None:
                 raise self._miss(request, "revisit_unresolved")
             coding_headers, payload = self.index.read(original)
-            if status == 304:
-                status = int(coding_headers.get_statuscode())
             self._inc("revisit")
+        status, head = served_head(http, coding_headers if original is not None else None)
         if "chunked" in (coding_headers.get_header("Transfer-Encoding") or "").lower():
             payload = dechunk(payload)
         headers = Headers()
-        for name, value in http.headers:
+        for name, value in head:
             if name.lower() not in _FRAMING and name.lower() != "content-encoding":
                 headers.appendlist(name, value)
         if enc := coding_headers.get_header("Content-Encoding"):
@@ -395,4 +410,4 @@ class WarcReplayDownloadHandler(BaseDownloadHandler):
             request.meta.pop("warc_revisit_of", None)
         respcls = responsetypes.from_args(headers=headers, url=request.url, body=payload)
         return respcls(url=request.url, status=status, headers=headers, body=payload,
-                       request=request, flags=["replayed"], protocol=http.protocol)
+                       request=request, flags=["replayed"], protocol=(http or coding_headers).protocol)

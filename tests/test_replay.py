@@ -263,3 +263,32 @@ def test_replay_that_finds_nothing_fails(demo, tmp_path):
     assert re.search(r"Replayed from the archive: 0 served \(0 found by path under the archive's "
                      r"base URLs\), [1-9][0-9]* not in the archive", " ".join(proc.stdout.split()))
     assert warc_files(out) == []
+
+
+def test_a_304_revisit_is_replayed_as_reprocess_reads_it(tmp_path):
+    """A ``server-not-modified`` revisit (the 304's own head) is served as ``stenogram
+    reprocess`` reads the same record: status 304, the original's ``Content-Type`` (the 304 does
+    not repeat it) and body. --replay used to say 200 and drop the Content-Type."""
+    import asyncio
+
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from stenogram.archive.reader import iter_captures
+    from stenogram.crawler.replay import WarcReplayDownloadHandler
+
+    warc = tmp_path / "crawl.warc.gz"
+    make_crawl_warc(warc)
+    [reprocessed] = [c for c in iter_captures([warc]) if c.fetched_at == "2024-05-01T00:00:00Z"]
+    assert (reprocessed.http_status, reprocessed.content_type) == (304, "text/html; charset=UTF-8")
+
+    handler = WarcReplayDownloadHandler(get_crawler(settings_dict=replay_settings([warc])))
+    response = asyncio.run(handler.download_request(Request(reprocessed.url)))
+    assert response.meta["warc_date"] == "2024-05-01T00:00:00Z"  # the revisit was served
+    assert response.status == reprocessed.http_status
+    assert response.headers.get("Content-Type").decode() == reprocessed.content_type
+    assert gzip.decompress(response.body).decode() == reprocessed.body.decode()
+    assert response.meta["warc_revisit_of"].warc_record_id  # the original it refers to
+    # a full capture is served as recorded, as before
+    earlier = asyncio.run(handler.download_request(Request(RU)))
+    assert earlier.status == 200 and earlier.headers.get("Content-Type") == b"text/html; charset=windows-1251"
