@@ -98,7 +98,7 @@ def test_a_name_gone_upstream_is_an_error_naming_it_and_its_version(monkeypatch)
     monkeypatch.delattr(http11, "_ScrapyAgent")
     monkeypatch.setattr(compat, "_resolved", {})
     with pytest.raises(compat.CompatError, match=r"_ScrapyAgent is gone.*Scrapy 2\.19\.0"):
-        compat.ScrapyAgent
+        _ = compat.ScrapyAgent
     assert any("ScrapyAgent" in line and "Scrapy 2.19.0" in line for line in compat.missing())
 
 
