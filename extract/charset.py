@@ -36,6 +36,7 @@ _SINGLE_BYTE = frozenset(codecs.lookup(c).name for c in (
     "ascii"))
 _UTF8 = frozenset(codecs.lookup(c).name for c in ("utf_8", "utf_8_sig"))
 _SAMPLE = 200_000  # bytes scored per candidate: enough for any page's prose
+_PROSE = 0.5  # plausibility above which a Cyrillic reading is Russian prose
 
 _CYR_UPPER = re.compile(r"[А-ЯЁ]")
 _CYR_LOWER = re.compile(r"[а-яё]")
@@ -48,13 +49,21 @@ _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 _MIXED_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[А-Яа-яЁё])\w+\b")
 
 
+# The WHATWG Encoding Standard's labels that browsers decode as windows-1252: a page labelled
+# iso-8859-1 or ascii uses 0x80-0x9F for curly quotes, dashes and the euro sign, which
+# Latin-1 would make C1 control characters (and the plausibility check then took German for
+# cp1251: "Sдngerin").
+_WHATWG_WINDOWS_1252 = frozenset({"latin_1", "iso8859-1", "ascii"})
+
+
 def _known(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        return codecs.lookup(name.strip().lower()).name
+        known = codecs.lookup(name.strip().lower()).name
     except LookupError:
         return None
+    return "cp1252" if known in _WHATWG_WINDOWS_1252 else known
 
 
 def charset_from_header(content_type: str | None) -> str | None:
@@ -95,12 +104,15 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _mostly_utf8(data: bytes) -> bool:
-    """UTF-8 with at most a stray broken byte per 1,000 non-ASCII characters (a page truncated
-    or damaged in one place is still UTF-8; cp1251 prose fails on almost every letter)."""
+    """UTF-8 with at most one broken sequence per 100 well-formed non-ASCII characters (a page
+    truncated or damaged in one place, a teaser a CMS cut inside a character, is still UTF-8;
+    cp1251 or Latin-1 prose has almost no well-formed multi-byte sequence at all). Counted
+    against the well-formed ones, not per 1,000: a Polish page with 500 of them and one
+    teaser cut mid-letter fell to charset detection and came out as mac-latin2."""
     text = data.decode("utf-8", "replace")
     bad = text.count("\ufffd")
-    non_ascii = len(_ASCII_RUNS.sub("", text))
-    return bad == 0 or bad * 1000 <= non_ascii
+    good = len(_ASCII_RUNS.sub("", text)) - bad
+    return bad == 0 or bad * 100 <= good
 
 
 _HIGH_RUNS = re.compile(rb"[\x80-\xff]+")
@@ -145,7 +157,7 @@ def _detect(body: bytes) -> str:
     runs = _high_runs(sample)
     best = _best_single_byte(runs)
     text = runs.decode(best, "replace")
-    if _CYR_LOWER.search(text) and plausibility(text) > 0.5:
+    if _CYR_LOWER.search(text) and plausibility(text) > _PROSE:
         return best
     import charset_normalizer  # ~0.1 s to import: only for a page no rule above decides
 
@@ -166,7 +178,12 @@ def choose_charset(body: bytes, declared: str | None) -> str:
         if not sample.isascii():
             runs = _high_runs(sample)
             best = _best_single_byte(runs, prefer=declared)
-            if best != declared and _score(runs, best) > _score(runs, declared) + 0.2:
+            best_score = _score(runs, best)
+            # a Western label gives way only to a reading that is Russian prose itself: German
+            # Latin-1 read as cp1251 ("Sдngerin") is mixed words, while the Latin-1 reading
+            # is penalised for any run of three accented bytes ("Ã¼" mojibake in a script)
+            if best != declared and best_score > _score(runs, declared) + 0.2 and (
+                    declared in _CYRILLIC_SINGLE_BYTE or best_score > _PROSE):
                 return best
         return declared
     if not declared.startswith(("utf_16", "utf_32")) and _is_utf8(sample) and not _decodes(sample, declared):

@@ -113,7 +113,7 @@ def test_damaged_utf8_stays_utf8():
 def test_western_latin1_page_is_not_taken_for_cyrillic():
     html = "<html><body><p>Le ministre a répondu aux questions des médias à Genève, été déjà.</p></body></html>"
     text, used = decode_body(html.encode("latin-1"), "text/html; charset=iso-8859-1")
-    assert text == html and used == "iso8859-1"
+    assert text == html and used == "cp1252"  # the label browsers read as windows-1252 (WHATWG)
 
 
 def test_plausibility_prefers_the_right_decoding():

@@ -219,6 +219,42 @@ def test_gbk_labelled_gbk_stays_gbk(text):
     assert charset == "gbk" and text in decoded  # even "一一…" (D2 BB: valid UTF-8 too)
 
 
+def test_a_latin1_labelled_page_is_windows_1252_not_cyrillic():
+    """German under an iso-8859-1 label, with the curly quotes and dashes of windows-1252 (the
+    WHATWG Encoding Standard decodes that label as windows-1252): read as Latin-1 those bytes
+    are C1 controls, which the plausibility check penalised until cp1251 won ("Sдngerin")."""
+    from stenogram.extract.charset import decode_body
+
+    text = ("„Zuvor hatte die Sängerin und Songschreiberin ihre eigene Plattenfirma gegründet“ – "
+            "ein neues Team, ein neues Studio und ihr bisher persönlichstes Album. Die Größe des "
+            "Projekts überraschte selbst ihre Förderer.")
+    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+            "</head><body><p>" + text + "</p></body></html>")
+    decoded, charset = decode_body(html.encode("cp1252"))
+    assert charset == "cp1252" and text in decoded
+
+
+def test_russian_prose_under_a_latin1_label_is_still_cp1251():
+    from stenogram.extract.charset import decode_body
+
+    text = "Министр иностранных дел России провёл переговоры с коллегой. Стороны обсудили повестку дня."
+    body = ('<html><head><meta charset="iso-8859-1"></head><body><p>' + text + "</p></body></html>").encode("cp1251")
+    decoded, charset = decode_body(body)
+    assert charset == "cp1251" and text in decoded
+
+
+def test_a_utf8_page_with_one_teaser_cut_inside_a_letter_is_utf8():
+    """A CMS cut a teaser inside a two-byte letter ("papieros\xc5..."): one broken sequence
+    among hundreds of well-formed ones sent the page to detection (mac-latin2)."""
+    from stenogram.extract.charset import decode_body
+
+    para = "Watchdog wytoczył zarządowi Fundacji sprawę karną o rzekome nieudostępnienie informacji. "
+    body = ('<html><head><meta charset="utf-8"></head><body><p>' + para * 30 + "</p><a>").encode()
+    body += "Funkcjonariusze udaremnili przemyt paczek papieros".encode() + "ó".encode()[:1] + b"...</a></body></html>"
+    decoded, charset = decode_body(body)
+    assert charset == "utf-8" and para in decoded
+
+
 # --- nothing raises ---------------------------------------------------------------------------
 
 _SEEDS = [p.read_text(encoding="utf-8") for p in sorted(PAGES.glob("*.html"))]
