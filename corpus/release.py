@@ -471,6 +471,20 @@ def write_sums(folder: Path) -> None:
     (folder / SUMS).write_text("".join(lines), encoding="utf-8", newline="\n")
 
 
+def verify_sums(folder: str | Path) -> tuple[int, list[str]]:
+    """Check a release as ``sha256sum -c SHA256SUMS`` would: (files checked, files that fail,
+    missing ones included)."""
+    folder = Path(folder)
+    failed, checked = [], 0
+    for line in (folder / SUMS).read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        checked += 1
+        path = folder / name
+        if not path.is_file() or _sha256(path) != digest:
+            failed.append(name)
+    return checked, failed
+
+
 def _dump(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8",
                     newline="\n")

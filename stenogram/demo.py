@@ -77,8 +77,36 @@ def run_demo(data_dir: Path, size: int = 40, seed: int = 1, console=None, edit: 
         console.print(Text(f"Silent edits in the corpus (two texts at one URL): {len(edits)}"))
         for doc_id, title, url, n in edits[:5]:
             console.print(Text(f"  document {doc_id}: {n} versions at {url} - {title[:60]}"))
+        show_edit_feed_and_release(result.db_path, data_dir, console)
         console.print(Text(f"Read them: {serve_hint(result.db_path)}"))
     return summary, result
+
+
+def show_edit_feed_and_release(db_path: Path, data_dir: Path, console) -> None:
+    """What a researcher takes away: the edit in the feed, and a release verified by its sums."""
+    import sqlite3
+
+    from stenogram.corpus.edits import recent_edits, since_bound
+    from stenogram.corpus.release import make_release, verify_sums
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        edits = recent_edits(conn, since_bound("1970-01-01"))
+    finally:
+        conn.close()
+    console.print(Text(f"In the edit feed (/-/edits.atom when served; `stenogram edits --since DATE`): "
+                       f"{len(edits)} edit(s)"), soft_wrap=True)
+    parent = Path(data_dir) / "releases"
+    folder = parent / "demo"
+    for n in range(2, 1000):  # a release is written once: a demo run again gets a new folder
+        if not folder.exists():
+            break
+        folder = parent / f"demo-{n}"
+    release = make_release(db_path, folder, command="stenogram demo")
+    checked, failed = verify_sums(release.folder)
+    verdict = f"SHA256SUMS verified ({checked} files)" if not failed else f"SHA256SUMS FAILED: {failed}"
+    console.print(Text(f"Release {release.name}: {release.folder} ({release.counts.get('documents', 0)} "
+                       f"documents, {release.counts.get('versions', 0)} versions): {verdict}"), soft_wrap=True)
 
 
 def serve_hint(db_path) -> str:

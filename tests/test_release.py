@@ -319,3 +319,20 @@ def test_a_snapshot_before_any_capture_or_an_empty_corpus_is_refused(corpus, tmp
     assert r.exit_code == 65 and "no captures to release" in r.output
     bad = run("--db", corpus, "--out", tmp_path / "b", "--snapshot", "March 2022")
     assert bad.exit_code == 2 and "--snapshot" in bad.output
+
+
+def test_verify_sums_agrees_with_sha256sum(tmp_path):
+    """verify_sums (what the demo prints) says what `sha256sum -c` says, before and after tampering."""
+    from stenogram.corpus.release import verify_sums, write_sums
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.jsonl").write_text('{"id": 1}\n')
+    (tmp_path / "README.md").write_text("card\n")
+    write_sums(tmp_path)
+    assert verify_sums(tmp_path) == (2, [])
+    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=tmp_path).returncode == 0
+    (tmp_path / "data" / "a.jsonl").write_text('{"id": 2}\n')
+    (tmp_path / "README.md").unlink()
+    assert verify_sums(tmp_path) == (2, ["README.md", "data/a.jsonl"])
+    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=tmp_path,
+                          capture_output=True).returncode != 0
