@@ -255,6 +255,18 @@ def test_a_utf8_page_with_one_teaser_cut_inside_a_letter_is_utf8():
     assert charset == "utf-8" and para in decoded
 
 
+def test_a_utf8_page_with_latin1_bytes_pasted_into_attributes_is_utf8():
+    """A German recipe blog in UTF-8 whose banner's alt texts were pasted in Latin-1
+    ("K\xfcchenblogs"): three broken bytes against ~100 umlauts sent it to detection."""
+    from stenogram.extract.charset import decode_body
+
+    para = "So schön winterlich ist es wie schon lange nicht mehr. Da bringt es richtig Laune, Rinderleber mit Äpfeln zu braten. "
+    body = ('<html><head><meta charset="utf-8"></head><body><p>' + para * 20 + "</p>").encode()
+    body += b'<img alt="K\xfcchenblogs"><img alt="Hosting f\xfcr Profit" title="Hosting f\xfcr Profit"></body></html>'
+    decoded, charset = decode_body(body)
+    assert charset == "utf-8" and para in decoded
+
+
 # --- nothing raises ---------------------------------------------------------------------------
 
 _SEEDS = [p.read_text(encoding="utf-8") for p in sorted(PAGES.glob("*.html"))]
