@@ -23,10 +23,11 @@ from lxml import etree
 
 from stenogram.extract import blocks, chrome, gate
 from stenogram.extract.charset import decode_body
-from stenogram.extract.dates import parse_date, parse_date_time, parse_time
+from stenogram.extract.dates import in_comment_block, parse_date, parse_date_time, parse_time, published_date
 from stenogram.extract.profiles import Profile, ProfileSet, default_profiles
 from stenogram.extract.text import clean_paragraph, detect_language, normalise_for_compare
-from stenogram.extract.titles import kind_from_title, participants_from_title, split_place_date, strip_site_suffix
+from stenogram.extract.titles import (kind_from_title, page_title, participants_from_title, split_place_date,
+                                      strip_site_suffix)
 from stenogram.extract.transcript import Transcript
 from stenogram.extract.turns import split_turns
 
@@ -46,7 +47,6 @@ PLAUSIBLE_SHARE = 0.75
 _META_DATE_XPATH = etree.XPath(
     "//meta[@property='article:published_time' or @name='date' or @name='pubdate' or "
     "@itemprop='datePublished' or @name='DC.date' or @property='og:published_time']/@content")
-_OG_TITLE_XPATH = etree.XPath("//meta[@property='og:title']/@content")
 _DOC_NUMBER_IN_TEXT = re.compile(r"\b\d{1,5}-\d{2}-\d{2}-\d{4}\b")
 
 
@@ -137,16 +137,7 @@ def _parse(html: str):
 def _title(root, profile: Profile) -> str | None:
     el = profile.title.first(root)
     text = blocks.element_text(el) if el is not None else ""
-    if not text:
-        og = _OG_TITLE_XPATH(root)
-        text = clean_paragraph(og[0]) if og else ""
-    if not text:
-        h1 = root.find(".//h1")
-        text = blocks.element_text(h1) if h1 is not None else ""
-    if not text:
-        t = root.find(".//title")
-        text = blocks.element_text(t) if t is not None else ""
-    return strip_site_suffix(text) or None
+    return strip_site_suffix(page_title(root, text) or "") or None
 
 
 def _page_date_time(root, profile: Profile) -> tuple[str | None, str | None, list[str]]:
@@ -168,14 +159,14 @@ def _page_date_time(root, profile: Profile) -> tuple[str | None, str | None, lis
             date = parse_date(content)
             if date:
                 break
-    return date, time, lines
+    return date or published_date(root), time, lines
 
 
 def _date_lines_outside(outside: list) -> tuple[str | None, str | None]:
     """Fallback for templates without date selectors: the first line outside the body that is
     only a date/time ("8 April 202114:32"). `outside`: _outside_elements(root, container)."""
     for el in outside:
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "title", "head"):
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "title", "head") or in_comment_block(el):
             continue
         for raw in (el.text, el.tail):
             if raw and raw.strip():

@@ -32,6 +32,65 @@ def strip_site_suffix(title: str) -> str:
     return title
 
 
+# What sites put between the article's title and their own name in <title> / og:title:
+# " | ", " » ", " – ", " — ", " - ", " :: " (spaces on both sides: "Нур-Султан" is one word).
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|»«/—–-]|::)\s+")
+
+
+def _comparable(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").split()).casefold()
+
+
+def title_from_head(head: str | None, headings: list[str]) -> str | None:
+    """The article's title: the longest of `headings` (the page's h1-h3 texts) that is the
+    page's <title>/og:title `head` whole or one end of it cut at a site-name separator
+    ("Title » Site name", "Site name | Title"), or None when no heading is.
+
+    A title is what the page shows as a heading *and* names itself with in <title>: that
+    finds it whatever the level of its heading (DLE's h3.btl, Joomla's h2, Bitrix's h3) and
+    beside a site-name h1, and it drops the site name whatever the site calls itself. The
+    longest wins: an article's title is longer than the site's name on these pages."""
+    if not head or not headings:
+        return None
+    head = " ".join(head.split())
+    cuts = [0] + [p for m in _TITLE_SEPARATOR.finditer(head) for p in (m.start(), m.end())] + [len(head)]
+    starts, ends = cuts[0::2], cuts[1::2]  # segment i is head[starts[i]:ends[i]]
+    parts = {_comparable(head)}
+    parts.update(_comparable(head[: ends[i]]) for i in range(len(ends)))
+    parts.update(_comparable(head[starts[i]:]) for i in range(len(starts)))
+    parts.discard("")
+    matches = [h for h in headings if h and _comparable(h) in parts]
+    return max(matches, key=len) if matches else None
+
+
+def page_title(root, profile_title: str = "") -> str | None:
+    """The page's title. `profile_title`: the text of the profile's title element, if any.
+
+    The heading that <title> or og:title names (title_from_head) is the title when the
+    profile names none, or when the profile's element is itself only the site-name end of
+    <title> (a site-name h1 picked by a profile whose fingerprint matched a page of another
+    site). Else the profile's element; else og:title, the first h1, <title> (the caller strips
+    a known site suffix)."""
+    from stenogram.extract.dates import in_comment_block
+    from stenogram.extract.text import clean_paragraph
+
+    og = root.xpath("//meta[@property='og:title']/@content")
+    og_text = clean_paragraph(og[0]) if og else ""
+    title_el = root.find(".//title")
+    title_text = clean_paragraph("".join(title_el.itertext())) if title_el is not None else ""
+    headings = [clean_paragraph("".join(h.itertext())) for h in root.iter("h1", "h2", "h3")
+                if not in_comment_block(h)]
+    for head in (og_text, title_text):
+        named = title_from_head(head, headings)
+        if named and (not profile_title or (len(named) > len(profile_title)
+                                            and title_from_head(head, [profile_title]))):
+            return named
+    if profile_title:
+        return profile_title
+    h1 = root.find(".//h1")
+    return og_text or (clean_paragraph("".join(h1.itertext())) if h1 is not None else "") or title_text or None
+
+
 def split_place_date(title: str | None) -> tuple[str | None, str | None]:
     """(place, ISO date) from a title's "…, Place, Date" tail, or (None, None)."""
     if not title:
