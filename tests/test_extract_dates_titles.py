@@ -125,7 +125,8 @@ def test_joomla_time_item_prop_date_published(published):
 
 def test_a_date_published_inside_a_comment_is_skipped():
     root = lxml.html.document_fromstring(_page("", (
-        "<ol class='commentlist'><li class='comment'><time itemprop='datePublished' datetime='2022-04-04'>x</time></li></ol>"
+        "<ol class='commentlist'><li class='comment'>"
+        "<time itemprop='datePublished' datetime='2022-04-04'>x</time></li></ol>"
         "<div class='post'><time itemprop='datePublished' datetime='2022-03-05'>5 марта 2022</time></div>")))
     assert published_date(root) == "2022-03-05"
 

@@ -39,11 +39,12 @@ generate = _module("generate")
 CASES = scoring.load_cases()
 BY_ID = {c.id: c for c in CASES}
 
-# Measured with bench/bench_ru_cms.py (stenogram: tuning 0.987, held back 0.990), minus 0.01.
-F1_FLOOR = {"tune": 0.977, "held": 0.980}
-# Pages where some chrome string leaks into stenogram's text, as measured (tuning 13 of 58,
-# held back 5 of 22): more than this is a regression.
-MAX_PAGES_LEAKING_CHROME = {"tune": 13, "held": 5}
+# Measured with bench/bench_ru_cms.py (stenogram: tuning 0.995, held back 0.999, once the title
+# is read right and its line dropped from the body: docs/extraction-ru.md), minus 0.01.
+F1_FLOOR = {"tune": 0.985, "held": 0.989}
+# Pages where some chrome string leaks into stenogram's text, as measured (tuning 11 of 58,
+# held back 4 of 22): more than this is a regression.
+MAX_PAGES_LEAKING_CHROME = {"tune": 11, "held": 4}
 _TABLE = "the layout table's row and the blocks under the article, in the body's cell: "
 _GS = "the page falls to the globalsecurity profile (fingerprint form[action*='mailinglist']): "
 # Seed chrome lines stenogram lets through today (docs/extraction-ru.md, "What leaks").
@@ -55,7 +56,6 @@ KNOWN_SEED_CHROME_LEAKS = {
     "bitrix-classic-003-p1of3": _TABLE + "the photo album, 'Archive material'",
     "dle-classic-004-p3of3": _GS + "'Category: Minister S.Lavrov', the hidden search-form messages",
     "dle-modern-004": _GS + "'Category: Minister S.Lavrov'",
-    "joomla3-004-p3of3": _GS + "'Category: Minister S.Lavrov'",
 }
 
 
