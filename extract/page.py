@@ -31,7 +31,7 @@ from stenogram.extract.titles import (kind_from_title, page_title, participants_
 from stenogram.extract.transcript import Transcript
 from stenogram.extract.turns import split_turns
 
-EXTRACTOR_VERSION = "1.2.0"
+EXTRACTOR_VERSION = "1.3.0"
 LOG = logging.getLogger(__name__)
 # trafilatura options for pages without a known body container (documented options only;
 # never deduplicate=True: it keeps state across calls).
