@@ -223,3 +223,20 @@ def test_only_http_urls_of_the_source_with_a_transcript_path_pass(scheme, host, 
     passes = (scheme.lower() in ("http", "https") and sep == "://" and host in HOSTS
               and re.search(LIFERAY_PATH, parts.path) is not None)
     assert is_source_url(url, HOSTS, LIFERAY_PATH) == passes, url
+
+
+def test_the_stand_in_filters_as_field_regex_filter():
+    """README: ``filter=!statuscode:200``; FieldRegexFilter: the regex matches the whole field,
+    ``~`` tests containment; a line filtered out still ends the page it was read on."""
+    index = {capture(f"{PREFIX}{n}/", f"2019010{n}000000", b"x", status=("200" if n % 2 else "404")): b"x"
+             for n in range(1, 7)}
+    stand_in = WaybackStandIn(index, serve=False)
+    query = [("url", PREFIX), ("matchType", "prefix"), ("output", "json")]
+    statuses = lambda extra: [r.status for r in cdx.parse_cdx(stand_in.cdx(query + extra)[2]).rows]  # noqa: E731
+    assert statuses([("filter", "!statuscode:200")]) == ["404"] * 3
+    assert statuses([("filter", "statuscode:20")]) == []  # whole-field match, not a prefix
+    assert statuses([("filter", "~statuscode:20")]) == ["200"] * 3
+    page = cdx.parse_cdx(stand_in.cdx(query + [("filter", "statuscode:200"), ("limit", "2"),
+                                               ("showResumeKey", "true")])[2])
+    assert [r.timestamp[:8] for r in page.rows] == ["20190101", "20190103"]
+    assert page.resume_key == java_url_encode("ru,mid)/ru/foreign_policy/news/3 20190103000000!")
