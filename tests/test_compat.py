@@ -106,8 +106,8 @@ def test_an_attribute_gone_upstream_is_listed(monkeypatch):
     from twisted.web._newclient import Request
 
     monkeypatch.delattr(Request, "_writeHeaders")
-    assert compat.missing() == ["twisted.web._newclient:Request._writeHeaders is gone; "
-                                "read from Twisted 26.10.0"]
+    assert ("twisted.web._newclient:Request._writeHeaders is gone; read from Twisted 26.10.0"
+            in compat.missing())
 
 
 def test_a_copied_function_changed_upstream_is_listed_with_its_version(monkeypatch):

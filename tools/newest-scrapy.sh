@@ -8,7 +8,8 @@
 # How: a throwaway venv that sees the project venv's packages (installed from requirements.lock
 # by `make install`) behind its own, into which pip installs the newest Scrapy (and only what
 # that release needs beyond the lock). The venv is removed on exit; the lane is bounded by
-# LANE_TIMEOUT seconds (default 240).
+# LANE_TIMEOUT seconds (default 240). SCRAPY_SPEC (default: scrapy, the newest) tries another
+# release, e.g. SCRAPY_SPEC='scrapy==2.17.0'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 project_python=.venv/bin/python
@@ -24,7 +25,7 @@ lane_site=$("$lane/bin/python" -c 'import sysconfig; print(sysconfig.get_path("p
 echo "import site; site.addsitedir('$project_site')" > "$lane_site/stenogram-lock.pth"
 
 timeout "$limit" "$lane/bin/python" -m pip install -q --disable-pip-version-check \
-    --upgrade --upgrade-strategy only-if-needed scrapy
+    --upgrade --upgrade-strategy only-if-needed "${SCRAPY_SPEC:-scrapy}"
 "$lane/bin/python" -c 'import scrapy, twisted; print(f"newest-scrapy lane: Scrapy {scrapy.__version__}, Twisted {twisted.__version__}")'
 timeout "$limit" "$lane/bin/python" -m pytest -q -p no:cacheprovider -n 0 \
     tests/test_compat.py tests/test_download_handler.py
