@@ -96,8 +96,10 @@ class CorpusPipeline:
             return
         from stenogram.archive.reader import revisit_capture_at
 
-        capture = revisit_capture_at(data_paths(self.crawler.settings).warc_dir, revisit,
-                                     original)
+        capture = request.meta.get("replayed_capture")  # made by crawl --replay, by the same code
+        if capture is None:
+            capture = revisit_capture_at(data_paths(self.crawler.settings).warc_dir, revisit,
+                                         original)
         if capture is None:
             self.stats.inc_value("stenogram/not_modified/unreadable")
             return

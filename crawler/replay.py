@@ -19,7 +19,9 @@ Nothing is invented and nothing is archived again: ``request.meta["warc"]`` is t
 :class:`~archive.capture.WarcLocation` of the record that was served (its WARC file's name,
 offset, length, record id and payload digest; for a revisit, ``meta["warc_revisit_of"]`` is
 the original's) and ``meta["warc_date"]`` its ``WARC-Date``, so the corpus points at the
-original record. :func:`replay_settings` turns the WARC writer off.
+original record; for a replayed 304, ``meta["replayed_capture"]`` is the capture ``stenogram
+reprocess`` makes of it (:func:`replayed_capture`), which the corpus pipeline ingests.
+:func:`replay_settings` turns the WARC writer off.
 
 A crawl against other base URLs than the archive's (the live ``https://mid.ru`` defaults
 replaying a crawl of the sample site on 127.0.0.1) is mapped: each WARC's ``warcinfo`` names
@@ -301,6 +303,30 @@ class ReplayIndex:
 _FRAMING = {"transfer-encoding", "content-length"}
 
 
+def replayed_capture(revisit: _Entry, original: _Entry):
+    """The :class:`~archive.capture.Capture` ``stenogram reprocess`` makes of ``revisit`` (a 304)
+    and its ``original``, by its code (archive.reader's revisit capture, as
+    :func:`archive.reader.revisit_capture_at`), read where the replay found them: a WARC file or
+    a stored WACZ member (its records sit at the member's offset in the zip). None when either
+    cannot be read (logged)."""
+    from dataclasses import replace
+
+    from stenogram.archive.reader import ReadStats, _Original, _revisit_capture, read_record_at
+
+    stats = ReadStats()
+    try:
+        rec = read_record_at(revisit.source.path, revisit.source.base + revisit.offset)
+    except (ValueError, OSError) as exc:
+        log.warning("replay: cannot read the revisit of %s: %s", revisit.url, exc)
+        return None
+    where = _Original(original.source.path, original.source.base + original.offset)
+    capture = _revisit_capture(rec, where, stats)
+    if capture is not None:  # the record's place in its WARC, not in the WACZ holding it
+        capture.location = replace(capture.location, warc_file=revisit.location.warc_file,
+                                   warc_offset=revisit.location.warc_offset)
+    return capture
+
+
 def served_head(own, original=None) -> tuple[int, list[tuple[str, str]]]:
     """The status and header lines a replayed record is served with: its own; for a revisit
     (``original``: the head of the record it refers to), as ``stenogram reprocess`` reads it
@@ -408,6 +434,10 @@ class WarcReplayDownloadHandler(BaseDownloadHandler):
             request.meta["warc_revisit_of"] = original.location
         else:
             request.meta.pop("warc_revisit_of", None)
+        if original is not None and status == 304:
+            request.meta["replayed_capture"] = replayed_capture(entry, original)
+        else:
+            request.meta.pop("replayed_capture", None)
         respcls = responsetypes.from_args(headers=headers, url=request.url, body=payload)
         return respcls(url=request.url, status=status, headers=headers, body=payload,
                        request=request, flags=["replayed"], protocol=(http or coding_headers).protocol)

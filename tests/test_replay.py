@@ -288,7 +288,36 @@ def test_a_304_revisit_is_replayed_as_reprocess_reads_it(tmp_path):
     assert response.status == reprocessed.http_status
     assert response.headers.get("Content-Type").decode() == reprocessed.content_type
     assert gzip.decompress(response.body).decode() == reprocessed.body.decode()
-    assert response.meta["warc_revisit_of"].warc_record_id  # the original it refers to
+    # what CorpusPipeline.not_modified then ingests: the capture reprocess makes, by its code,
+    # whether the record is in a WARC file or in a WACZ (its stored member)
+    from stenogram.archive.reader import revisit_capture_at
+
+    assert response.meta["replayed_capture"] == reprocessed
+    assert revisit_capture_at(tmp_path, response.meta["warc"], response.meta["warc_revisit_of"]) == reprocessed
     # a full capture is served as recorded, as before
     earlier = asyncio.run(handler.download_request(Request(RU)))
     assert earlier.status == 200 and earlier.headers.get("Content-Type") == b"text/html; charset=windows-1251"
+
+
+def test_a_304_revisit_replayed_from_a_wacz_is_the_capture_reprocess_makes(tmp_path):
+    """The same 304 revisit, replayed from a WACZ: the capture the corpus pipeline ingests is the
+    one reprocess makes of the WARC inside it (the record's own WARC file name and offset)."""
+    import asyncio
+
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from stenogram.archive.reader import iter_captures
+    from stenogram.crawler.replay import WarcReplayDownloadHandler
+
+    warc_dir = tmp_path / "w"
+    warc_dir.mkdir()
+    make_crawl_warc(warc_dir / "crawl.warc.gz")
+    wacz = tmp_path / "crawl.wacz"
+    build_wacz([warc_dir], wacz)
+    [reprocessed] = [c for c in iter_captures([warc_dir]) if c.http_status == 304]
+
+    handler = WarcReplayDownloadHandler(get_crawler(settings_dict=replay_settings([wacz])))
+    response = asyncio.run(handler.download_request(Request(reprocessed.url)))
+    assert response.status == 304
+    assert response.meta["replayed_capture"] == reprocessed
