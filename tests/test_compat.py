@@ -33,7 +33,22 @@ def private_uses(source: str) -> list[str]:
     found = []
     tree = ast.parse(source)
     methods = {id(f) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for f in c.body}
+    imported = set()  # local names bound to a module or object of LIBRARIES
     for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names
+                         if a.name.split(".")[0] in LIBRARIES}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] in LIBRARIES:
+                imported |= {a.asname or a.name for a in node.names}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__") and node.attr not in PRIVATE_ATTRIBUTE_NAMES):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in imported:
+                found.append(f"{node.lineno}: {root.id}….{node.attr}")
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
@@ -84,7 +99,10 @@ def test_no_module_but_compat_uses_a_private_upstream_name():
     ("slot = getattr(engine, '_slot', None)", ["1: getattr(…, '_slot')"]),
     ("x = engine._slot.nextcall", ["1: ._slot"]),
     ("class A(B):\n    def _cb_bodyready(self, r, q):\n        pass", ["2: def _cb_bodyready"]),
-    ("def _parser():\n    pass", []),  # a module's own function of the same name overrides nothing
+    ("def _parser():\n    pass", []),
+    ("from twisted.web import client\nclient._RetryingHTTP11ClientProtocol.x = 1",
+     ["2: client…._RetryingHTTP11ClientProtocol"]),
+    ("import scrapy.utils.defer\nscrapy.utils.defer._schedule_coro(c)", ["2: scrapy…._schedule_coro"]),  # a module's own function of the same name overrides nothing
     # one's own private names, and public names of the libraries, are not upstream private uses
     ("from scrapy.utils.defer import deferred_from_coro\nfrom ._own import _helper\nself._mine = 1", []),
 ])
