@@ -99,10 +99,10 @@ def test_no_module_but_compat_uses_a_private_upstream_name():
     ("slot = getattr(engine, '_slot', None)", ["1: getattr(…, '_slot')"]),
     ("x = engine._slot.nextcall", ["1: ._slot"]),
     ("class A(B):\n    def _cb_bodyready(self, r, q):\n        pass", ["2: def _cb_bodyready"]),
-    ("def _parser():\n    pass", []),
+    ("def _parser():\n    pass", []),  # a module's own function of the same name overrides nothing
     ("from twisted.web import client\nclient._RetryingHTTP11ClientProtocol.x = 1",
      ["2: client…._RetryingHTTP11ClientProtocol"]),
-    ("import scrapy.utils.defer\nscrapy.utils.defer._schedule_coro(c)", ["2: scrapy…._schedule_coro"]),  # a module's own function of the same name overrides nothing
+    ("import scrapy.utils.defer\nscrapy.utils.defer._schedule_coro(c)", ["2: scrapy…._schedule_coro"]),
     # one's own private names, and public names of the libraries, are not upstream private uses
     ("from scrapy.utils.defer import deferred_from_coro\nfrom ._own import _helper\nself._mine = 1", []),
 ])
