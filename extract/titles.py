@@ -41,26 +41,35 @@ def _comparable(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").split()).casefold()
 
 
-def title_from_head(head: str | None, headings: list[str]) -> str | None:
-    """The article's title: the longest of `headings` (the page's h1-h3 texts) that is the
-    page's <title>/og:title `head` whole or one end of it cut at a site-name separator
-    ("Title » Site name", "Site name | Title"), or None when no heading is.
-
-    A title is what the page shows as a heading *and* names itself with in <title>: that
-    finds it whatever the level of its heading (DLE's h3.btl, Joomla's h2, Bitrix's h3) and
-    beside a site-name h1, and it drops the site name whatever the site calls itself. The
-    longest wins: an article's title is longer than the site's name on these pages."""
-    if not head or not headings:
-        return None
+def _ends(head: str) -> dict[str, int]:
+    """Comparable forms of `head` whole and of each end of it cut at a separator -> length."""
     head = " ".join(head.split())
     cuts = [0] + [p for m in _TITLE_SEPARATOR.finditer(head) for p in (m.start(), m.end())] + [len(head)]
     starts, ends = cuts[0::2], cuts[1::2]  # segment i is head[starts[i]:ends[i]]
-    parts = {_comparable(head)}
-    parts.update(_comparable(head[: ends[i]]) for i in range(len(ends)))
-    parts.update(_comparable(head[starts[i]:]) for i in range(len(starts)))
-    parts.discard("")
-    matches = [h for h in headings if h and _comparable(h) in parts]
+    parts = [head] + [head[: e] for e in ends] + [head[b:] for b in starts]
+    return {_comparable(p): len(p) for p in parts if p}
+
+
+def title_from_head(head: str | None, headings: list[str]) -> str | None:
+    """The article's title: the longest of `headings` (the page's h1-h3 texts) that is the
+    page's <title>/og:title `head` whole, or one end of it cut at a site-name separator
+    ("Title » Site name", "Site name | Title") that is longer than the rest; None when none is.
+
+    A title is what the page shows as a heading *and* names itself with in <title>: that
+    finds it whatever the level of its heading (DLE's h3.btl, Joomla's h2, Bitrix's h3) and
+    beside a site-name h1, and drops the site name whatever the site calls itself. An end
+    shorter than the rest is not taken (in "Lavrov - Interview with TASS" a sidebar heading
+    "Lavrov" is not the title): a site name longer than the title is left to the caller."""
+    if not head or not headings:
+        return None
+    whole = len(" ".join(head.split()))
+    ends = _ends(head)
+    matches = [h for h in headings if h and ends.get(_comparable(h), 0) * 2 > whole - 3]
     return max(matches, key=len) if matches else None
+
+
+def _is_an_end_of(head: str, text: str) -> bool:
+    return bool(text) and _comparable(text) in _ends(head)
 
 
 def page_title(root, profile_title: str = "") -> str | None:
@@ -83,7 +92,7 @@ def page_title(root, profile_title: str = "") -> str | None:
     for head in (og_text, title_text):
         named = title_from_head(head, headings)
         if named and (not profile_title or (len(named) > len(profile_title)
-                                            and title_from_head(head, [profile_title]))):
+                                            and _is_an_end_of(head, profile_title))):
             return named
     if profile_title:
         return profile_title

@@ -156,10 +156,27 @@ separators = st.sampled_from([" | ", " » ", " – ", " — ", " - ", " :: "])
 def test_the_heading_named_by_title_is_the_title_without_the_site_name(title, site, sep, site_first):
     head = f"{site}{sep}{title}" if site_first else f"{title}{sep}{site}"
     if len(site) >= len(title):
-        return  # the rule takes the longest named heading: a site name longer than the title is out of scope
+        return  # a site name as long as the title is left to the caller (next test)
     # a site-name heading beside the article's, both named by <title>
     assert title_from_head(head, [site, title, "Добавить комментарий"]) == title
     assert title_from_head(head, [title]) == title
+
+
+@given(titles_, site_names, separators, st.booleans())
+def test_an_end_no_longer_than_the_rest_is_not_taken(title, site, sep, site_first):
+    head = f"{site}{sep}{title}" if site_first else f"{title}{sep}{site}"
+    if len(site) < len(title):
+        return
+    # in "Lavrov - Interview with TASS" a sidebar heading "Lavrov" is not the title
+    assert title_from_head(head, [title]) is None
+
+
+def test_a_short_heading_equal_to_one_end_of_the_title_is_not_the_title():
+    html = _page("<title>Lavrov - Interview with the TASS news agency</title>",
+                 "<aside><h3>Lavrov</h3><ul><li>Other news</li></ul></aside>"
+                 f"<article><div class='entry'>{_ARTICLE}</div></article>")
+    t = extract_page(html, url="http://localhost/interview/", require_evidence=False)
+    assert t.title == "Lavrov - Interview with the TASS news agency"
 
 
 @given(titles_, separators, titles_)
