@@ -351,35 +351,63 @@ def diff(db_path, doc_id, context, html_file):
 
 @click.command()
 @DB_OPTION
-@click.argument("query")
+@click.argument("query", default="")
+@click.option("--speaker", default=None, help="Only what this speaker said (Lavrov, Лавров): the words in their turns")
+@click.option("--from", "date_from", default=None, help="From this date (YYYY, YYYY-MM or YYYY-MM-DD), included")
+@click.option("--to", "date_to", default=None, help="To this date (YYYY, YYYY-MM or YYYY-MM-DD), included")
+@click.option("--source", default=None, help="Seen on this source (mid, mid_archive, globalsecurity, ...)")
+@click.option("--lang", default=None, help="In this language (en, ru)")
+@click.option("--kind", default=None, help="Of this kind (transcript, ...)")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (JSON lines)")
-def search(db_path, query, limit, offset, as_json):
-    """Search the transcripts, best hits first.
+@click.option("--counts", is_flag=True, help="Also print the matches counted by year, month and source")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per hit (JSON lines), as /-/search.json's hits; then with --counts "
+                   "one object {total, counts}")
+def search(db_path, query, speaker, date_from, date_to, source, lang, kind, limit, offset, counts,
+           as_json):
+    """Search the transcripts, best hits first (the same search as the web page /-/search).
 
     Words match any form ("talks" finds "talk", "Лавровым" finds "Лавров"), "double quotes"
-    make a phrase, a trailing * a prefix; all words must match; nothing else is syntax."""
+    make a phrase, a trailing * a prefix; all words must match; nothing else is syntax.
+    Without words, the filters list the transcripts they select, newest first."""
     import html as html_module
     import re
 
     from stenogram.corpus import search as search_module
 
     try:
+        filters = search_module.Filters.from_args({
+            "speaker": speaker, "from": date_from, "to": date_to, "source": source, "lang": lang,
+            "kind": kind})
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    if not search_module.terms(query) and not filters.as_args():
+        raise BadInput("nothing to search for: give words, or a filter (--speaker, --from, ...)")
+    try:
         with ReadOnlyCorpus(db_path) as corpus:
-            hits = search_module.search(corpus, query, limit=limit, offset=offset)
+            results = search_module.run(corpus, query, filters, limit=limit, offset=offset,
+                                        counts=counts)
     except sqlite3.Error as exc:
         raise BadInput(f"{db_path}: cannot search ({exc})") from exc
-    for hit in hits:  # page text is neutralised for the terminal (stenogram.terminal)
+    for hit in results.hits:  # page text is neutralised for the terminal (stenogram.terminal)
         if as_json:
             click.echo(json_line(json.dumps(hit, ensure_ascii=False)))
             continue
         snippet = html_module.unescape(re.sub(r"</?mark>", "**", hit["snippet_html"]))
         click.echo("\t".join(neutralise(v) for v in (hit['document_id'], hit['date'] or '?',
                                                     hit['source'] or '?', hit['title'] or ''))
-                   + f"\n    {neutralise(snippet)}")
+                   + f"\n    {neutralise(hit['url'] or '')}\n    {neutralise(snippet)}")
+    if as_json and counts:
+        click.echo(json_line(json.dumps({"total": results.total, "counts": results.counts},
+                                        ensure_ascii=False)))
     if not as_json:
-        click.echo(f"{len(hits)} hit(s)" + (f" from {offset + 1}" if offset else ""), err=True)
+        if counts:
+            for name, tally in results.counts.items():
+                click.echo(f"by {name}: " + ", ".join(f"{neutralise(k)} {v}" for k, v in tally.items()))
+        shown = len(results.hits)
+        where = f"{offset + 1}–{offset + shown} of " if shown and (offset or shown < results.total) else ""
+        click.echo(f"{where}{results.total} hit(s)", err=True)
 
 
 @click.command()

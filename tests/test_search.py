@@ -175,8 +175,8 @@ def test_real_world_queries(built, query, must, must_not):
 def test_hits_carry_the_documented_keys_and_a_highlighted_snippet(built):
     corpus, ids = built
     hits = search(corpus, "Al-Tanf")
-    assert list(hits[0]) == ["document_id", "title", "date", "place", "source", "language",
-                             "snippet_html", "rank"]
+    assert list(hits[0]) == ["document_id", "title", "date", "place", "source", "sources",
+                             "language", "kind", "url", "snippet_html", "rank"]
     hit = hits[0]
     assert hit["document_id"] == ids["seed-002"] and hit["date"] == "2019-10-09"
     assert hit["source"] == "mid" and hit["language"] == "en"
@@ -225,7 +225,11 @@ def test_limit_and_offset_page_through_the_same_order(built):
     ("talks*", '("talks"* OR "talk"*)'),
     ('"al tan*"', '"al tan"*'),
     ('"al tan"*', '"al tan"*'),
-    ("NOT NEAR(a b) OR x:y", '"not" AND "near a" AND "b" AND "or" AND "x y"'),
+    ("NOT NEAR a b OR x:y", '"not" AND "near" AND "a" AND "b" AND "or" AND "x y"'),
+    ("NOT NEAR(a b) OR x:y", 'NEAR("a" "b", 10) AND "not" AND "or" AND "x y"'),  # FTS5's NEAR group
+    ("near(a b)", '"near a" AND "b"'),  # in capitals only, as FTS5 writes it
+    ('NEAR(talks* "U.S. sanctions", 3)', 'NEAR("talk"* "u s sanction", 3)'),
+    ("NEAR(Lavrov, 5)", '"lavrov"'),  # one phrase: no group
     ("", '""'), ("?!", '""'), ("***", '""'),
 ])
 def test_parse_query(text, expected):
