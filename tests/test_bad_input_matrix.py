@@ -214,9 +214,9 @@ def test_bad_input_through_the_console_script(slot, kind, goods, tmp_path):
 
 
 def test_the_count_of_bad_inputs_tried():
-    """The README states this figure; keep them equal."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    assert f"{len(CASES)} bad inputs" in readme, len(CASES)
+    """The evidence page (docs/evidence.md) states this figure; keep them equal."""
+    evidence = (Path(__file__).resolve().parents[1] / "docs" / "evidence.md").read_text(encoding="utf-8")
+    assert f"{len(CASES)} bad inputs" in evidence, len(CASES)
 
 
 def test_a_broken_file_among_good_ones_is_skipped_and_the_rest_processed(goods, tmp_path):

@@ -1,4 +1,4 @@
-"""The README's Dask recipe listens on the interface it names, and nowhere else (issue 26, item 5).
+"""The scale-out guide's Dask recipe listens on the interface it names, and nowhere else (issue 26, item 5).
 
 A Dask scheduler runs whatever a client that reaches it submits, so where it listens is the whole
 of its security on a network without TLS. ``dask scheduler --no-dashboard`` still starts its HTTP
@@ -7,7 +7,7 @@ address, ``:8787`` (all interfaces) by default, and every ``dask worker`` its ow
 ``--dashboard-address HOST:PORT`` moves them (dask/distributed issues 5634, 6301, 7207). So the
 recipe's ``--host 127.0.0.1 --no-dashboard`` alone still listened on 0.0.0.0.
 
-The test runs the recipe's own ``dask scheduler`` and ``dask worker`` lines, read from README.md
+The test runs the recipe's own ``dask scheduler`` and ``dask worker`` lines, read from docs/guide/scale-out.md
 (ports made free, one worker process: its nanny and the worker it starts), and the test cluster
 of tests/dask_support.py, and reads every listening TCP socket of their processes from
 ``/proc/net/tcp`` and ``/proc/net/tcp6`` (a socket is ``socket:[inode]`` among ``/proc/PID/fd``;
@@ -38,9 +38,9 @@ pytestmark = [pytest.mark.network, pytest.mark.skipif(not sys.platform.startswit
 
 
 def recipe_lines() -> tuple[str, str]:
-    """The ``dask scheduler`` and ``dask worker`` command lines of README's Dask recipe."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### Rebuilds on a Dask cluster"):]
+    """The ``dask scheduler`` and ``dask worker`` command lines of the scale-out guide's Dask recipe."""
+    text = (ROOT / "docs" / "guide" / "scale-out.md").read_text(encoding="utf-8")
+    section = text[text.index("## Rebuilds on a Dask cluster"):]
     block = re.search(r"```sh\n(.*?)```", section, re.S)[1]
     commands = [line.split("#")[0].strip() for line in block.splitlines()]
     scheduler = next(c for c in commands if c.startswith(".venv/bin/dask scheduler"))

@@ -22,21 +22,26 @@ pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 VENV = Path(sys.executable).parent.parent
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "guide" / "operate.md"
 
 
-def readme_block(language: str, first_line: str) -> str:
-    """The README's fenced ``language`` block that starts with ``first_line``: the tests run
+def doc_block(language: str, first_line: str, page: Path = GUIDE) -> str:
+    """The page's fenced ``language`` block that starts with ``first_line``: the tests run
     the documented commands themselves, so the documentation cannot drift from what works."""
-    for block in re.findall(rf"```{language}\n(.*?)```", README.read_text(), re.S):
+    for block in re.findall(rf"```{language}\n(.*?)```", page.read_text(), re.S):
         if block.startswith(first_line):
             return block
-    raise AssertionError(f"README.md has no ```{language} block starting {first_line!r}")
+    raise AssertionError(f"{page.name} has no ```{language} block starting {first_line!r}")
 
 
-#: The README's crontab line and systemd service (ExecStart is what the test runs).
-CRON_LINE = readme_block("cron", "").strip()
-SYSTEMD_SERVICE = readme_block("ini", "[Unit]\nDescription=stenogram daily crawl")
+#: The operations guide's crontab line and systemd service (ExecStart is what the test runs).
+CRON_LINE = doc_block("cron", "").strip()
+SYSTEMD_SERVICE = doc_block("ini", "[Unit]\nDescription=stenogram daily crawl")
+
+
+def test_the_readme_shows_the_same_cron_line():
+    assert doc_block("cron", "", ROOT / "README.md").strip() == CRON_LINE
 
 
 def deploy(tmp_path: Path) -> Path:
