@@ -31,10 +31,17 @@ EXIT_STATUSES: tuple[ExitStatus, ...] = (
                "not a WARC)", "commands reading files"),
     ExitStatus(66, "EX_NOINPUT", "an input is missing, a folder where a file is expected, unreadable",
                "commands reading files"),
+    ExitStatus(69, "EX_UNAVAILABLE", "a service kept refusing or could not be reached: a web archive "
+               "(HTTP 429/5xx after the waits it asked for, refused connections, a CDX server that "
+               "cannot be read) or a Dask scheduler; what was not fetched is owed, the same command "
+               "resumes it", "backfill, reprocess --cluster"),
     ExitStatus(73, "EX_CANTCREAT", "an output cannot be created (folder missing or read-only, a "
                "folder in the way)", "commands writing files"),
     ExitStatus(75, "locked", "another crawl holds the data folder's lock: not a failure, try later",
                "crawl, backfill"),
+    ExitStatus(76, "EX_PROTOCOL", "a web archive broke a listing (a page repeated, an empty page "
+               "with a resume key, a listing that does not move forward): that listing stopped, the "
+               "rest was done", "backfill"),
     ExitStatus(130, "interrupted", "stopped by Ctrl-C or SIGTERM: WARCs closed, state committed, the "
                "rest owed to the next run", "crawl, backfill"),
 )
