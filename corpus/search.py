@@ -34,7 +34,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from stenogram.corpus.stemming import WORD_RE, fold, source_words, stem, words
+from stenogram.corpus.stemming import WORD_RE, fold, source_words, stem, stem_text, words
 
 STEMMED_FTS = "documents_stemmed_fts"
 PLAIN_FTS = "documents_fts"
@@ -289,14 +289,20 @@ def _run(conn, found, filters: Filters, limit: int, offset: int, counts: bool) -
                    f"FROM {table} WHERE {table} MATCH ?) m JOIN documents d ON d.id = m.id "
                    f"WHERE {where}")
         mparams = [*BM25_WEIGHTS, query, *params]
+        # counted without ranking (bm25 is computed per row; a count needs none)
+        counted = (f"SELECT count(*) FROM {table} WHERE {table} MATCH ?" if where == "1" else
+                   f"SELECT count(*) FROM documents d WHERE d.id IN (SELECT rowid FROM {table} "
+                   f"WHERE {table} MATCH ?) AND {where}")
+        cparams = [query, *params]
         order = "rank, id"
     else:
         matched = f"SELECT d.id, NULL AS rank, d.date FROM documents d WHERE {where}"
         mparams = params
         order = "date IS NULL, date DESC, id"
+        counted, cparams = f"SELECT count(*) FROM ({matched})", mparams
     speaker = filters.speaker_key() if found else None
     if speaker is None:
-        total = conn.execute(f"SELECT count(*) FROM ({matched})", mparams).fetchone()[0]
+        total = conn.execute(counted, cparams).fetchone()[0]
         page = conn.execute(f"SELECT id, rank FROM ({matched}) ORDER BY {order} LIMIT ? OFFSET ?",
                             [*mparams, limit, offset]).fetchall()
         tally = _counts(conn, matched, mparams) if counts else None
@@ -396,8 +402,13 @@ def _words_match(text: str, found: list[Term]) -> bool:
     groups within their distance."""
     if not text:
         return False
-    stems = [stem(w) for _, _, ws in source_words(text) for w in ws]
+    stems = stem_text(text).split()  # the words as the index holds them (the same function)
+    present = set(stems)
     for term in found:
+        if not term.near and not term.prefix and len(term.words) == 1:
+            if term.stems()[0] not in present:  # one word: a set lookup, no scan
+                return False
+            continue
         spans = [_phrase_spans(stems, leaf) for leaf in term.leaves()]
         if not all(spans):
             return False
