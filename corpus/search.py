@@ -302,9 +302,12 @@ def _run(conn, found, filters: Filters, limit: int, offset: int, counts: bool) -
         counted, cparams = f"SELECT count(*) FROM ({matched})", mparams
     speaker = filters.speaker_key() if found else None
     if speaker is None:
-        total = conn.execute(counted, cparams).fetchone()[0]
-        page = conn.execute(f"SELECT id, rank FROM ({matched}) ORDER BY {order} LIMIT ? OFFSET ?",
-                            [*mparams, limit, offset]).fetchall()
+        # One pass ranks the matches and counts them (a window over all of them); a page past
+        # the end has no row to carry the count, so it is counted apart, without ranking.
+        rows = conn.execute(f"SELECT id, rank, count(*) OVER () FROM ({matched}) ORDER BY {order} "
+                            f"LIMIT ? OFFSET ?", [*mparams, limit, offset]).fetchall()
+        total = rows[0][2] if rows else conn.execute(counted, cparams).fetchone()[0]
+        page = [(doc_id, rank) for doc_id, rank, _ in rows]
         tally = _counts(conn, matched, mparams) if counts else None
     else:
         # The words must be in the speaker's own turns: the index holds whole texts, so each
