@@ -3,7 +3,8 @@ against the query it replaced (the full rows of every match joined and sorted, s
 page), in one run on one corpus, so the ratio is what to read (issue 26 item 3).
 
 The corpus: ``--size`` documents of bench_corpus.py's synthetic text (400 Zipf-drawn words a
-document, "Lavrov's" in every paragraph), dated over five years, in English and Russian, on
+document, "Lavrov's" in every paragraph; ``--parts`` of them joined into one, for a
+transcript's length), dated over five years, in English and Russian, on
 two sources, with turns alternating "Question" and "Sergey Lavrov", inserted through the real
 schema and FTS triggers (both indexes, the stemmed one by ``stenogram_stem``).
 
@@ -39,12 +40,12 @@ QUERIES = [  # (name, text, filters)
 ]
 
 
-def build(path: Path, n: int) -> None:
+def build(path: Path, n: int, parts: int = 1) -> None:
     corpus = Corpus(path)
     conn = corpus.conn
     conn.execute("BEGIN")
     for i in range(n):
-        text, _ = synthetic_doc(i)
+        text = "\n\n".join(synthetic_doc(i * parts + j)[0] for j in range(parts))
         paras = text.split("\n\n")
         turns = [{"speaker": "Question" if k % 2 else "Sergey Lavrov",
                   "speaker_id": "question" if k % 2 else "lavrov", "text": p}
@@ -86,13 +87,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--parts", type=int, default=4,
+                    help="synthetic documents joined into one (4: ~1,600 words, ~10 kB, a transcript's length)")
     ap.add_argument("--dir", help="where the corpus goes (default: a temporary directory)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=a.dir) as tmp:
         path = Path(tmp) / "corpus.db"
         t = time.perf_counter()
-        build(path, a.size)
-        print(f"{a.size} documents built in {time.perf_counter() - t:.1f} s")
+        build(path, a.size, a.parts)
+        print(f"{a.size} documents of {a.parts * 400} words built in {time.perf_counter() - t:.1f} s")
         import sqlite3
 
         conn = sqlite3.connect(path)

@@ -61,6 +61,18 @@ def main() -> None:
               f"{sorted(by_stem - by_lemma)} / {sorted(by_lemma - by_stem)}")
     print(f"\n{len(QUERIES)} queries over {len(docs)} documents: pymorphy3 finds the same "
           f"documents for {same}, more for {more}, fewer for {fewer}")
+    # Every distinct Russian word of the corpus as a one-word query: where do the readings part?
+    ru = sorted({w for ws in doc_words.values() for w in ws if _CYRILLIC.search(w)})
+    more_words, fewer_words = [], []
+    for w in ru:
+        by_stem = {k for k in docs if stem(w) in doc_stems[k]}
+        by_lemma = {k for k in docs if lemmas(w) & doc_lemmas[k]}
+        if len(by_lemma) > len(by_stem):
+            more_words.append(w)
+        elif len(by_lemma) < len(by_stem):
+            fewer_words.append(w)
+    print(f"{len(ru)} distinct Russian words as queries: pymorphy3 finds more documents for "
+          f"{len(more_words)} {more_words[:12]}, fewer for {len(fewer_words)} {fewer_words[:12]}")
 
 
 if __name__ == "__main__":
