@@ -10,10 +10,29 @@ from __future__ import annotations
 import sqlite3
 
 
+def has_counts(conn: sqlite3.Connection) -> bool:
+    """Whether the corpus keeps ``schema.DOCUMENT_COUNTS`` (a corpus written by a version before
+    it, opened read-only and so never migrated, does not: its figures come from a scan)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'document_counts'"
+                        ).fetchone() is not None
+
+
+def n_documents(conn: sqlite3.Connection) -> int:
+    """How many documents: the maintained aggregate's sum, not ``count(*)`` over full-text rows."""
+    if has_counts(conn):
+        return conn.execute("SELECT coalesce(sum(n), 0) FROM document_counts").fetchone()[0]
+    return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+
 def per_year(conn: sqlite3.Connection) -> tuple[dict[int, int], int]:
     """({year: documents} for every year from the earliest to the latest, undated documents)."""
-    counts = dict(conn.execute("SELECT year, count(*) FROM documents WHERE year IS NOT NULL GROUP BY year"))
-    undated = conn.execute("SELECT count(*) FROM documents WHERE year IS NULL").fetchone()[0]
+    if has_counts(conn):  # year 0 is the aggregate's key for "undated" (schema._COUNT_KEY)
+        rows = dict(conn.execute("SELECT year, sum(n) FROM document_counts GROUP BY year"))
+        undated = rows.pop(0, 0)
+        counts = rows
+    else:
+        counts = dict(conn.execute("SELECT year, count(*) FROM documents WHERE year IS NOT NULL GROUP BY year"))
+        undated = conn.execute("SELECT count(*) FROM documents WHERE year IS NULL").fetchone()[0]
     years = [int(y) for y in counts]
     if not years:
         return {}, undated

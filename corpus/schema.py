@@ -175,6 +175,10 @@ def _ensure_documents(db: sqlite_utils.Database) -> None:
             pk="id",
         )
     db["documents"].create_index(["date", "language"], if_not_exists=True)
+    # Datasette's default facets on the documents table (``corpus.serve.metadata``) group by
+    # these: from an index they read a few MB, from the table every full text (issue 26).
+    db["documents"].create_index(["year"], if_not_exists=True)
+    db["documents"].create_index(["kind"], if_not_exists=True)
     register_stem_function(db.conn)
     if "documents_fts" not in db.table_names():
         db["documents"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
@@ -272,6 +276,74 @@ def _ensure_translation_links(db: sqlite_utils.Database) -> None:
         db["translation_links"].create_index(["url_key"])
 
 
+# ---------------------------------------------------------------- maintained aggregates
+#: ``document_counts``: how many documents there are per (month of the date, year, language,
+#: sources), kept by triggers on ``documents`` in the same transaction as each insert, delete or
+#: change of those columns. Why: the home page (its count, the coverage strip and the per-year
+#: table, ``corpus.web.views``, ``corpus.coverage``) read it in a few hundred rows instead of
+#: scanning ``documents`` - whose rows carry full texts, so a scan reads the whole file (0.9 s at
+#: 100k documents, issue 26). Triggers rather than code in ``corpus.store``: every writer (ingest,
+#: reprocess, merges, a release's snapshot) keeps it without knowing of it. The keys are never
+#: NULL (a NULL would make every row its own group under the primary key): ``month`` is '' for
+#: a date shorter than a month, ``year`` 0 for an undated document, ``language``/``sources`` ''
+#: when missing.
+DOCUMENT_COUNTS = "document_counts"
+_COUNT_KEY = {
+    "month": "CASE WHEN length({r}.date) >= 7 THEN substr({r}.date, 1, 7) ELSE '' END",
+    "year": "coalesce({r}.year, 0)",
+    "language": "coalesce({r}.language, '')",
+    "sources": "coalesce({r}.sources, '')",
+}
+
+
+def _count_add(row: str) -> str:
+    values = ", ".join(expr.format(r=row) for expr in _COUNT_KEY.values())
+    return (f"INSERT INTO {DOCUMENT_COUNTS} (month, year, language, sources, n) VALUES ({values}, 1) "
+            "ON CONFLICT (month, year, language, sources) DO UPDATE SET n = n + 1;")
+
+
+def _count_remove(row: str) -> str:
+    where = " AND ".join(f"{col} = {expr.format(r=row)}" for col, expr in _COUNT_KEY.items())
+    return (f"UPDATE {DOCUMENT_COUNTS} SET n = n - 1 WHERE {where};\n"
+            f"  DELETE FROM {DOCUMENT_COUNTS} WHERE n <= 0 AND {where};")
+
+
+COUNT_TRIGGERS = {
+    "document_counts_ai": f"CREATE TRIGGER document_counts_ai AFTER INSERT ON documents BEGIN\n"
+                          f"  {_count_add('new')}\nEND",
+    "document_counts_ad": f"CREATE TRIGGER document_counts_ad AFTER DELETE ON documents BEGIN\n"
+                          f"  {_count_remove('old')}\nEND",
+    "document_counts_au": f"CREATE TRIGGER document_counts_au AFTER UPDATE OF date, year, language, "
+                          f"sources ON documents BEGIN\n  {_count_remove('old')}\n  {_count_add('new')}\nEND",
+}
+
+
+def _ensure_document_counts(db: sqlite_utils.Database) -> None:
+    """Create ``document_counts`` and its triggers; a corpus from before it is counted once,
+    in the same transaction as the triggers start keeping it."""
+    conn = db.conn
+    if DOCUMENT_COUNTS in db.table_names() and all(
+            conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).fetchone()
+            for name in COUNT_TRIGGERS):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"DROP TABLE IF EXISTS {DOCUMENT_COUNTS}")
+        conn.execute(f"CREATE TABLE {DOCUMENT_COUNTS} (month TEXT NOT NULL, year INTEGER NOT NULL, "
+                     "language TEXT NOT NULL, sources TEXT NOT NULL, n INTEGER NOT NULL, "
+                     "PRIMARY KEY (month, year, language, sources)) WITHOUT ROWID")
+        keys = ", ".join(expr.format(r="documents") for expr in _COUNT_KEY.values())
+        conn.execute(f"INSERT INTO {DOCUMENT_COUNTS} (month, year, language, sources, n) "
+                     f"SELECT {keys}, count(*) FROM documents GROUP BY 1, 2, 3, 4")
+        for name, sql in COUNT_TRIGGERS.items():
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+            conn.execute(sql)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def ensure_schema(db: sqlite_utils.Database) -> int:
     """Create every table, index and the FTS5 index if missing (safe to call on every open).
 
@@ -286,6 +358,7 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
     _ensure_captures(db)
     _ensure_lsh_index(db)
     _ensure_translation_links(db)
+    _ensure_document_counts(db)
     # Small durable facts about the corpus itself (e.g. ``fts_deferred``: a bulk load has the
     # FTS triggers off, see ``Corpus.defer_fts``).
     db.execute("CREATE TABLE IF NOT EXISTS corpus_meta (key TEXT PRIMARY KEY, value TEXT)")

@@ -41,15 +41,21 @@ def search(conn, text: str, limit: int = 20, offset: int = 0) -> list[dict]:
 # ---------------------------------------------------------------- coverage
 def coverage(conn) -> dict:
     """Documents per month per (source, language): {"months": [...], "series": {label: Counter}}."""
+    from stenogram.corpus.coverage import has_counts
+
     counts: dict[str, Counter] = defaultdict(Counter)
     months = set()
-    for date, language, sources in conn.execute("SELECT date, language, sources FROM documents"):
-        if not date or len(date) < 7:
-            continue
-        month = date[:7]
+    if has_counts(conn):  # the maintained aggregate (schema.DOCUMENT_COUNTS): no scan of documents
+        rows = conn.execute("SELECT month, language, sources, sum(n) FROM document_counts "
+                            "WHERE month != '' GROUP BY month, language, sources")
+    else:  # a corpus from before the aggregate, opened read-only
+        rows = ((date[:7], language, sources, 1) for date, language, sources
+                in conn.execute("SELECT date, language, sources FROM documents")
+                if date and len(date) >= 7)
+    for month, language, sources, n in rows:
         months.add(month)
         for source in _json_list(sources) or ["?"]:
-            counts[f"{SOURCE_NAMES.get(source, source)} · {language or '?'}"][month] += 1
+            counts[f"{SOURCE_NAMES.get(source, source)} · {language or '?'}"][month] += n
     if not months:
         return {"months": [], "series": {}}
     lo, hi = min(months), max(months)

@@ -14,6 +14,7 @@ from datasette.utils import sqlite_timelimit
 from datasette.utils.asgi import NotFound, Response
 from datasette.views.base import DatasetteError
 
+from stenogram.corpus.coverage import n_documents
 from stenogram.corpus.web import views
 from stenogram.corpus.web.links import web_url
 
@@ -234,7 +235,7 @@ def extra_template_vars(template, datasette):
                     "coverage_years": {"years": [], "undated": 0, "peak": 0}}
         data = await _run(datasette, views.coverage)
         years = await _run(datasette, views.coverage_years)
-        n = (await db.execute("SELECT count(*) FROM documents")).first()[0]
+        n = await _run(datasette, n_documents)
         return {"coverage_svg": views.coverage_svg(data), "n_documents": n, "stenogram_db": db.name,
                 "coverage_years": years}
 
