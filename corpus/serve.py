@@ -77,10 +77,14 @@ def metadata(db_path: str | Path, replay_base: str | None = None) -> dict:
         "documents": {
             "fts_table": "documents_fts", "fts_pk": "id",
             "sort_desc": "date",
-            "facets": ["language", "year", "kind", {"array": "sources"},
-                       {"array": "participants"}],
-            "description": "One row per transcript; `text` is the canonical text. "
-                           "Read one at /transcript/<id>.",
+            # Each default facet runs on every page load: these three read an index
+            # (corpus.schema); sources and participants are JSON arrays after the full text
+            # in each row, so faceting them reads the whole table (0.2+ s at 10k documents):
+            # asked for only (?_facet_array=participants).
+            "facets": ["language", "year", "kind"],
+            "description": "One row per transcript; `text` is the canonical text (a snippet "
+                           "here). Read one at /transcript/<id>. Facet by speaker: "
+                           "?_facet_array=participants; by source: ?_facet_array=sources.",
         },
         "captures": {"facets": ["source", "match", "is_transcript"],
                      "description": "Every fetch of every page, with its WARC location."},
@@ -110,6 +114,22 @@ def write_metadata(db_path: str | Path, metadata_path: str | Path, replay_base: 
     return path
 
 
+#: Datasette settings (0.65, ``datasette.app.SETTINGS``) that keep its table pages fast and
+#: readable at 100k+ documents (issue 26, bench/bench_serve.py; docs/performance.md):
+DATASETTE_SETTINGS = {
+    # Suggested facets run a trial GROUP BY per column on every table page load: 1.9 s of the
+    # documents page's 2.7 s at 100k. Facets asked for (metadata, ``?_facet=``) still work.
+    "suggest_facets": "off",
+    # A facet that takes longer is dropped from the page with a note, not waited for.
+    "facet_time_limit_ms": "200",
+    # Values shown per facet: the few largest say what is there; ``?_facet_size=`` shows more.
+    "default_facet_size": "10",
+    # Characters of a cell shown in an HTML table: a snippet of a text, not the text (the full
+    # text is on the reading page and in the JSON). 2048 by default: 135,000 px for 47 rows.
+    "truncate_cells_html": "120",
+}
+
+
 def datasette_command(db_path: str | Path, port: int, metadata_path: str | Path,
                       host: str = "127.0.0.1", allow_sql: bool = True) -> list[str]:
     """``allow_sql=False``: Datasette's ``default_allow_sql`` setting off (no ``?sql=``, no custom SQL
@@ -119,6 +139,7 @@ def datasette_command(db_path: str | Path, port: int, metadata_path: str | Path,
             "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
             "--static", f"stenogram-static:{STATIC_DIR}",
             "--setting", "default_page_size", "50",
+            *(arg for name, value in DATASETTE_SETTINGS.items() for arg in ("--setting", name, value)),
             "--setting", "default_allow_sql", "on" if allow_sql else "off"]
 
 
