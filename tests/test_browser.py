@@ -192,3 +192,21 @@ def test_a_javascript_url_from_the_corpus_never_runs(hostile_site, page):
         assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), (path, hrefs)
         if path.startswith("/transcript/") and "history" not in path:
             shot(page, "6-hostile-url-inert")  # the reading view: the URL as red monospace text
+
+
+def test_documents_table_stays_readable(site, page):
+    """Datasette's documents table shows a snippet of each text (``truncate_cells_html``), so
+    the page is a table to scan, not every full text one after another (it was 135,000 px tall
+    for 47 rows): one line of snippets per row."""
+    con = sqlite3.connect(site["db"])
+    n = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    con.close()
+    page.goto(site["base"] + "/corpus/documents?_size=max")
+    page.locator("table.rows-and-columns").wait_for()
+    assert page.locator("table.rows-and-columns tbody tr").count() == n
+    rows = page.locator("table.rows-and-columns tbody tr").evaluate_all(
+        "rs => rs.map(r => r.getBoundingClientRect().height)")
+    assert max(rows) < 80, rows  # each row one line of snippets: no full text in any cell
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 2000 + 80 * n, height
+    shot(page, "7-documents-table")
