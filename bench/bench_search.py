@@ -8,7 +8,7 @@ transcript's length), dated over five years, in English and Russian, on
 two sources, with turns alternating "Question" and "Sergey Lavrov", inserted through the real
 schema and FTS triggers (both indexes, the stemmed one by ``stenogram_stem``).
 
-    .venv/bin/python bench/bench_search.py --size 5000      # short (make bench)
+    .venv/bin/python bench/bench_search.py                 # short (make bench): 3,000 documents
     .venv/bin/python bench/bench_search.py --size 100000    # the size
 
 Prints p50/p95 in ms of each query for both, over ``--repeat`` runs each.
@@ -85,7 +85,7 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=int, default=5000)
+    ap.add_argument("--size", type=int, default=3000)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--parts", type=int, default=4,
                     help="synthetic documents joined into one (4: ~1,600 words, ~10 kB, a transcript's length)")

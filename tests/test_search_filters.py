@@ -310,3 +310,44 @@ def test_datasettes_table_search_uses_the_same_analysis(corpus, served):
     resp = conn.getresponse()
     assert resp.status == 302 and resp.getheader("location") == f"/-/search?q={urllib.parse.quote_plus('Лавровым')}"
     conn.close()
+
+
+def _web_plugin():
+    import importlib.util
+    from pathlib import Path
+
+    import stenogram.corpus.web as web
+
+    spec = importlib.util.spec_from_file_location(
+        "stenogram_web_plugin", Path(web.__file__).parent / "plugins" / "stenogram_web.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=40), ext=st.sampled_from(["", ".json", ".csv"]),
+       key=st.sampled_from(["_search", "_search_text", "_search_title"]))
+def test_table_search_rewrite_takes_any_text(text, ext, key):
+    """Whatever is typed into Datasette's search: the HTML goes to /-/search with the words,
+    the JSON/CSV asks the stemmed index with parse_query's (always valid) expression."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    rewrite = _web_plugin().table_search_rewrite
+    qs = urlencode({key: text, "_shape": "array", "_searchmode": "escaped"}).encode()
+    change = rewrite(f"/corpus/documents{ext}", qs, True)
+    if not text.strip():
+        assert change is None
+        return
+    if ext == "":
+        assert change[0] == "redirect"
+        url = urlsplit(change[1])
+        assert url.path == "/-/search" and parse_qs(url.query)["q"] == [text.strip()]
+        return
+    assert change[0] == "rewrite"
+    args = parse_qs(change[1].decode("latin-1"), keep_blank_values=True)
+    assert args[key] == [search_module.parse_query(text)]
+    assert args["_searchmode"] == ["raw"] and args["_fts_table"] == [search_module.STEMMED_FTS]
+    assert args["_fts_pk"] == ["id"] and args["_shape"] == ["array"]
+    assert rewrite(f"/corpus/captures{ext}", qs, True) is None
+    assert rewrite(f"/corpus/documents{ext}", qs, False) is None
