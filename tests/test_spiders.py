@@ -51,6 +51,27 @@ def test_source_url_schemes_of_docs_sites_md():
     assert not MFA_FILE.search("/wmd/library/news/russia/2021/russia-210408-russia-mfab01.htm")
     assert DLE_ARTICLE.match("/lavrov/1234-speech-by-sergey-lavrov.html")
     assert not DLE_ARTICLE.match("/lavrov/print:page,1,1234-speech-by-sergey-lavrov.html")
+    assert DLE_ARTICLE.match("/article/sergey-lavrov-s-remarks-and-answers-to-media-questions/")
+    assert not DLE_ARTICLE.match("/article/a/b/")
+
+
+def test_interaffairs_listing_follows_both_article_url_forms():
+    """The redesigned site lists /article/<slug>/ (issue 21): the live crawl follows it too."""
+    from scrapy.http import HtmlResponse, Request
+
+    from stenogram.crawler.spiders.interaffairs import InterAffairsSpider
+
+    spider = InterAffairsSpider(base_url="http://127.0.0.1:9")
+    body = b"""<html><body>
+      <a href="/lavrov/1234-speech-by-sergey-lavrov.html">old</a>
+      <a href="/article/lavrov-interview-to-rt/">new</a>
+      <a href="/lavrov/page/2/">2</a><a href="/about/">about</a></body></html>"""
+    listing = "http://127.0.0.1:9/lavrov/"
+    response = HtmlResponse(listing, body=body, request=Request(listing, meta={"discovery": True}))
+    urls = [r.url for r in spider.parse_listing(response)]
+    assert "http://127.0.0.1:9/lavrov/1234-speech-by-sergey-lavrov.html" in urls
+    assert "http://127.0.0.1:9/article/lavrov-interview-to-rt/" in urls
+    assert "http://127.0.0.1:9/about/" not in urls
 
 
 def test_cookie_domain_splitting_uses_the_bundled_suffix_list(tmp_path, loopback_only):

@@ -14,11 +14,11 @@ import scrapy
 
 from stenogram.crawler.spiders.base import TranscriptSpider
 
-ARTICLE_PATH = re.compile(r"^/lavrov/\d+-[^/]+\.html$")
+#: an article: the DataLife Engine form ``/lavrov/<id>-<slug>.html`` and the redesigned site's
+#: ``/article/<slug>/`` (docs/SITES.md); one pattern for the live crawl and `stenogram backfill`
+ARTICLE_PATH = re.compile(r"^/(?:lavrov/\d+-[^/]+\.html|article/[^/]+/?)$")
 PAGE_PATH = re.compile(r"^/lavrov/page/(?P<n>\d+)/$")
-#: `stenogram backfill`: the DataLife Engine article URLs and those of the redesigned site,
-#: ``/article/<slug>/`` (docs/SITES.md)
-BACKFILL_PATH = re.compile(r"^/(?:lavrov/\d+-[^/]+\.html|article/[^/]+/?)$")
+BACKFILL_PATH = ARTICLE_PATH
 
 
 class InterAffairsSpider(TranscriptSpider):
