@@ -17,8 +17,8 @@ import click
 from stenogram.corpus import export as export_module
 from stenogram.corpus.access import ReadOnlyCorpus
 from stenogram.corpus.store import Corpus
-from stenogram.inputs import (EXIT_SKIPPED, BadInput, CorpusTarget, ExistingCorpus, InputPath,
-                              OutputFile)
+from stenogram.inputs import (EXIT_SKIPPED, BadInput, Bounded, CorpusTarget, ExistingCorpus, InputPath,
+                              OutputFile, SchedulerAddress, Workers)
 from stenogram.terminal import json_line, neutralise
 
 # Commands that read a corpus take an existing one (checked, opened read-only: nothing created);
@@ -32,23 +32,23 @@ TARGET_DB_OPTION = click.option("--db", "db_path", default="data/corpus.db", sho
 @click.command()
 @TARGET_DB_OPTION
 @click.argument("paths", nargs=-1, required=True, type=InputPath())
-@click.option("--workers", "-j", type=int, default=None,
+@click.option("--workers", "-j", type=Workers(), default=None,
               help="Extraction processes (default: number of cores; 1 = no pool)")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+@click.option("--chunk-size", type=Bounded(1, 100_000), default=None,
               help="Captures per unit of work [default: 16; 256 with --cluster, where each "
                    "unit is a task on the scheduler]")
-@click.option("--commit-every", type=int, default=1000, show_default=True,
+@click.option("--commit-every", type=Bounded(1, 10_000_000), default=1000, show_default=True,
               help="Captures per transaction (a crash loses at most one batch)")
 @click.option("--defer-fts/--no-defer-fts", default=None,
               help="Build the full-text index once at the end instead of row by row "
                    "(default: when the run adds more documents than the corpus had)")
-@click.option("--cache-mib", type=int, default=256, show_default=True,
+@click.option("--cache-mib", type=Bounded(1, 1 << 20, "1 TiB at most"), default=256, show_default=True,
               help="SQLite page cache; ~600 MiB per million documents keeps the LSH index in it")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty)")
-@click.option("--max-decoded-mib", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--max-decoded-mib", type=Bounded(1, 1 << 20), default=64, show_default=True,
               help="Skip a record whose payload, stored or decoded, is larger (a gzip bomb "
                    "is skipped with reason too-large, never inflated whole)")
-@click.option("--cluster", metavar="tcp://HOST:8786",
+@click.option("--cluster", metavar="tcp://HOST:8786", type=SchedulerAddress(),
               help="Extract on this Dask scheduler's workers instead of local processes; each "
                    "worker reads the WARCs at the same paths (README, Scale-out)")
 def reprocess(db_path, paths, workers, chunk_size, commit_every, defer_fts, cache_mib, progress,
@@ -271,7 +271,7 @@ def release(db_path, out, snapshot, creators):
 @DB_OPTION
 @click.option("--since", required=True, metavar="DATE",
               help="Edits first seen on or after this day (YYYY-MM-DD) or time (ISO 8601, UTC)")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many")
+@click.option("--limit", type=Bounded(1, 1_000_000), default=None, help="At most this many")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per edit (JSON lines)")
 def edits(db_path, since, limit, as_json):
     """List the silent edits found since a date, newest first, with their WARC records.
@@ -308,8 +308,8 @@ def edits(db_path, since, limit, as_json):
 
 @click.command()
 @DB_OPTION
-@click.argument("doc_id", type=int)
-@click.option("--context", "-U", type=click.IntRange(min=0), default=0, show_default=True,
+@click.argument("doc_id", type=Bounded(1, 2**63 - 1))
+@click.option("--context", "-U", type=Bounded(0, 1_000_000), default=0, show_default=True,
               help="Unchanged paragraphs shown around each changed one")
 @click.option("--html", "html_file", type=OutputFile(),
               help="Also write the same view as a standalone HTML page")
@@ -358,8 +358,8 @@ def diff(db_path, doc_id, context, html_file):
 @click.option("--source", default=None, help="Seen on this source (mid, mid_archive, globalsecurity, ...)")
 @click.option("--lang", default=None, help="In this language (en, ru)")
 @click.option("--kind", default=None, help="Of this kind (transcript, ...)")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--limit", type=Bounded(1, 1_000_000), default=20, show_default=True)
+@click.option("--offset", type=Bounded(0, 2**62), default=0, show_default=True)
 @click.option("--counts", is_flag=True, help="Also print the matches counted by year, month and source")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per hit (JSON lines), as /-/search.json's hits; then with --counts "
@@ -419,7 +419,7 @@ def search(db_path, query, speaker, date_from, date_to, source, lang, kind, limi
                    "network, with a warning, and arbitrary SQL is off (docs/security.md).")
 @click.option("--no-sql", is_flag=True,
               help="Turn Datasette's arbitrary SQL (?sql=) off on loopback too.")
-@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--port", type=Bounded(0, 65535), default=8765, show_default=True)
 @click.option("--warc", "warc_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="WARC folder to replay archived copies from [default: warc/ beside the database].")
 @click.option("--pywb", "pywb", type=click.Path(path_type=Path), default=None,

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from stenogram.cli import _pairs  # KEY=VALUE options, parsed as `stenogram crawl` does
+from stenogram.inputs import OutputDir
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_PROTOCOL, EXIT_INTERRUPTED = 0, 1, 2, 69, 75, 76, 130
 
@@ -36,7 +37,7 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REFUSED, EXIT_LOCKED, EXIT_PROTOCOL, EXIT
 @click.option("--list", "list_only", is_flag=True,
               help="Only list what would be fetched and how long it would take; fetch no capture.")
 @click.option("--out", "out_dir", default="data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for warc/ and corpus.db.")
+              type=OutputDir(), help="Folder for warc/ and corpus.db.")
 @click.option("--base-url", "base_urls", multiple=True, metavar="SOURCE=URL",
               help="Ask for captures of another copy of a source's site (e.g. the sample site).")
 @click.option("--set", "-s", "settings", multiple=True, metavar="NAME=VALUE",

@@ -219,8 +219,13 @@ def run_crawl(
     from stenogram.crawler.paths import data_paths
     from stenogram.crawler.storage import STORAGE_ERRORS, StorageUnavailable, preflight
 
-    preflight(project_settings(overrides))  # a full disk before the start: one line (StorageUnavailable)
     paths = data_paths(project_settings(overrides))
+    from stenogram.crawler.state import StateDamaged, state_problem
+
+    if problem := state_problem(paths.state_db):  # before anything opens it for writing
+        raise StateDamaged(f"{paths.state_db} {problem}; move it aside to start afresh (the next crawl then "
+                           "fetches everything once)")
+    preflight(project_settings(overrides))  # a full disk before the start: one line (StorageUnavailable)
     try:
         log_path = _log_to_file(overrides, out_dir, crawl_id) if log_file else None
     except STORAGE_ERRORS as exc:

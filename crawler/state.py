@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from stenogram.crawler.storage import StorageUnavailable
+
 SCHEMA = """
 create table if not exists urls (
     url text primary key,
@@ -59,6 +61,36 @@ def state_path(settings) -> Path:
     from stenogram.crawler.paths import data_paths
 
     return data_paths(settings).state_db
+
+
+class StateDamaged(StorageUnavailable):
+    """``state.db`` is not a SQLite database, or a damaged one: the crawl does not start (a crawl
+    that trusted half a state would refetch or skip at random). One line, naming the way out."""
+
+
+def state_problem(path: Path) -> str | None:
+    """Why the ``state.db`` at ``path`` cannot be used, or None (missing is fine: it is created).
+
+    Read-only and without writing a byte (``mode=ro``): SQLite's header check ("file is not a
+    database") and ``PRAGMA quick_check`` (the b-tree structure, without the slower index
+    cross-checks of ``integrity_check``) find a damaged file before any request is sent."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "is not a file"
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = db.execute("pragma quick_check").fetchall()
+        finally:
+            db.close()
+    except sqlite3.OperationalError as exc:  # unreadable, locked for good: said as it is
+        return f"cannot be read ({exc})"
+    except sqlite3.DatabaseError as exc:
+        return f"is not a SQLite database or is damaged ({exc})"
+    if rows != [("ok",)]:
+        return f"is a damaged SQLite database ({rows[0][0]})"
+    return None
 
 
 def open_state_db(path: Path, schema: str) -> sqlite3.Connection:

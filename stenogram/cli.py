@@ -15,7 +15,7 @@ import click
 
 from stenogram import __version__
 from stenogram.exit_codes import help_epilog
-from stenogram.inputs import OutputDir, ReplaySource
+from stenogram.inputs import EX_DATAERR, EX_IOERR, Bounded, OutputDir, ReplaySource
 
 # command name -> ("module:attribute", one-line help shown by `stenogram --help` without importing
 # the module). tests/test_cli_startup.py checks each line equals the command's own short help.
@@ -117,7 +117,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 
 @cli.command()
 @click.argument("sources", nargs=-1)
-@click.option("--out", "out_dir", default="data", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", default="data", show_default=True, type=OutputDir(),
               help="Folder for warc/ and corpus.db.")
 @click.option("--base-url", "base_urls", multiple=True, metavar="SOURCE=URL",
               help="Crawl another copy of a source (e.g. the sample site) instead of the live site.")
@@ -203,8 +203,10 @@ def crawl(sources, out_dir, base_urls, settings, loopback, replay_from, fail_on_
     except StorageUnavailable as exc:  # e.g. the disk was full before the crawl started
         from rich.markup import escape
 
+        from stenogram.crawler.state import StateDamaged
+
         console.print(f"[red]not crawling:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(EXIT_ERRORS)
+        sys.exit(EX_DATAERR if isinstance(exc, StateDamaged) else EXIT_ERRORS)
     except SpiderNotStarted as exc:  # e.g. a -s naming a component that does not load
         from rich.markup import escape
 
@@ -242,8 +244,9 @@ def print_discovery(result, console) -> None:
 
 @cli.command()
 @click.option("--data", "data_dir", default="data", show_default=True, type=OutputDir())
-@click.option("--size", default=40, show_default=True, help="Generated filler transcripts on the sample site.")
-@click.option("--seed", default=1, show_default=True)
+@click.option("--size", type=Bounded(0, 100_000), default=40, show_default=True,
+              help="Generated filler transcripts on the sample site.")
+@click.option("--seed", type=Bounded(-2**63, 2**63 - 1), default=1, show_default=True)
 def demo(data_dir, size, seed):
     """Serve the bundled sample site on 127.0.0.1, crawl all of it, write WARC + SQLite, report."""
     from rich.console import Console
@@ -255,4 +258,27 @@ def demo(data_dir, size, seed):
 
 
 def main() -> None:
-    cli()
+    """The console script. A failed write of the output itself (stdout on a full disk, a
+    ``/dev/full``) is one line on stderr and exit 74 (EX_IOERR), not a traceback or Python's
+    "Exception ignored" at exit; a closed pipe (``| head``) stays click's quiet exit."""
+    try:
+        try:
+            cli()
+        finally:
+            sys.stdout.flush()
+    except OSError as exc:
+        import errno
+        import os
+
+        if exc.errno == errno.EPIPE:
+            raise
+        try:  # what is still buffered for stdout would fail again when Python exits
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        if exc.filename is None:  # the output stream itself
+            sys.stderr.write(f"stenogram: cannot write the output: {exc.strerror or exc}\n")
+        else:
+            sys.stderr.write(f"stenogram: {exc.filename}: {exc.strerror or exc}\n")
+        sys.exit(EX_IOERR)

@@ -27,9 +27,12 @@ EXIT_STATUSES: tuple[ExitStatus, ...] = (
                "crawl"),
     ExitStatus(4, "edits", "`crawl --exit-on-edits`: no errors, and the crawl found silent edits",
                "crawl"),
+    ExitStatus(64, "EX_USAGE", "a number out of its bounds (`--workers 100000`, `--limit 10**30`, a "
+               "negative `--cache-mib`) or a malformed address, said in one line (docs/limits.md)", "all"),
     ExitStatus(65, "EX_DATAERR", "an input exists but is not what the command reads (not a corpus, "
-               "not a WARC)", "commands reading files"),
-    ExitStatus(66, "EX_NOINPUT", "an input is missing, a folder where a file is expected, unreadable",
+               "not a WARC, a damaged state.db)", "commands reading files"),
+    ExitStatus(66, "EX_NOINPUT", "an input is missing, a folder where a file is expected, unreadable, "
+               "or a special file (a FIFO, /dev/zero: never opened)",
                "commands reading files"),
     ExitStatus(69, "EX_UNAVAILABLE", "a service kept refusing or could not be reached: a web archive "
                "(HTTP 429/5xx after the waits it asked for, refused connections, a CDX server that "
@@ -37,6 +40,8 @@ EXIT_STATUSES: tuple[ExitStatus, ...] = (
                "resumes it", "backfill, reprocess --cluster"),
     ExitStatus(73, "EX_CANTCREAT", "an output cannot be created (folder missing or read-only, a "
                "folder in the way)", "commands writing files"),
+    ExitStatus(74, "EX_IOERR", "writing the output itself failed (stdout on a full disk, `/dev/full`)",
+               "all"),
     ExitStatus(75, "locked", "another crawl holds the data folder's lock: not a failure, try later",
                "crawl, backfill"),
     ExitStatus(76, "EX_PROTOCOL", "a web archive broke a listing (a page repeated, an empty page "

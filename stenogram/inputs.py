@@ -11,7 +11,15 @@ line ``Error: PATH: why`` and an exit status from sysexits.h:
 * 65 (``EX_DATAERR``): an input exists but is not what the command reads (not a corpus, not a
   WARC);
 * 73 (``EX_CANTCREAT``): an output cannot be created (folder missing or not writable, a folder
-  in the way).
+  in the way);
+* 64 (``EX_USAGE``): a number out of its bounds (``--workers 100000``, ``--limit 10**30``, a
+  negative ``--cache-mib``): :class:`Bounded` names the bounds;
+* 74 (``EX_IOERR``): the output itself failed (stdout on a full disk, ``/dev/full``): one line
+  from :func:`stenogram.cli.main`.
+
+Special files (``/dev/zero``, a FIFO, a socket, a device) are refused as inputs without being
+opened: reading ``/dev/zero`` as a WARC never ends (``extract /dev/zero`` reached 9.9 GiB) and
+opening a FIFO blocks until a writer comes (issue 23).
 
 Commands that process many files (``index``, ``reprocess``, ``wacz``) skip a broken one with its
 reason, process the rest, and exit 1 at the end (the crawl's "something failed").
@@ -26,7 +34,7 @@ from pathlib import Path
 
 import click
 
-EX_DATAERR, EX_NOINPUT, EX_CANTCREAT = 65, 66, 73
+EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT, EX_IOERR = 64, 65, 66, 73, 74
 EXIT_SKIPPED = 1  # some inputs were skipped; the rest was processed
 
 
@@ -41,8 +49,37 @@ class BadInput(click.ClickException):
 # ----------------------------------------------------------------------------- checks
 
 
+def _path(value) -> Path:
+    """A path from the command line; one that no file can have (a NUL byte) is refused."""
+    if "\x00" in os.fspath(value):
+        raise BadInput(f"{os.fspath(value)!r}: a path cannot hold a NUL byte", EX_USAGE)
+    return Path(value)
+
+
+def special_file(path: Path) -> str | None:
+    """What ``path`` is when it is neither a regular file nor a folder (a FIFO, a device...),
+    from ``stat`` alone: nothing is opened, so a FIFO cannot block and ``/dev/zero`` is not read."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return None
+
+
+def _not_special(path: Path) -> None:
+    if kind := special_file(path):
+        raise BadInput(f"{path}: is {kind}, not a file: not read", EX_NOINPUT)
+
+
 def check_input_file(path: str | os.PathLike) -> Path:
-    path = Path(path)
+    path = _path(path)
+    _not_special(path)
     if path.is_dir():
         raise BadInput(f"{path}: is a folder, expected a file", EX_NOINPUT)
     if not path.exists():
@@ -54,7 +91,8 @@ def check_input_file(path: str | os.PathLike) -> Path:
 
 def check_input_path(path: str | os.PathLike) -> Path:
     """A file or a folder of files that exists and can be read."""
-    path = Path(path)
+    path = _path(path)
+    _not_special(path)
     if not path.exists():
         raise BadInput(f"{path}: no such file or folder", EX_NOINPUT)
     if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
@@ -73,7 +111,9 @@ def _writable_dir(folder: Path, target: Path) -> None:
 
 def check_output_file(path: str | os.PathLike) -> Path:
     """A file this command may create or replace: its folder exists and is writable."""
-    path = Path(path)
+    path = _path(path)
+    if kind := special_file(path):  # written through a temporary file renamed over it: never a device
+        raise BadInput(f"{path}: is {kind}, not a file: not replaced", EX_CANTCREAT)
     if path.is_dir():
         raise BadInput(f"{path}: is a folder, expected a file name", EX_CANTCREAT)
     _writable_dir(path.parent if str(path.parent) else Path("."), path)
@@ -84,9 +124,9 @@ def check_output_file(path: str | os.PathLike) -> Path:
 
 def check_output_dir(path: str | os.PathLike) -> Path:
     """A folder this command may create (with its parents) and write into."""
-    path = Path(path)
+    path = _path(path)
     if path.exists() and not path.is_dir():
-        raise BadInput(f"{path}: is a file, expected a folder", EX_CANTCREAT)
+        raise BadInput(f"{path}: is {special_file(path) or 'a file'}, expected a folder", EX_CANTCREAT)
     existing = path
     while not existing.exists():  # mkdir -p creates the rest, if the nearest existing one lets it
         existing = existing.parent
@@ -98,7 +138,8 @@ def check_corpus(path: str | os.PathLike, *, may_create: bool = False) -> Path:
     """An existing stenogram corpus (or, with ``may_create``, a place to make a new one)."""
     from stenogram.corpus.access import corpus_problem
 
-    path = Path(path)
+    path = _path(path)
+    _not_special(path)
     if problem := corpus_problem(path, may_create=may_create):
         missing = not path.exists() or path.is_dir()
         code = (EX_CANTCREAT if may_create else EX_NOINPUT) if missing else EX_DATAERR
@@ -134,6 +175,80 @@ def check_replay_source(path: str | os.PathLike) -> Path:
     if problem := warc_damage(path):  # replay indexes every record anyway
         raise BadInput(f"{path}: {problem}", EX_DATAERR)
     return path
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+class Bounded(click.ParamType):
+    """An integer within ``[low, high]``; outside, one line naming the bounds, exit 64. Unlike
+    ``click.IntRange`` there is no usage block, and ``high`` is always finite: a number past it
+    (``--limit 10**30``) never reaches SQLite (which overflows at 2**63) or a process pool."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int, why: str = ""):
+        self.low, self.high, self.why = low, high, why
+
+    def convert(self, value, param, ctx):
+        option = param.opts[0] if param is not None and param.opts else "value"
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                raise BadInput(f"{option} {value!r}: not a whole number", EX_USAGE) from None
+        if not self.low <= number <= self.high:
+            why = f" ({self.why})" if self.why else ""
+            raise BadInput(f"{option} {number}: must be from {self.low} to {self.high}{why}", EX_USAGE)
+        return number
+
+
+class _Workers(Bounded):
+    """``--workers``/``-j``: 0 or 1 (no pool) up to ``corpus.reprocess.max_workers()`` processes
+    (4 per core); ``reprocess --workers 100000`` started ~2,000 processes before (issue 23). The
+    bound is looked up when a value is given (importing the pool's module costs startup time)."""
+
+    def __init__(self):
+        super().__init__(0, 0)
+
+    def convert(self, value, param, ctx):
+        from stenogram.corpus.reprocess import WORKERS_PER_CORE, max_workers
+
+        self.high = max_workers()
+        self.why = f"{WORKERS_PER_CORE} per core, {os.cpu_count() or 1} core(s) here"
+        return super().convert(value, param, ctx)
+
+
+def Workers() -> click.ParamType:  # noqa: N802
+    return _Workers()
+
+
+class _SchedulerAddress(click.ParamType):
+    """``reprocess --cluster``: a Dask scheduler's address, ``[tcp|tls|ws|wss|inproc]://HOST:PORT``
+    or ``HOST:PORT`` (Dask's own forms); anything else (``-1``, an empty string) is one line,
+    exit 64, before ``distributed`` tries to make a cluster of it (``-1`` ended in a traceback
+    after 60 s)."""
+
+    name = "address"
+
+    def convert(self, value, param, ctx):
+        from urllib.parse import urlsplit
+
+        text = str(value).strip()
+        parts = urlsplit(text if "://" in text else f"tcp://{text}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme not in ("tcp", "tls", "ws", "wss", "inproc") or not parts.hostname or port is None:
+            raise BadInput(f"--cluster {value!r}: not a Dask scheduler address (tcp://HOST:PORT)", EX_USAGE)
+        return text
+
+
+def SchedulerAddress() -> click.ParamType:  # noqa: N802
+    return _SchedulerAddress()
 
 
 # ----------------------------------------------------------------------------- click types

@@ -15,13 +15,16 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+import subprocess
+
+import click
 import pytest
 from click.testing import CliRunner
 
 from stenogram.cli import cli
 from test_reader import make_sample_warc
 
-from conftest import stenogram_cmd
+from conftest import VENV_BIN, stenogram_cmd
 
 ARC_BODY = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><title>x</title><p>hi</p></html>"
 ARC_HEAD = b"1 0 Alexa Internet\nURL IP-address Archive-date Content-type Archive-length\n"
@@ -237,3 +240,275 @@ def test_a_broken_file_among_good_ones_is_skipped_and_the_rest_processed(goods, 
     indexes = sorted(p.name for p in folder.glob("*.cdxj"))
     assert indexes == ["crawl-0.cdxj", "crawl-1.cdxj", "crawl-2.cdxj", "crawl-3.cdxj",
                        "crawl-4.cdxj", "crawl-4.warc.cdxj"]
+
+
+# ----------------------------------------------------------------------------- issue 23
+# The cases the first matrix did not try (each gave a traceback, a hang or a wrong exit code),
+# then a generator: every command x every option x odd values. All run through the console
+# script, each bounded by a generous subprocess timeout: a hang is a failure, not a stuck run.
+
+#: every exit status a command may give (docs/limits.md): 0 done, 1 something failed (or some
+#: inputs skipped), 2 click's usage error, 3 drift (--fail-on-drift), 64 a number out of bounds,
+#: 65 not what the command reads, 66 input missing or unreadable (special files too), 69 archive
+#: refused, 73 output cannot be created, 74 output write failed, 75 locked, 130 interrupted
+DOCUMENTED_EXITS = {0, 1, 2, 3, 64, 65, 66, 69, 73, 74, 75, 130}
+CLOSED = "http://127.0.0.1:9"  # the discard port: refused at once, nothing leaves the machine
+
+
+def _one_line(proc, code: int, label: str) -> str:
+    out = proc.stderr + proc.stdout
+    assert "Traceback" not in out and "Exception ignored" not in out, f"{label}:\n{out}"
+    assert proc.returncode == code, f"{label}: exit {proc.returncode}, expected {code}\n{out}"
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"{label}: expected one line\n{out}"
+    return lines[0]
+
+
+@pytest.fixture()
+def fifo(tmp_path):
+    path = tmp_path / "pipe.warc.gz"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("args", [
+    ["extract", "{zero}"], ["index", "{zero}"], ["index", "{fifo}"], ["salvage", "{fifo}"],
+    ["reprocess", "--db", "{tmp}/c.db", "-j", "1", "{zero}"], ["reprocess", "--db", "{tmp}/c.db", "{fifo}"],
+    ["wacz", "-o", "{tmp}/o.wacz", "{fifo}"], ["export", "--db", "{zero}"], ["export", "--db", "{fifo}"],
+    ["crawl", "mid", "--loopback", "--out", "{tmp}/out", "--base-url", f"mid={CLOSED}", "--replay", "{fifo}"],
+])
+def test_special_files_are_refused_unread(args, fifo, tmp_path):
+    """/dev/zero or a FIFO where a file is read: refused from stat alone (a FIFO would block on
+    open, /dev/zero never ends: `extract /dev/zero` reached 9.9 GiB), exit 66."""
+    values = {"zero": "/dev/zero", "fifo": str(fifo), "tmp": str(tmp_path)}
+    proc = stenogram_cmd(*[a.format(**values) for a in args], timeout=60)
+    line = _one_line(proc, 66, " ".join(args))
+    assert line.startswith("Error: ") and ("character device" in line or "named pipe" in line), line
+    assert not (tmp_path / "c.db").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args,says", [
+    (["search", "--db", "{db}", "--limit", str(10**30), "lavrov"], "--limit"),
+    (["search", "--db", "{db}", "--offset", str(10**30), "lavrov"], "--offset"),
+    (["diff", "--db", "{db}", str(10**30)], "DOC_ID"),
+    (["reprocess", "--db", "{tmp}/c.db", "--cache-mib", "-5", "{warc}"], "--cache-mib -5"),
+    (["reprocess", "--db", "{tmp}/c.db", "--workers", "100000", "{warc}"], "--workers 100000"),
+    (["reprocess", "--db", "{tmp}/c.db", "-j", "-1", "{warc}"], "-j -1"),
+    (["reprocess", "--db", "{tmp}/c.db", "--commit-every", "0", "{warc}"], "--commit-every 0"),
+    (["serve", "--db", "{db}", "--port", "70000"], "--port 70000"),
+    (["sample-site", "--port", "-1"], "--port -1"),
+])
+def test_numbers_out_of_bounds_are_one_line_exit_64(args, says, goods, tmp_path):
+    values = {"db": str(goods / "corpus.db"), "warc": str(goods / "good.warc.gz"), "tmp": str(tmp_path)}
+    proc = stenogram_cmd(*[a.format(**values) for a in args], timeout=60)
+    line = _one_line(proc, 64, " ".join(args))
+    assert line.startswith("Error: ") and "must be from" in line, line
+    assert not (tmp_path / "c.db").exists()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["extract", "{html}"], ["search", "--help"]])
+def test_stdout_on_a_full_device_is_one_line_exit_74(args, tmp_path):
+    (tmp_path / "page.html").write_text("<html><title>t</title><p>Lavrov said things.</p></html>")
+    values = {"html": str(tmp_path / "page.html")}
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([str(VENV_BIN / "stenogram"), *[a.format(**values) for a in args]], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert proc.returncode == 74, proc.stderr
+    assert proc.stderr.strip() == "stenogram: cannot write the output: No space left on device"
+
+
+@pytest.mark.parametrize("command", ["crawl", "backfill"])
+def test_a_read_only_data_folder_is_refused_before_the_crawl(command, tmp_path):
+    out = _unwritable(tmp_path) / "data"
+    args = (["crawl", "mid", "--base-url", f"mid={CLOSED}"] if command == "crawl"
+            else ["backfill", "mid", "--archive", f"{CLOSED}/web"])
+    proc = stenogram_cmd(*args, "--loopback", "--out", str(out), timeout=60)
+    line = _one_line(proc, 73, command)
+    assert line.startswith("Error: ") and "cannot write" in line, line
+
+
+def char_device(tmp_path: Path) -> Path:
+    """A character device of our own (a copy of /dev/zero's node): never the system's, which a
+    command that wrongly renamed its output over it would destroy for every process."""
+    path = tmp_path / "zero.dev"
+    try:
+        os.mknod(path, 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 5))
+    except (PermissionError, OSError):
+        pytest.skip("cannot make a device node here (not root)")
+    return path
+
+
+@pytest.mark.parametrize("args", [
+    ["wacz", "-o", "{dev}", "{warc}"], ["export", "--db", "{db}", "-o", "{dev}"],
+    ["diff", "--db", "{db}", "1", "--html", "{dev}"], ["export", "--db", "{db}", "-o", "{fifo}"],
+])
+def test_an_output_that_is_a_device_or_a_pipe_is_not_replaced(args, goods, tmp_path, fifo):
+    """An output is written beside its target and renamed over it: over /dev/zero that replaced
+    the device with a WACZ for the whole machine (found by the generator below)."""
+    device = char_device(tmp_path)
+    values = {"dev": str(device), "fifo": str(fifo), "db": str(goods / "corpus.db"),
+              "warc": str(goods / "good.warc.gz")}
+    proc = stenogram_cmd(*[a.format(**values) for a in args], timeout=60)
+    line = _one_line(proc, 73, " ".join(args))
+    assert "not replaced" in line, line
+    import stat
+
+    assert stat.S_ISCHR(device.stat().st_mode) and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_damaged_state_db_stops_the_crawl_before_it_starts(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "state.db").write_bytes(b"SQLite format 3\x00" + os.urandom(4080))  # a header, then noise
+    proc = stenogram_cmd("crawl", "mid", "--loopback", "--out", str(out), "--base-url", f"mid={CLOSED}", timeout=60)
+    out_text = proc.stdout + proc.stderr
+    assert "Traceback" not in out_text and proc.returncode == 65, out_text
+    assert "state.db is not a SQLite database or is damaged" in out_text and "move it aside" in out_text
+    assert not (out / "warc").exists()
+
+
+def test_reprocess_workers_never_outlive_their_parent(goods, tmp_path):
+    """`kill -9` of a process holding a local pool: its workers go with it (they used to wait for
+    ever on their queue: ~2,000 of them after `reprocess --workers 100000`)."""
+    import signal
+    import textwrap
+    import time
+
+    script = tmp_path / "pool.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys, time
+        from stenogram.corpus.reprocess import local_pool
+        pool = local_pool(2)
+        pids = {pool.submit(os.getpid).result() for _ in range(8)}
+        print(" ".join(map(str, sorted(pids))), flush=True)
+        time.sleep(600)
+    """))
+    proc = subprocess.Popen([str(VENV_BIN / "python"), str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in proc.stdout.readline().split()]
+        assert workers and all(_alive(p) for p in workers)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 60
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "pool workers outlived their parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+# --- the generator: every command x every option x odd values
+
+#: a valid command line for each command, on which one option at a time is made odd; crawl and
+#: backfill go to the closed discard port on loopback only. `serve`, `sample-site` and `demo` are
+#: left out: a value they accept starts a server that runs until stopped (their numbers and
+#: paths are in the cases above and in the first matrix).
+BASES = {
+    # quiet on the terminal (errors of a crawl that does run are its log's, not a bad input's)
+    # and quick: no retries of the closed port
+    "crawl": ["crawl", "@sources", "--loopback", "--out", "{tmp}/out", "--base-url", f"mid={CLOSED}",
+              "-s", "LOG_LEVEL=CRITICAL", "-s", "RETRY_ENABLED=False"],
+    "backfill": ["backfill", "@sources", "--loopback", "--archive", f"{CLOSED}/web", "--out", "{tmp}/out",
+                 "-s", "LOG_LEVEL=CRITICAL", "-s", "RETRY_ENABLED=False", "-s", "BACKFILL_DELAY=0"],
+    "diff": ["diff", "--db", "{db}", "@doc_id"],
+    "eval-extract": ["eval-extract"],
+    "export": ["export", "--db", "{db}", "-o", "{tmp}/export.jsonl"],
+    "extract": ["extract", "@page"],
+    "index": ["index", "@paths"],
+    "reprocess": ["reprocess", "--db", "{tmp}/c.db", "-j", "1", "@paths"],
+    "salvage": ["salvage", "@paths"],
+    "search": ["search", "--db", "{db}", "@query"],
+    "wacz": ["wacz", "-o", "{tmp}/o.wacz", "@paths"],
+}
+#: the valid value of each argument ("@name" above) when another option is the odd one
+ARGUMENTS = {"sources": "mid", "doc_id": "1", "page": "{html}", "paths": "{warc}", "query": "lavrov"}
+#: odd values by what the option takes; "{...}" are made per case (a FIFO, a non-UTF-8 name...)
+ODD = {
+    "number": ["-1", str(10**30), "", "\udcff"],
+    "path": ["{fifo}", "{dev}", "{tmp}/missing/deeper", "{nonutf8}"],
+    "text": ["", "-1", "\udcff"],
+}
+#: options whose value is a network address: only loopback closed ports (never a name to resolve)
+NETWORK = {"--cluster": ["", "tcp://127.0.0.1:9", "-1"], "--redis": ["", "redis://127.0.0.1:9/0", "-1"],
+           "--archive": ["", "ftp://127.0.0.1:9/", "-1"], "--cdx": ["", "file:///etc/passwd", "-1"],
+           "--base-url": ["", "mid=", "mid=ftp://127.0.0.1:9/"]}
+
+
+def _kind(param) -> str:
+    from stenogram.inputs import Bounded, _Checked
+
+    if isinstance(param.type, (Bounded, click.types.IntParamType, click.types.FloatParamType)):
+        return "number"
+    if isinstance(param.type, (_Checked, click.Path)):
+        return "path"
+    return "text"
+
+
+def generated_cases() -> list[tuple[str, str, str]]:
+    """(command, option or argument name, odd value) for every valued parameter of each command."""
+    from stenogram.cli import cli as group
+
+    ctx = click.Context(group)
+    cases = []
+    for name in BASES:
+        for param in group.get_command(ctx, name).params:
+            if getattr(param, "is_flag", False) or isinstance(param.type, click.Tuple) or param.name == "help":
+                continue
+            label = param.opts[0] if isinstance(param, click.Option) else f"@{param.name}"
+            for value in NETWORK.get(label, ODD[_kind(param)]):
+                cases.append((name, label, value))
+    return cases
+
+
+GENERATED = generated_cases()
+
+
+def _odd_args(name: str, label: str, value: str, values: dict) -> list[str]:
+    """The command's base line with ``label`` set to ``value`` (added when the base lacks it)."""
+    base = list(BASES[name])
+    if label.startswith("@") and label not in base:
+        base.append(label)
+    if label in base and label.startswith("@"):
+        base[base.index(label)] = value
+    elif label in base:
+        base[base.index(label) + 1] = value
+    else:
+        base += [label, value]
+    args = [ARGUMENTS[a[1:]] if a.startswith("@") else a for a in base]
+    return [a.format(**values) for a in args]
+
+
+@pytest.mark.parametrize("name,label,value", GENERATED, ids=[f"{n} {l} {v!r}" for n, l, v in GENERATED])
+def test_generated_odd_values(name, label, value, goods, tmp_path):
+    """No traceback, no hang, an exit status from the documented set, whatever the value."""
+    fifo_path = tmp_path / "pipe.warc.gz"
+    os.mkfifo(fifo_path)
+    nonutf8 = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.warc.gz")
+    with open(os.fsencode(nonutf8), "wb") as f:
+        f.write(b"not a warc\n")
+    (tmp_path / "page.html").write_text("<html><title>t</title><p>Lavrov said things.</p></html>")
+    device = char_device(tmp_path) if "{dev}" in value else None
+    values = {"tmp": str(tmp_path), "fifo": str(fifo_path), "dev": str(device), "nonutf8": nonutf8,
+              "db": str(goods / "corpus.db"),
+              "warc": str(goods / "good.warc.gz"), "html": str(tmp_path / "page.html")}
+    args = _odd_args(name, label, value, values)
+    try:
+        proc = subprocess.run([str(VENV_BIN / "stenogram"), *args], capture_output=True, timeout=180,
+                              cwd=tmp_path, env={**os.environ, "COLUMNS": "200"})
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{args}: still running after 180 s (a hang)")
+    out = (proc.stderr + proc.stdout).decode("utf-8", "replace")
+    assert "Traceback" not in out, f"{args}:\n{out}"
+    assert proc.returncode in DOCUMENTED_EXITS, f"{args}: exit {proc.returncode}\n{out}"
+    if device is not None:
+        import stat
+
+        assert stat.S_ISCHR(device.stat().st_mode), f"{args}: replaced the device"
