@@ -15,7 +15,7 @@ import click
 
 from stenogram import __version__
 from stenogram.exit_codes import help_epilog
-from stenogram.inputs import EX_DATAERR, EX_IOERR, Bounded, OutputDir, ReplaySource
+from stenogram.inputs import EX_DATAERR, EX_IOERR, EX_USAGE, Bounded, OutputDir, ReplaySource
 
 # command name -> ("module:attribute", one-line help shown by `stenogram --help` without importing
 # the module). tests/test_cli_startup.py checks each line equals the command's own short help.
@@ -266,6 +266,13 @@ def main() -> None:
             cli()
         finally:
             sys.stdout.flush()
+    except UnicodeEncodeError as exc:
+        if "surrogates not allowed" not in str(exc):
+            raise
+        # a command-line argument with bytes that are not UTF-8 (Python keeps them as lone
+        # surrogates), used as text: it cannot be searched for, stored or printed
+        sys.stderr.write("stenogram: an argument is not UTF-8 text (bytes that are not UTF-8 can only name files)\n")
+        sys.exit(EX_USAGE)
     except OSError as exc:
         import errno
         import os
