@@ -247,11 +247,8 @@ def test_a_broken_file_among_good_ones_is_skipped_and_the_rest_processed(goods, 
 # then a generator: every command x every option x odd values. All run through the console
 # script, each bounded by a generous subprocess timeout: a hang is a failure, not a stuck run.
 
-#: every exit status a command may give (docs/limits.md): 0 done, 1 something failed (or some
-#: inputs skipped), 2 click's usage error, 3 drift (--fail-on-drift), 64 a number out of bounds,
-#: 65 not what the command reads, 66 input missing or unreadable (special files too), 69 archive
-#: refused, 73 output cannot be created, 74 output write failed, 75 locked, 130 interrupted
-DOCUMENTED_EXITS = {0, 1, 2, 3, 64, 65, 66, 69, 73, 74, 75, 130}
+#: every exit status a command may give: the table of stenogram/exit_codes.py (docs/reference/exit-codes.md)
+DOCUMENTED_EXITS = {e.status for e in __import__("stenogram.exit_codes", fromlist=["x"]).EXIT_STATUSES}
 CLOSED = "http://127.0.0.1:9"  # the discard port: refused at once, nothing leaves the machine
 
 
