@@ -241,12 +241,13 @@ def main(argv=None) -> int:
             line += f"{f'{p50:.0f} / {p95:.0f}' + (f' ({ratio:.1f}x)' if n != base else ''):>22}"
         if args.project and len(sizes) > 1:
             a, b = sizes[-2], sizes[-1]
-            slope = (results[b][name][1] - results[a][name][1]) / (b - a)
+            slope = max(0.0, (results[b][name][1] - results[a][name][1]) / (b - a))  # noise: flat
             line += f"{f'p95 ~{results[b][name][1] + slope * (args.project - b):.0f}':>22}"
         print(line)
     if args.project and len(sizes) > 1:
         print(f"projected: p95 at {sizes[-1]:,} plus the per-document slope between the {sizes[-2]:,} "
-              f"and {sizes[-1]:,} corpora times the remaining documents (linear; not measured)")
+              f"and {sizes[-1]:,} corpora (0 when it fell) times the remaining documents (linear; "
+              "not measured)")
     return 0
 
 

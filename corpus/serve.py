@@ -86,10 +86,14 @@ def metadata(db_path: str | Path, replay_base: str | None = None) -> dict:
                            "here). Read one at /transcript/<id>. Facet by speaker: "
                            "?_facet_array=participants; by source: ?_facet_array=sources.",
         },
-        "captures": {"facets": ["source", "match", "is_transcript"],
-                     "description": "Every fetch of every page, with its WARC location."},
-        "versions": {"facets": ["source", "is_official"],
-                     "description": "Every distinct text of every transcript."},
+        # No default facets on the provenance tables: several rows per document (a capture per
+        # re-check), so a facet on every page load is a GROUP BY over millions of rows (0.76 s
+        # at 100k documents, bench/bench_serve.py); ?_facet=source still counts on request,
+        # capped by facet_time_limit_ms.
+        "captures": {"description": "Every fetch of every page, with its WARC location. "
+                                    "Count by ?_facet=source, ?_facet=match, ?_facet=is_transcript."},
+        "versions": {"description": "Every distinct text of every transcript (a snippet here). "
+                                    "Count by ?_facet=source, ?_facet=is_official."},
     }
     try:
         names = table_names(db_path)

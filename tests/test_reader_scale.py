@@ -174,6 +174,17 @@ def test_documents_table_shows_snippets_not_full_texts(served):
 
 
 @pytest.mark.network
+def test_provenance_tables_count_on_request_only(served):
+    """captures/versions carry several rows per document: no facet runs on a plain page load,
+    one asked for still counts."""
+    _db, base = served
+    plain = json.loads(get(base + "/corpus/captures.json?_size=1"))
+    assert plain["facet_results"] == {} and plain["suggested_facets"] == []
+    asked = json.loads(get(base + "/corpus/captures.json?_size=1&_facet=source"))
+    assert asked["facet_results"]["source"]["results"]
+
+
+@pytest.mark.network
 def test_home_page_figures_equal_a_fresh_count(served):
     db, base = served
     page = get(base + "/")
