@@ -77,9 +77,27 @@ def run_demo(data_dir: Path, size: int = 40, seed: int = 1, console=None, edit: 
         console.print(Text(f"Silent edits in the corpus (two texts at one URL): {len(edits)}"))
         for doc_id, title, url, n in edits[:5]:
             console.print(Text(f"  document {doc_id}: {n} versions at {url} - {title[:60]}"))
+        show_search_by_speaker_and_date(result.db_path, console)
         show_edit_feed_and_release(result.db_path, data_dir, console)
         console.print(Text(f"Read them: {serve_hint(result.db_path)}"))
     return summary, result
+
+
+def show_search_by_speaker_and_date(db_path: Path, console) -> None:
+    """The corpus is searchable by speaker and date: what Lavrov himself said, in a date range."""
+    from stenogram.corpus.search import Filters, run
+
+    dated = run(str(db_path), "", Filters(speaker="Lavrov"), limit=1, counts=True)
+    years = sorted(y for y in (dated.counts or {}).get("year", {}) if y[:1].isdigit())
+    if not years:
+        console.print(Text("Search by speaker: no dated transcript with Lavrov's turns"), soft_wrap=True)
+        return
+    window = Filters(speaker="Lavrov", date_from=years[0], date_to=years[-1])
+    found = run(str(db_path), "Russia", window, limit=1, counts=False)
+    console.print(Text(f"Searchable by speaker and date: {dated.total} transcript(s) with Lavrov's own "
+                       f"turns; 'Russia' in his words {years[0]}-{years[-1]}: {found.total} "
+                       f"(`stenogram search --speaker Lavrov --from {years[0]} --to {years[-1]} Russia`)"),
+                  soft_wrap=True)
 
 
 def show_edit_feed_and_release(db_path: Path, data_dir: Path, console) -> None:

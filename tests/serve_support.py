@@ -30,6 +30,8 @@ def demo_corpus() -> Path:
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "Silent edits in the corpus (two texts at one URL): 1" in proc.stdout, proc.stdout[-2000:]
+        assert re.search(r"Searchable by speaker and date: [1-9]\d* transcript\(s\) with Lavrov's own turns; "
+                         r"'Russia' in his words \d{4}-\d{4}: [1-9]", proc.stdout), proc.stdout[-2000:]
         assert "In the edit feed (/-/edits.atom when served" in proc.stdout and "): 1 edit(s)" in proc.stdout
         assert re.search(r"Release \d{4}-\d\d-\d\d: .*releases/demo \(\d+ documents, \d+ versions\): "
                          r"SHA256SUMS verified \(\d+ files\)", proc.stdout), proc.stdout[-2000:]
