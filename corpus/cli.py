@@ -395,6 +395,7 @@ def search(db_path, query, speaker, date_from, date_to, source, lang, kind, limi
             click.echo(json_line(json.dumps(hit, ensure_ascii=False)))
             continue
         snippet = html_module.unescape(re.sub(r"</?mark>", "**", hit["snippet_html"]))
+        snippet = re.sub(r"[\r\n]+", " ", snippet)  # a snippet spans paragraphs: one line, not \x0a
         click.echo("\t".join(neutralise(v) for v in (hit['document_id'], hit['date'] or '?',
                                                     hit['source'] or '?', hit['title'] or ''))
                    + f"\n    {neutralise(hit['url'] or '')}\n    {neutralise(snippet)}")

@@ -77,6 +77,16 @@ def test_total_counts_every_match_not_the_page(corpus):
     assert f"1–3 of {len(everything)} hit(s)" in r.output
 
 
+def test_cli_snippets_are_one_line_even_across_paragraphs(corpus):
+    """A snippet cut across a paragraph break prints as one line of words, not with \\x0a."""
+    path, _ids, _docs = corpus
+    r = CliRunner().invoke(search_cmd, ["--db", str(path), "--limit", "50", "Lavrov"])
+    assert r.exit_code == 0, r.output
+    assert "\\x0a" not in r.output and "\\x0d" not in r.output
+    snippets = [line for line in r.output.splitlines() if line.startswith("    ") and "**" in line]
+    assert snippets
+
+
 def test_hits_carry_the_url_and_metadata(corpus):
     path, ids, docs = corpus
     hit = run(path, "Al-Tanf").hits[0]
