@@ -18,7 +18,8 @@ of an hour here; the reader only reads the rows. Each corpus is cached under
 Each corpus is served by ``stenogram serve --no-replay`` on 127.0.0.1 and every page is fetched
 ``--repeat`` times (after one warm-up fetch) in turn; the reading and history pages pick a
 different document each time. A million documents is not built: its figure is projected from
-the slope between the two largest measured sizes (printed as "projected", never as measured).
+the slope of the medians between the two largest measured sizes (printed as "projected", never as
+measured).
 
     python bench/bench_serve.py                        # 2k and 10k (make bench)
     python bench/bench_serve.py --sizes 10000,100000   # the issue's sizes (100k: ~3 GB in /tmp)
@@ -241,13 +242,14 @@ def main(argv=None) -> int:
             line += f"{f'{p50:.0f} / {p95:.0f}' + (f' ({ratio:.1f}x)' if n != base else ''):>22}"
         if args.project and len(sizes) > 1:
             a, b = sizes[-2], sizes[-1]
-            slope = max(0.0, (results[b][name][1] - results[a][name][1]) / (b - a))  # noise: flat
+            # the slope of the medians: a p95 of 20 fetches on a shared machine is one slow fetch
+            slope = max(0.0, (results[b][name][0] - results[a][name][0]) / (b - a))  # fell: flat
             line += f"{f'p95 ~{results[b][name][1] + slope * (args.project - b):.0f}':>22}"
         print(line)
     if args.project and len(sizes) > 1:
-        print(f"projected: p95 at {sizes[-1]:,} plus the per-document slope between the {sizes[-2]:,} "
-              f"and {sizes[-1]:,} corpora (0 when it fell) times the remaining documents (linear; "
-              "not measured)")
+        print(f"projected: p95 at {sizes[-1]:,} plus the per-document slope of the p50 between the "
+              f"{sizes[-2]:,} and {sizes[-1]:,} corpora (0 when it fell) times the remaining documents "
+              "(linear; not measured)")
     return 0
 
 
