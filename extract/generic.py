@@ -20,6 +20,7 @@ rule rather than a page's quirk:
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import trafilatura
 from trafilatura.xpaths import BODY_XPATH
@@ -41,6 +42,12 @@ _PROMPT = re.compile(
 _TAXONOMY = re.compile(
     r"^\W*(?:Filed under|Posted in|Posted under|Categor(?:y|ies)|Tagged(?: with)?|Topics?|"
     r"Рубрик[аи])\s*:.*$", re.I)
+# The default reading replaces the precision one when it holds this share of its words and is
+# between these multiples of its length (tuned on the open-web set's tuning part only:
+# docs/extraction.md; 1.3-3 lost token F1 there, 1.05-1.6 and 1.05-2.0 gained, 2.0 most).
+RECALL_HOLDS = 0.98
+RECALL_MIN_GAIN, RECALL_MAX_GAIN = 1.05, 2.0
+_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?…]\s*$")
 _PROMPT_MAX_WORDS = 60
 _LABEL_MAX_WORDS = 6
@@ -135,6 +142,21 @@ def drop_reader_prompts(paragraphs: list[str]) -> list[str]:
     return kept[:end] if prompts else kept
 
 
+def _tokens(lines: list[str]) -> Counter:
+    return Counter(_WORD.findall(" ".join(lines).lower()))
+
+
+def _holds_and_extends(recall: list[str], precision: list[str]) -> bool:
+    """trafilatura's default reading of the page as served (`recall`) holds (nearly) every
+    word of the precision reading of the pruned page and adds a bounded amount: what it adds
+    is text precision mode dropped as borderline, not a sidebar (a reading several times
+    longer brings chrome: measured in docs/extraction.md)."""
+    ours, theirs = _tokens(precision), _tokens(recall)
+    n = sum(ours.values())
+    return bool(n) and sum((ours & theirs).values()) >= RECALL_HOLDS * n \
+        and RECALL_MIN_GAIN * n <= sum(theirs.values()) <= RECALL_MAX_GAIN * n
+
+
 def _lines(tree, url: str | None, options: dict) -> list[str]:
     text = trafilatura.extract(tree, url=url, **options) or ""  # reads `tree`, never changes it
     return [p for p in (clean_paragraph(line) for line in text.splitlines()) if p]
@@ -153,6 +175,10 @@ def paragraphs(root, url: str | None, options: dict, min_chars: int = 0, page_ht
     unwrap_layout_tables(root)
     merge_split_body(root)
     lines = _lines(root, url, options)
+    if page_html is not None and lines:
+        served = _lines(page_html, url, dict(options, favor_precision=False))
+        if _holds_and_extends(served, lines):
+            lines = served
     if min_chars and sum(len(p) for p in lines) < min_chars:
         recall_options = dict(options, favor_precision=False)
         for tree in (root, page_html):

@@ -349,3 +349,47 @@ def test_pseudo_labels_do_not_make_a_page_a_transcript():
     """"Peanut Butter: …", "Brown Sugar: …" look like two speakers' labels."""
     t = extract_page(_page("recipe-pseudo-labels.html"))
     assert (t.is_transcript, t.reason) == (False, "no transcript evidence")
+
+
+# --- recall on pages no profile claims ---------------------------------------------------------
+
+_ARTICLE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Ministers meet in Geneva to discuss the grain corridor</title></head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<article><h1>Ministers meet in Geneva to discuss the grain corridor</h1>
+<p>The foreign ministers met on Tuesday morning at the Palais des Nations and spoke for three
+hours about the shipping lanes, the inspections in Istanbul and the insurance of the vessels.</p>
+<p>Both delegations said after the talks that the technical groups would meet again next week,
+and that the text of a joint statement was being prepared by the experts of both sides.</p>
+</article><footer>© 2026 Example News</footer></body></html>"""
+
+
+def test_the_articles_heading_equal_to_the_title_stays_in_a_generic_body():
+    """On a page no profile claims, trafilatura's text leaves the <title> out: a body line equal
+    to it is the article's own heading (readability's and trafilatura's gold texts keep it),
+    not the page's metadata repeated, as it is on a profile's page."""
+    t = extract_page(_ARTICLE.encode(), url="http://127.0.0.2/world/geneva", require_evidence=False)
+    assert t.is_transcript, t.reason
+    assert t.extraction_path == "generic"
+    assert t.paragraphs[0] == "Ministers meet in Geneva to discuss the grain corridor"
+
+
+def test_the_default_reading_replaces_precision_only_when_it_holds_it_and_adds_a_little():
+    from stenogram.extract.generic import _holds_and_extends
+
+    precision = ["The ministers met on Tuesday and spoke for three hours about the shipping lanes."]
+    borderline = "Both delegations will meet again."
+    assert _holds_and_extends([*precision, borderline], precision)
+    sidebar = [f"Most read story number {i} of the day about something else entirely" for i in range(8)]
+    assert not _holds_and_extends([*precision, *sidebar], precision)  # several times longer: chrome
+    other = ["The ministers met on Tuesday and spoke about the weather.", borderline]
+    assert not _holds_and_extends(other, precision)  # does not hold the precision reading
+    assert not _holds_and_extends(precision, [])
+
+
+@given(st.lists(st.from_regex(r"[a-z]{1,8}( [a-z]{1,8}){0,12}", fullmatch=True), min_size=1, max_size=20))
+def test_a_reading_never_replaces_itself(lines):
+    """Equal readings add nothing (below the minimum gain): the precision reading stays."""
+    from stenogram.extract.generic import _holds_and_extends
+
+    assert not _holds_and_extends(list(lines), list(lines))
