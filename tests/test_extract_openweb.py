@@ -393,3 +393,13 @@ def test_a_reading_never_replaces_itself(lines):
     from stenogram.extract.generic import _holds_and_extends
 
     assert not _holds_and_extends(list(lines), list(lines))
+
+
+@pytest.mark.parametrize("reference", ["&#x0b;", "&#11;", "&#x1f;", "&#1;"])
+def test_a_character_reference_to_a_control_after_a_script_does_not_raise(reference):
+    """libxml2 decodes `&#x0b;` into the tree; setting a text holding it raised in lxml (the
+    mutation test found it after a <script>, as with the raw \\x0b above)."""
+    html = _page("disqus-article.html").replace(b"</script>", b"</script>" + reference.encode(), 1)
+    t = extract_page(html, require_evidence=False)
+    assert t.is_transcript, t.reason
+    assert "eleven until four" in t.text
