@@ -16,6 +16,7 @@ untrusted data (it may come from anyone), so:
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -74,7 +75,14 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     Raises ``sqlite3.OperationalError`` when the file does not exist (``mode=rw`` never
     creates one).
     """
-    uri = Path(path).resolve().as_uri() + "?mode=rw"
+    resolved = Path(path).resolve()
+    uri = resolved.as_uri() + "?mode=rw"
+    if resolved.exists() and not _writable(resolved):
+        # A corpus on read-only media or with read-only modes: a WAL database cannot be opened
+        # even with mode=ro there (SQLite must create its -shm file beside it: "attempt to write
+        # a readonly database"), which read as "damaged" (issue 23). Nobody here can change the
+        # file, so SQLite may read it as immutable (no locks, no -shm; sqlite.org/uri.html).
+        uri = resolved.as_uri() + "?mode=ro&immutable=1"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA trusted_schema = OFF")
@@ -83,6 +91,11 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process could write the database and create its journal beside it."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 class ReadOnlyCorpus:
