@@ -102,8 +102,9 @@ def main() -> None:
         print(f"{'query':12} {'total':>7} {'run p50':>9} {'p95':>7} {'before p50':>11} {'p95':>7}  (ms)")
         for name, text, filters in QUERIES:
             total = run(conn, text, filters, limit=1, counts=False).total
-            now = timed(lambda: run(conn, text, filters, limit=21, counts=False), a.repeat)
-            before = ("", "") if filters.as_args() else timed(lambda: replaced(conn, text), a.repeat)
+            now = timed(lambda text=text, filters=filters: run(conn, text, filters, limit=21, counts=False),
+                        a.repeat)
+            before = ("", "") if filters.as_args() else timed(lambda text=text: replaced(conn, text), a.repeat)
             fmt = lambda v: f"{v:.1f}" if v != "" else "-"  # noqa: E731
             print(f"{name:12} {total:7} {now[0]:9.1f} {now[1]:7.1f} {fmt(before[0]):>11} {fmt(before[1]):>7}")
         withcounts = timed(lambda: run(conn, "w1", Filters(), limit=21, counts=True), a.repeat)

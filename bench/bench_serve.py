@@ -6,7 +6,8 @@ the same run) to the largest is what says whether the reader stays fast. A page 
 maintained aggregates or a few indexed rows stays flat; one that scans ``documents`` grows with it.
 
 The corpora: synthetic, dated (clustered ~30 documents a day from 2004 on), Russian and English
-transcripts of 200-700 words (bench_corpus.py's 400 on average) with speaker turns and participants, 1-3 versions and 2-6
+transcripts of 200-700 words (bench_corpus.py's 400 on average) with speaker turns and participants,
+1-3 versions and 2-6
 captures per document. They are written straight into a schema made by ``corpus.Corpus`` (its
 tables, indexes and triggers, so the aggregates the home page reads are kept as ingest keeps
 them), with the full-text indexes deferred and rebuilt once (``Corpus.defer_fts`` /
@@ -81,7 +82,7 @@ def document_rows(i: int, seed: int) -> tuple[dict, list[dict], list[dict]]:
     n_captures = max(n_versions, rng.randint(2, 6))
     url = f"https://{'www.mid.ru' if 'mid' in sources else 'www.globalsecurity.org'}/{lang}/press/{i}"
     texts = ["\n".join(paras)]
-    for v in range(1, n_versions):  # a silent edit: one paragraph rewritten
+    for _ in range(1, n_versions):  # a silent edit: one paragraph rewritten
         edited = list(paras)
         edited[rng.randrange(len(edited))] = " ".join(rng.choices(words, k=60)) + "."
         texts.append("\n".join(edited))
@@ -220,12 +221,15 @@ def main(argv=None) -> int:
         results[n] = measure(db, n, args.repeat, ours)
         if args.before:
             before[n] = measure(db, n, args.repeat, args.before)
+    def change(old: float, new: float) -> str:
+        return f"{old:.0f} -> {new:.0f} ({old / new:.1f}x)"
+
     if before:
         print(f"\nbefore/after, p95 ms: {args.before} (before) vs {ours} (this checkout), same corpora")
         print(f"{'page':<17}" + "".join(f"{f'{n:,} docs':>26}" for n in sizes))
         for name in results[sizes[0]]:
             print(f"{name:<17}" + "".join(
-                f"{f'{before[n][name][1]:.0f} -> {results[n][name][1]:.0f} ({before[n][name][1] / results[n][name][1]:.1f}x)':>26}"
+                f"{change(before[n][name][1], results[n][name][1]):>26}"
                 for n in sizes))
     base = sizes[0]
     print(f"\nstenogram serve, p50 / p95 ms over {args.repeat} fetches (loopback); "

@@ -188,18 +188,21 @@ def _time(value):
     return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
 
 
-def typed(record: dict) -> dict:
-    """``record`` with dates and times as Python objects (for Parquet)."""
-    def conv(d: dict) -> dict:
-        out = dict(d)
-        for k in DATE_FIELDS:
-            if k in out:
-                out[k] = _date(out[k])
-        for k in TIME_FIELDS:
-            if k in out:
-                out[k] = _time(out[k])
-        return out
+def typed_fields(row: dict) -> dict:
+    """``row`` with its date and time fields as Python objects (for Parquet)."""
+    out = dict(row)
+    for k in DATE_FIELDS:
+        if k in out:
+            out[k] = _date(out[k])
+    for k in TIME_FIELDS:
+        if k in out:
+            out[k] = _time(out[k])
+    return out
 
+
+def typed(record: dict) -> dict:
+    """``record`` with dates and times as Python objects (for Parquet), nested rows too."""
+    conv = typed_fields
     rec = conv(record)
     rec["captures"] = [conv(c) for c in record.get("captures") or []]
     if "versions" in record:

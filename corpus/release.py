@@ -41,7 +41,7 @@ from pathlib import Path
 import sqlite_utils
 
 from stenogram.corpus.export import (ABOUT, COLUMN_DOCS, DATE_FIELDS, PROVENANCE, TIME_FIELDS,
-                                     _date, _time, card_front_matter, turn_record, turn_struct)
+                                     _date, card_front_matter, turn_record, turn_struct, typed_fields)
 
 TABLES = ("documents", "versions", "captures", "turns")
 #: Columns the corpus stores as JSON text and a release gives as lists.
@@ -196,17 +196,6 @@ def _rows(conn: sqlite3.Connection, table: str, columns: list[str]):
         conn.row_factory = None
 
 
-def _typed(rec: dict) -> dict:
-    out = dict(rec)
-    for k in DATE_FIELDS:
-        if k in out:
-            out[k] = _date(out[k])
-    for k in TIME_FIELDS:
-        if k in out:
-            out[k] = _time(out[k])
-    return out
-
-
 PARQUET_BATCH = 1000
 
 
@@ -223,7 +212,7 @@ def write_table(conn, table: str, columns: list[tuple[str, str]], folder: Path) 
         batch: list[dict] = []
         for rec in _rows(conn, table, names):
             jsonl.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            batch.append(_typed(rec))
+            batch.append(typed_fields(rec))
             n += 1
             if len(batch) >= PARQUET_BATCH:
                 parquet.write_table(pa.Table.from_pylist(batch, schema=schema))

@@ -164,7 +164,7 @@ def _fold_recent_band_table(db: sqlite_utils.Database) -> None:
 def _ensure_documents(db: sqlite_utils.Database) -> None:
     """One row per transcript (the canonical version's columns), and its full-text index."""
     if "documents" not in db.table_names():
-        db["documents"].create(
+        db.table("documents").create(
             {
                 "id": int, "title": str, "date": str, "year": int, "place": str,
                 "language": str, "text": str, "turns": str, "participants": str, "kind": str,
@@ -174,14 +174,14 @@ def _ensure_documents(db: sqlite_utils.Database) -> None:
             },
             pk="id",
         )
-    db["documents"].create_index(["date", "language"], if_not_exists=True)
+    db.table("documents").create_index(["date", "language"], if_not_exists=True)
     # Datasette's default facets on the documents table (``corpus.serve.metadata``) group by
     # these: from an index they read a few MB, from the table every full text (issue 26).
-    db["documents"].create_index(["year"], if_not_exists=True)
-    db["documents"].create_index(["kind"], if_not_exists=True)
+    db.table("documents").create_index(["year"], if_not_exists=True)
+    db.table("documents").create_index(["kind"], if_not_exists=True)
     register_stem_function(db.conn)
     if "documents_fts" not in db.table_names():
-        db["documents"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
+        db.table("documents").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
     _set_fts_hashsize(db)
 
 
@@ -189,7 +189,7 @@ def _ensure_versions(db: sqlite_utils.Database) -> None:
     """Each distinct (normalised) text of a document."""
     if "versions" in db.table_names():
         return
-    db["versions"].create(
+    db.table("versions").create(
         {
             "id": int, "document_id": int, "text_hash": str, "text": str,
             "first_seen": str, "last_seen": str, "url": str, "url_key": str,
@@ -200,9 +200,9 @@ def _ensure_versions(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("document_id", "documents", "id")],
     )
-    db["versions"].create_index(["text_hash"])
-    db["versions"].create_index(["document_id", "text_hash"], unique=True)
-    db["versions"].create_index(["url_key"])
+    db.table("versions").create_index(["text_hash"])
+    db.table("versions").create_index(["document_id", "text_hash"], unique=True)
+    db.table("versions").create_index(["url_key"])
 
 
 #: The canonical URL's order over the captures of one version (``corpus.store``'s rule: official
@@ -217,7 +217,7 @@ CANONICAL_CAPTURE_ORDER = f"{SOURCE_RANK_SQL} DESC, {CAPTURE_DAY_SQL}, url"
 def _ensure_captures(db: sqlite_utils.Database) -> None:
     """Every WARC response read, transcript or not: the provenance."""
     if "captures" not in db.table_names():
-        db["captures"].create(
+        db.table("captures").create(
             {
                 "id": int, "url": str, "url_key": str, "fetched_at": str, "http_status": int,
                 "content_type": str, "warc_file": str, "warc_offset": int, "warc_length": int,
@@ -229,23 +229,23 @@ def _ensure_captures(db: sqlite_utils.Database) -> None:
             pk="id",
             foreign_keys=[("document_id", "documents", "id"), ("version_id", "versions", "id")],
         )
-        db["captures"].create_index(["warc_record_id"], unique=True)
-        db["captures"].create_index(["url_key"])
-        db["captures"].create_index(["document_id"])
+        db.table("captures").create_index(["warc_record_id"], unique=True)
+        db.table("captures").create_index(["url_key"])
+        db.table("captures").create_index(["document_id"])
     # Which extraction path read each capture (profile | fallback | generic, and why the
     # profile's container was not used): added in place to older databases, NULL there.
-    capture_columns = db["captures"].columns_dict
+    capture_columns = db.table("captures").columns_dict
     for column in ("extraction_path", "fallback_reason"):
         if column not in capture_columns:
-            db["captures"].add_column(column, str)
+            db.table("captures").add_column(column, str)
     # A page fetched from a web archive (``stenogram backfill``, schema 6): ``archived_at`` is when
     # the archive captured it (``fetched_at`` stays our fetch from the archive), ``via`` the
     # archive; NULL for pages fetched from their own site, and in older corpora.
     for column in ("archived_at", "via"):
         if column not in capture_columns:
-            db["captures"].add_column(column, str)
+            db.table("captures").add_column(column, str)
     # The canonical-URL rule looks captures up by version (a full scan per ingest without it).
-    db["captures"].create_index(["version_id"], if_not_exists=True)
+    db.table("captures").create_index(["version_id"], if_not_exists=True)
     # ... in the rule's order (corpus.store), so that the best capture of a version is one index
     # entry, not a sort of all its captures: a daily re-check adds a capture a day.
     db.execute(f"CREATE INDEX IF NOT EXISTS captures_canonical ON captures "
@@ -257,7 +257,7 @@ def _ensure_lsh_index(db: sqlite_utils.Database) -> None:
     three levels, smallest first: recent (in memory) -> middle -> lsh_bands, merged in key
     order (why: ``corpus.band_index``)."""
     if "lsh_signatures" not in db.table_names():
-        db["lsh_signatures"].create({"version_id": int, "signature": bytes}, pk="version_id")
+        db.table("lsh_signatures").create({"version_id": int, "signature": bytes}, pk="version_id")
     for table in ("lsh_bands", "lsh_bands_middle"):
         if table not in db.table_names():
             db.execute(
@@ -273,7 +273,7 @@ def _ensure_translation_links(db: sqlite_utils.Database) -> None:
             "CREATE TABLE translation_links (document_id INTEGER NOT NULL, url_key TEXT NOT NULL, "
             "PRIMARY KEY (document_id, url_key))"
         )
-        db["translation_links"].create_index(["url_key"])
+        db.table("translation_links").create_index(["url_key"])
 
 
 # ---------------------------------------------------------------- maintained aggregates

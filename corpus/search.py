@@ -405,7 +405,7 @@ def _words_match(text: str, found: list[Term]) -> bool:
     groups within their distance."""
     if not text:
         return False
-    stems = stem_text(text).split()  # the words as the index holds them (the same function)
+    stems = (stem_text(text) or "").split()  # the words as the index holds them (the same function)
     present = set(stems)
     for term in found:
         if not term.near and not term.prefix and len(term.words) == 1:
@@ -497,6 +497,7 @@ def snippet_html(text: str, found: list[Term], size: int = SNIPPET_WORDS) -> str
             score = (len(set(inside)), len(inside))
             if best is None or score > best[0]:
                 best = (score, lo)
+        assert best is not None  # hits is not empty here
         start = best[1]
     end = min(len(tokens), start + size)
     marked = {i for i, _ in hits if start <= i < end}

@@ -50,6 +50,23 @@ _FIELDS = {"urlkey": "urlkey", "timestamp": "timestamp", "original": "original",
 _TIMESTAMP = re.compile(r"^\d{4,14}$")
 
 
+def check_archive_urls(urls: dict[str, str | None], loopback_only: bool, verb: str) -> None:
+    """ValueError, in one line, for an archive URL (``{option: url}``) that is not http(s), or
+    not on loopback under ``--loopback`` (no delays: never a real archive). ``verb`` says what the
+    command does with the archive ("backfills", "discovers")."""
+    from stenogram.crawler.scope import ScopeError, is_loopback_host, origin
+
+    for option, url in urls.items():
+        if url is None:
+            continue
+        try:
+            origin(url)
+        except ScopeError as exc:
+            raise ValueError(f"{option} {url}: {exc}") from None
+        if loopback_only and not is_loopback_host(urlsplit(url).hostname):
+            raise ValueError(f"--loopback {verb} only from an archive on loopback, and {option} is {url}")
+
+
 class CdxError(ValueError):
     """An answer that is not a CDX listing in either JSON form."""
 

@@ -15,7 +15,6 @@ resume key, a listing that does not move forward): that listing stopped, the res
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -141,21 +140,10 @@ def exit_on_stop(stats: dict) -> None:
 
 
 def check_archive(archive: str, cdx_url: str | None, loopback_only: bool) -> None:
-    """ValueError, in one line, for an archive URL that is not http(s), or not on loopback under
-    ``--loopback`` (no delays: never a real archive)."""
-    from urllib.parse import urlsplit
+    """ValueError, in one line, for a bad ``--archive``/``--cdx`` URL (cdx.check_archive_urls)."""
+    from stenogram.crawler.cdx import check_archive_urls
 
-    from stenogram.crawler.scope import ScopeError, is_loopback_host, origin
-
-    for option, url in (("--archive", archive), ("--cdx", cdx_url)):
-        if url is None:
-            continue
-        try:
-            origin(url)
-        except ScopeError as exc:
-            raise ValueError(f"{option} {url}: {exc}") from None
-        if loopback_only and not is_loopback_host(urlsplit(url).hostname):
-            raise ValueError(f"--loopback backfills only from an archive on loopback, and {option} is {url}")
+    check_archive_urls({"--archive": archive, "--cdx": cdx_url}, loopback_only, "backfills")
 
 
 def print_listing(stats: dict, archive: str, console) -> None:

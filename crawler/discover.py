@@ -52,19 +52,9 @@ WALL_PREFIX = "interstitial"
 
 
 def check_archive(archive: str, cdx_url: str | None, loopback_only: bool) -> None:
-    """ValueError, in one line, for a ``--discover-from``/``--discover-cdx`` URL that is not
-    http(s), or not on loopback under ``--loopback`` (no delays: never a real archive)."""
-    from stenogram.crawler.scope import ScopeError, is_loopback_host
-
-    for option, url in (("--discover-from", archive), ("--discover-cdx", cdx_url)):
-        if url is None:
-            continue
-        try:
-            origin(url)
-        except ScopeError as exc:
-            raise ValueError(f"{option} {url}: {exc}") from None
-        if loopback_only and not is_loopback_host(urlsplit(url).hostname):
-            raise ValueError(f"--loopback discovers only from an archive on loopback, and {option} is {url}")
+    """ValueError, in one line, for a bad ``--discover-from``/``--discover-cdx`` URL."""
+    cdx.check_archive_urls({"--discover-from": archive, "--discover-cdx": cdx_url}, loopback_only,
+                           "discovers")
 
 
 def live_url(base_url: str, original: str) -> str:

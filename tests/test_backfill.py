@@ -309,7 +309,7 @@ def test_backfill_gets_every_archived_transcript_with_its_original_time(world, b
     expected = expected_captures(world)
     got = [(url, archived_at) for url, archived_at, via, source, is_t, _ in caps if is_t]
     assert sorted(got) == sorted(expected)  # each once
-    for _url, _archived_at, via, source, is_t, _ in caps:
+    for _url, _archived_at, via, source, _is_t, _ in caps:
         assert via == world.archive
         assert source in SOURCES
     # every archived transcript once, as in the crawl the archive captured

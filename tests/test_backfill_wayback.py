@@ -254,7 +254,8 @@ def _empty_with_key(stand_in):
         if "resumeKey" in dict(params):
             header = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
             return 200, [("Content-Type", "application/json")], \
-                ('[%s, [], ["%s"]]' % (str(header).replace("'", '"'), java_url_encode("ru,mid)/zz 20300101000000!"))).encode()
+                ('[%s, [], ["%s"]]' % (str(header).replace("'", '"'),
+                                       java_url_encode("ru,mid)/zz 20300101000000!"))).encode()
         return answer
     return hook
 

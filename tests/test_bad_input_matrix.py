@@ -502,7 +502,7 @@ def _odd_args(name: str, label: str, value: str, values: dict) -> list[str]:
     return [a.format(**values) for a in args]
 
 
-@pytest.mark.parametrize("name,label,value", GENERATED, ids=[f"{n} {l} {v!r}" for n, l, v in GENERATED])
+@pytest.mark.parametrize("name,label,value", GENERATED, ids=[f"{n} {opt} {v!r}" for n, opt, v in GENERATED])
 def test_generated_odd_values(name, label, value, goods, tmp_path):
     """No traceback, no hang, an exit status from the documented set, whatever the value."""
     fifo_path = tmp_path / "pipe.warc.gz"

@@ -260,7 +260,8 @@ def test_a_utf8_page_with_latin1_bytes_pasted_into_attributes_is_utf8():
     ("K\xfcchenblogs"): three broken bytes against ~100 umlauts sent it to detection."""
     from stenogram.extract.charset import decode_body
 
-    para = "So schön winterlich ist es wie schon lange nicht mehr. Da bringt es richtig Laune, Rinderleber mit Äpfeln zu braten. "
+    para = ("So schön winterlich ist es wie schon lange nicht mehr. "
+            "Da bringt es richtig Laune, Rinderleber mit Äpfeln zu braten. ")
     body = ('<html><head><meta charset="utf-8"></head><body><p>' + para * 20 + "</p>").encode()
     body += b'<img alt="K\xfcchenblogs"><img alt="Hosting f\xfcr Profit" title="Hosting f\xfcr Profit"></body></html>'
     decoded, charset = decode_body(body)

@@ -122,7 +122,7 @@ class BackfillSpider(TranscriptSpider):
         self.known = None  # --list: the crawl state of earlier runs, read-only
         self.walks: dict[tuple[str, str], cdx.CdxWalk] = {}  # (source, prefix) -> its listing
         self.hosts: dict[str, tuple[str, ...]] = {}  # source -> hosts its archived URLs may have
-        self.corpus_db = None  # read-only, opened at the first capture (in_corpus)
+        self.corpus_db: sqlite3.Connection | None = None  # read-only, opened at the first capture
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -265,7 +265,7 @@ class BackfillSpider(TranscriptSpider):
             if refusal == "path" or not cdx.wanted(row):
                 stats.inc_value("stenogram/backfill/not_transcript_url")
                 continue
-            listing = self.listing[owner]
+            listing = self.listing[owner or names[0]]
             if cdx.mimetype_of(row) == "warc/revisit":
                 stats.inc_value("stenogram/backfill/revisits_listed")
             if self.list_only:
@@ -273,7 +273,8 @@ class BackfillSpider(TranscriptSpider):
                 if self.known is None or not self.known.known(url):
                     listing["captures"].add((row.urlkey, row.digest or row.timestamp))
                 continue
-            if not self.ledger.claim(self.archive, row, owner):
+            assert self.ledger is not None  # opened with the spider (_opened)
+            if not self.ledger.claim(self.archive, row, owner or names[0]):
                 stats.inc_value("stenogram/backfill/collapsed")
                 continue
             stats.inc_value("stenogram/backfill/captures_listed")
@@ -334,7 +335,7 @@ class BackfillSpider(TranscriptSpider):
         if request.callback != self.parse_capture or response.status != 200:
             return None
         kwargs = request.cb_kwargs or {}
-        source = kwargs.get("source")
+        source = kwargs["source"]  # both requests to parse_capture name it
         asked = cdx.split_replay_url(response.url) or (kwargs.get("timestamp"), kwargs.get("original"))
         hosts, path_re = self.source_hosts(source), self.source_path(source)
         named = [("cdx", kwargs.get("original")), ("replay URL", asked[1]),
@@ -350,7 +351,7 @@ class BackfillSpider(TranscriptSpider):
         original = kwargs.get("original") or asked[1]
         archived_at = (cdx.memento_iso(response.headers.get("Memento-Datetime"))
                        or cdx.timestamp_iso(asked[0] or kwargs["timestamp"]))
-        if self.in_corpus(original, archived_at):
+        if original is not None and self.in_corpus(original, archived_at):
             request.meta["backfill_refused"] = True  # no record, no item: the corpus has it
             self.crawler.stats.inc_value("stenogram/backfill/already_in_corpus")
             return None
@@ -412,7 +413,8 @@ class BackfillSpider(TranscriptSpider):
         location = response.headers.get("Location")
         target = urljoin(response.url, location.decode("latin-1")) if location else None
         replayed = cdx.split_replay_url(target) if target else None
-        if replayed is None or urlsplit(target).netloc != urlsplit(response.url).netloc or hops >= MEMENTO_HOPS:
+        if (target is None or replayed is None or hops >= MEMENTO_HOPS
+                or urlsplit(target).netloc != urlsplit(response.url).netloc):
             self.refuse_url("Memento redirect", target, "not_a_replay" if hops < MEMENTO_HOPS else "hops")
             return
         refusal = source_url_refusal(replayed[1], self.source_hosts(source), self.source_path(source))

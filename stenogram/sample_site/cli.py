@@ -17,7 +17,8 @@ from stenogram.sample_site.server import SampleSite
 @click.option("--port", type=Bounded(0, 65531), default=0, show_default=True,
               help="mid on PORT, mid_archive PORT+1, globalsecurity PORT+2, interaffairs PORT+3, "
                    "mid_domino PORT+4; 0 picks free ports.")
-@click.option("--size", type=Bounded(0, 100_000), default=200, show_default=True, help="Number of generated filler transcripts.")
+@click.option("--size", type=Bounded(0, 100_000), default=200, show_default=True,
+              help="Number of generated filler transcripts.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for the filler generator.")
 @click.option("--edit", "edits", type=Bounded(0, 100_000), default=0, show_default=True,
               help="Silently edit the N newest English mid.ru transcripts when sent SIGUSR1 "
