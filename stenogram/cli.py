@@ -42,7 +42,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("stenogram.corpus.cli:diff",
         "Show a document's edits word by word, older version first."),
     "search": ("stenogram.corpus.cli:search",
-        "Search the transcripts, best hits first."),
+        "Search the transcripts, best hits first (the same search as the web page /-/search)."),
     "serve": ("stenogram.corpus.cli:serve",
         "Read, search and cite the corpus in a browser: Datasette + pywb replay of the WARCs."),
     "backfill": ("stenogram.crawler.cli:backfill",

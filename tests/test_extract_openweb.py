@@ -354,26 +354,6 @@ def test_pseudo_labels_do_not_make_a_page_a_transcript():
 
 # --- recall on pages no profile claims ---------------------------------------------------------
 
-_ARTICLE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>Ministers meet in Geneva to discuss the grain corridor</title></head><body>
-<nav><a href="/">Home</a> <a href="/world">World</a></nav>
-<article><h1>Ministers meet in Geneva to discuss the grain corridor</h1>
-<p>The foreign ministers met on Tuesday morning at the Palais des Nations and spoke for three
-hours about the shipping lanes, the inspections in Istanbul and the insurance of the vessels.</p>
-<p>Both delegations said after the talks that the technical groups would meet again next week,
-and that the text of a joint statement was being prepared by the experts of both sides.</p>
-</article><footer>© 2026 Example News</footer></body></html>"""
-
-
-def test_the_articles_heading_equal_to_the_title_stays_in_a_generic_body():
-    """On a page no profile claims, trafilatura's text leaves the <title> out: a body line equal
-    to it is the article's own heading (readability's and trafilatura's gold texts keep it),
-    not the page's metadata repeated, as it is on a profile's page."""
-    t = extract_page(_ARTICLE.encode(), url="http://127.0.0.2/world/geneva", require_evidence=False)
-    assert t.is_transcript, t.reason
-    assert t.extraction_path == "generic"
-    assert t.paragraphs[0] == "Ministers meet in Geneva to discuss the grain corridor"
-
 
 def test_the_default_reading_replaces_precision_only_when_it_holds_it_and_adds_a_little():
     from stenogram.extract.generic import _holds_and_extends
