@@ -102,12 +102,11 @@ def show_search_by_speaker_and_date(db_path: Path, console) -> None:
 
 def show_edit_feed_and_release(db_path: Path, data_dir: Path, console) -> None:
     """What a researcher takes away: the edit in the feed, and a release verified by its sums."""
-    import sqlite3
-
+    from stenogram.corpus.access import open_readonly
     from stenogram.corpus.edits import recent_edits, since_bound
     from stenogram.corpus.release import make_release, verify_sums
 
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = open_readonly(db_path)
     try:
         edits = recent_edits(conn, since_bound("1970-01-01"))
     finally:
