@@ -62,8 +62,8 @@ def ruff_findings() -> Counter:
                    for f in json.loads(result.stdout))
 
 
-def mypy_findings(lines: list[str]) -> Counter:
-    env = {**os.environ, "MYPYPATH": str(build_farm().relative_to(ROOT))}
+def mypy_findings(farm: Path, lines: list[str]) -> Counter:
+    env = {**os.environ, "MYPYPATH": str(farm.relative_to(ROOT))}
     result = subprocess.run([str(BIN / "mypy"), "-p", "stenogram"], cwd=ROOT, env=env,
                             capture_output=True, text=True)
     found = Counter()
@@ -78,10 +78,10 @@ def mypy_findings(lines: list[str]) -> Counter:
     return found
 
 
-def import_contracts() -> tuple[bool, str]:
-    env = {**os.environ, "PYTHONPATH": str(build_farm())}
+def import_contracts(farm: Path) -> tuple[bool, str]:
+    env = {**os.environ, "PYTHONPATH": str(farm)}
     result = subprocess.run([str(BIN / "lint-imports"), "--config", str(ROOT / "pyproject.toml")],
-                            cwd=FARM, env=env, capture_output=True, text=True)
+                            cwd=farm, env=env, capture_output=True, text=True)
     return result.returncode == 0, result.stdout + result.stderr
 
 
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {"ruff": {}, "mypy": {}}
     mypy_lines: list[str] = []
-    found = {"ruff": ruff_findings(), "mypy": mypy_findings(mypy_lines)}
+    farm = build_farm()  # one tree for both readers of the installed layout
+    found = {"ruff": ruff_findings(), "mypy": mypy_findings(farm, mypy_lines)}
     failed = False
     for tool in ("ruff", "mypy"):
         worse, better = compare(tool, found[tool], baseline[tool])
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print("checks: the new findings (ruff: `.venv/bin/ruff check FILE`; mypy):")
         print("\n".join(mypy_lines[:80]))
-    kept, report = import_contracts()
+    kept, report = import_contracts(farm)
     if not kept:
         print(report)
         failed = True
