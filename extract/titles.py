@@ -42,12 +42,17 @@ def _comparable(text: str) -> str:
 
 
 def _ends(head: str) -> dict[str, int]:
-    """Comparable forms of `head` whole and of each end of it cut at a separator -> length."""
+    """Comparable forms of `head` whole and of each end of it cut at a separator -> the length
+    of the rest (the other end, without the separator; 0 for the whole)."""
     head = " ".join(head.split())
     cuts = [0] + [p for m in _TITLE_SEPARATOR.finditer(head) for p in (m.start(), m.end())] + [len(head)]
     starts, ends = cuts[0::2], cuts[1::2]  # segment i is head[starts[i]:ends[i]]
-    parts = [head] + [head[: e] for e in ends] + [head[b:] for b in starts]
-    return {_comparable(p): len(p) for p in parts if p}
+    rests = {_comparable(head): 0}
+    for i, end in enumerate(ends[:-1]):  # head[:end] leaves head[starts[i + 1]:]
+        rests.setdefault(_comparable(head[:end]), len(head) - starts[i + 1])
+    for i, start in enumerate(starts[1:], 1):  # head[start:] leaves head[:ends[i - 1]]
+        rests.setdefault(_comparable(head[start:]), ends[i - 1])
+    return {k: v for k, v in rests.items() if k}
 
 
 def title_from_head(head: str | None, headings: list[str]) -> str | None:
@@ -62,9 +67,9 @@ def title_from_head(head: str | None, headings: list[str]) -> str | None:
     "Lavrov" is not the title): a site name longer than the title is left to the caller."""
     if not head or not headings:
         return None
-    whole = len(" ".join(head.split()))
-    ends = _ends(head)
-    matches = [h for h in headings if h and ends.get(_comparable(h), 0) * 2 > whole - 3]
+    rests = _ends(head)
+    matches = [h for h in headings  # lengths as written: casefolding may lengthen a word
+               if h and _comparable(h) in rests and len(" ".join(h.split())) > rests[_comparable(h)]]
     return max(matches, key=len) if matches else None
 
 
